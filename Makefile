@@ -1,0 +1,63 @@
+# slava: the two set-up commands of the README.
+#   make demo   install missing build dependencies (as root), build, run the demo
+#   make test   same install step, build, run every test (release build, ASan+UBSan build, fuzzers)
+# Other targets: make build | make bench | make deps | make clean
+
+DEBS = build-essential cmake pkg-config libopenblas-dev libavformat-dev libavcodec-dev \
+       libavutil-dev libswscale-dev libswresample-dev libfftw3-dev libsqlite3-dev libcjson-dev \
+       libpcre2-dev libutf8proc-dev clang libclang-rt-14-dev ffmpeg valgrind
+JOBS ?= $(shell nproc)
+CMAKE_FLAGS ?=
+
+.PHONY: all deps build build-asan build-fuzz demo test test-release test-asan test-fuzz bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEBS); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "slava: installing build dependencies:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	  else \
+	    echo "slava: missing build dependencies; run:"; \
+	    echo "  sudo apt-get install -y$$missing"; exit 1; \
+	  fi; \
+	fi
+
+build: deps
+	cmake -S . -B build -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	cmake --build build -j $(JOBS)
+
+build-asan: deps
+	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLAVA_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-asan -j $(JOBS)
+
+build-fuzz: deps
+	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLAVA_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	cmake --build build-fuzz -j $(JOBS)
+
+demo: build
+	./build/slava demo
+
+test-release: build
+	cd build && ctest --output-on-failure -j $(JOBS) --timeout 1800
+
+# Under the sanitizers every test runs too; OpenBLAS/OpenMP thread pools are not leaks.
+test-asan: build-asan
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 3600 -E '^bench'
+
+test-fuzz: build-fuzz
+	cd build-fuzz && LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp ctest --output-on-failure -R '^fuzz_' --timeout 600
+
+test: test-release test-asan test-fuzz
+
+bench: build
+	@for b in build/bench_*; do echo "== $$b"; $$b || exit 1; done
+
+clean:
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,53 @@
+/*
+ * base.h — internal helpers every module uses: the error mechanism (set a message in the ctx and
+ * return a status in one statement), checked allocation, progress/log forwarding, timing.
+ *
+ * Usage:  if (!p) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
+ * The message is one line, starts with the file or object it is about, no "slava:" prefix
+ * (the CLI adds it).
+ */
+#ifndef SLAVA_BASE_H
+#define SLAVA_BASE_H
+
+#include "slava.h"
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct slava_ctx {
+    char msg[1024];
+    slava_progress_fn progress;
+    void *progress_user;
+    slava_log_fn log;
+    void *log_user;
+};
+
+/* Set ctx's message (printf-style) and return `st`. ctx may be NULL. */
+slava_status sv_err(slava_ctx *ctx, slava_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Prefix the existing message with "prefix: " (for adding a file name at an outer level). */
+void sv_err_prefix(slava_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Log a line through the ctx's log callback (dropped when none). */
+void sv_log(slava_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Report progress; returns non-zero when the caller asked to cancel. */
+int sv_progress(slava_ctx *ctx, const char *stage, int64_t done, int64_t total, const char *detail);
+
+/* Allocation: NULL on failure (callers turn it into SLAVA_E_NOMEM). Aligned to 64 bytes. */
+void *sv_alloc(size_t bytes);          /* uninitialised */
+void *sv_calloc(size_t n, size_t size); /* zeroed, overflow-checked */
+void  sv_free(void *p);
+char *sv_strdup(const char *s);
+
+/* Monotonic wall-clock seconds. */
+double sv_now(void);
+
+/* Read a whole file into a NUL-terminated malloc'd buffer (len excludes the NUL). */
+slava_status sv_read_file(slava_ctx *ctx, const char *path, char **out, size_t *len);
+/* Join directory and file name into a malloc'd path. */
+char *sv_path_join(const char *dir, const char *name);
+int   sv_file_exists(const char *path);
+
+#define SV_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define SV_TRY(expr) do { slava_status sv_st_ = (expr); if (sv_st_ != SLAVA_OK) return sv_st_; } while (0)
+
+#endif

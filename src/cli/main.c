@@ -1,0 +1,50 @@
+/*
+ * main.c — the `slava` command: dispatches to one small file per subcommand.
+ */
+#include "cli/cli.h"
+#include <string.h>
+#include <stdlib.h>
+
+typedef struct { const char *name; int (*fn)(int, char **); const char *what; } command;
+
+static const command commands[] = {
+    {"tokenize",    cmd_tokenize,    "CLIP BPE token ids of captions"},
+    {"embed",       cmd_embed,       "encoder outputs + embeddings of text, images, videos, audio"},
+    {"init-random", cmd_init_random, "write a random-weight CLIP or CLAP checkpoint folder"},
+    {"encode",      cmd_encode,      "encode a video collection into a feature store"},
+    {"store",       cmd_store,       "inspect / export / import a feature store"},
+    {"train",       cmd_train,       "train projection heads with one recipe"},
+    {"eval",        cmd_eval,        "retrieval metrics (Table II and more)"},
+    {"experiment",  cmd_experiment,  "recipes x seeds -> Table II with mean ± std"},
+    {"run",         cmd_run,         "encode (skipping what is stored) + experiment"},
+    {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection"},
+    {"demo",        cmd_demo,        "the out-of-the-box demo"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: slava <command> [options]   (slava <command> --help for each)\n\n"
+               "Single-stage Language Audio Visual Alignment: CLIP + CLAP encoders in C, trainable\n"
+               "projection heads, retrieval evaluation.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].what);
+    fprintf(f, "\n  --version    version, BLAS kernel, threads, FFmpeg / SQLite / FFTW versions\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) { usage(stderr); return CLI_USAGE; }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        char buf[2048];
+        slava_set_threads(0);
+        slava_version_report(buf, sizeof buf);
+        fputs(buf, stdout);
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+    cli_error("unknown command '%s' (slava --help lists them)", argv[1]);
+    return CLI_USAGE;
+}
