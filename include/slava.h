@@ -118,6 +118,23 @@ void slava_dataset_free(slava_dataset *ds);
 
 /* ===================================================================== store (SQLite) */
 
+/* Feature store: one SQLite file (WAL) holding clips, captions and encoder features.
+ * Writers group each clip's rows in one transaction; a rerun skips what is stored. */
+typedef struct slava_store slava_store;
+/* create != 0: create the file/schema when missing; else the file must exist. */
+slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
+void         slava_store_close(slava_store *s);
+/* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
+ * must be set); rows already stored are skipped. */
+slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava_dataset *ds);
+/* Load the clips of the splits in split_mask (bit 1<<slava_split; 0 = all) with their
+ * features into *out (free with slava_dataset_free). enc[m] (m = slava_modality) chooses the
+ * encoder when a modality has features of several encoders; NULL entries (or enc == NULL) mean
+ * "the only one stored" (several → error naming them). A split with no clips → SLAVA_E_NOTFOUND.
+ * Clips without audio have t_a = 0; clips recorded with an error are left out. */
+slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask,
+                              const char *const *enc, slava_dataset *out);
+
 /* ===================================================================== align (heads, loss, train) */
 
 typedef enum { SLAVA_MOD_VISUAL = 0, SLAVA_MOD_AUDIO = 1, SLAVA_MOD_TEXT = 2, SLAVA_MODS = 3 } slava_modality;
