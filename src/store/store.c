@@ -347,8 +347,9 @@ static slava_status clip_insert(slava_ctx *ctx, slava_store *s, const char *name
 
 slava_status sv_store_clip_keep(slava_ctx *ctx, slava_store *s, const char *name, int split,
                                 const char *source, double duration, int has_audio,
-                                int64_t *rowid, int *added) {
+                                int64_t *rowid, int *added, int *stored_has_audio) {
     if (added) *added = 0;
+    if (stored_has_audio) *stored_has_audio = has_audio ? 1 : 0;
     if (!name || !*name) return sv_err(ctx, SLAVA_E_ARG, "%s: clip with an empty id", s->path);
     SV_TRY(check_split(ctx, s, name, split));
     clip_row r;
@@ -359,6 +360,7 @@ slava_status sv_store_clip_keep(slava_ctx *ctx, slava_store *s, const char *name
             return sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s' is stored in split %s, not %s", s->path, name,
                           slava_store_split_name(r.split), SPLIT_NAMES[split]);
         *rowid = r.id;
+        if (stored_has_audio) *stored_has_audio = r.has_audio;
         return SLAVA_OK;
     }
     SV_TRY(clip_insert(ctx, s, name, split, source, duration, has_audio, NULL, rowid));
@@ -609,7 +611,7 @@ slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava
         int mine;
         SV_TRY(sv_store_tx_begin(ctx, s, &mine));
         int64_t clip = 0, cap;
-        slava_status st = sv_store_clip_keep(ctx, s, c->id, c->split, NULL, -1, c->t_a > 0, &clip, NULL);
+        slava_status st = sv_store_clip_keep(ctx, s, c->id, c->split, NULL, -1, c->t_a > 0, &clip, NULL, NULL);
         for (int m = 0; m < 3 && st == SLAVA_OK; m++)
             if (used[m] && !enc[m]) st = sv_store_encoder(ctx, s, m, ds->encoder_id[m], dims[m], &enc[m]);
         if (st == SLAVA_OK && c->t_v > 0) st = sv_store_feature(ctx, s, 0, clip, enc[0], c->visual, c->t_v, ds->d_v, NULL);
@@ -802,7 +804,10 @@ static slava_status choose_encoder(slava_ctx *ctx, slava_store *s, int m, const 
 
 void sv_clip_meta_free(sv_clip_meta *meta, int n) {
     if (!meta) return;
-    for (int i = 0; i < n; i++) free(meta[i].source);
+    for (int i = 0; i < n; i++) {
+        free(meta[i].source);
+        for (int k = 0; k < SLAVA_CAP_KINDS; k++) free(meta[i].cap_idx[k]);
+    }
     free(meta);
 }
 
@@ -970,7 +975,8 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
                 if (!c->n_cap[k]) continue;
                 c->cap_text[k] = calloc((size_t)c->n_cap[k], sizeof(char *));
                 if (dims[2]) c->cap[k] = sv_calloc((size_t)c->n_cap[k] * dims[2], sizeof(float));
-                if (!c->cap_text[k] || (dims[2] && !c->cap[k])) {
+                if (meta_out) ct[i].meta.cap_idx[k] = malloc((size_t)c->n_cap[k] * sizeof(int));
+                if (!c->cap_text[k] || (dims[2] && !c->cap[k]) || (meta_out && !ct[i].meta.cap_idx[k])) {
                     st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
                     break;
                 }
@@ -983,6 +989,7 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
             caps[i].slot = slot++;
             out->clips[caps[i].clip].cap_text[caps[i].kind][caps[i].slot] = caps[i].text;
             caps[i].text = NULL;
+            if (meta_out) ct[caps[i].clip].meta.cap_idx[caps[i].kind][caps[i].slot] = caps[i].idx;
             kmap[i].rowid = caps[i].rowid;
             kmap[i].idx = i;
         }
@@ -1057,12 +1064,16 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
         sv_clip_meta *meta = malloc((size_t)n * sizeof *meta);
         if (!meta) st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
         else {
-            for (int i = 0; i < n; i++) { meta[i] = ct[i].meta; ct[i].meta.source = NULL; }
+            for (int i = 0; i < n; i++) { meta[i] = ct[i].meta; memset(&ct[i].meta, 0, sizeof ct[i].meta); }
             *meta_out = meta;
         }
     }
 
-    for (int i = 0; i < n; i++) { free(ct[i].name); free(ct[i].meta.source); }
+    for (int i = 0; i < n; i++) {
+        free(ct[i].name);
+        free(ct[i].meta.source);
+        for (int k = 0; k < SLAVA_CAP_KINDS; k++) free(ct[i].meta.cap_idx[k]);
+    }
     free(ct);
     for (int i = 0; i < ncaps; i++) free(caps[i].text);
     free(caps);

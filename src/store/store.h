@@ -35,6 +35,7 @@ typedef struct {
     char  *source;     /* NULL when unknown */
     double duration;   /* < 0 when unknown */
     int    has_audio;
+    int   *cap_idx[SLAVA_CAP_KINDS];   /* [n_cap[k]] the stored idx of each caption (malloc'd) */
 } sv_clip_meta;
 
 /* The message for a failed SQLite call: "<store>: <what>: <sqlite message>". */
@@ -51,10 +52,11 @@ slava_status sv_store_tx_end(slava_ctx *ctx, slava_store *s, int mine, int ok);
 
 /* Rows with "keep" semantics (put_dataset, import): a stored clip / caption is left as it is,
  * but must agree (same split; same text unless one of the two is unknown) → else SLAVA_E_FORMAT.
- * *rowid receives the row's id, *added (may be NULL) whether it was inserted now. */
+ * *rowid receives the row's id, *added (may be NULL) whether it was inserted now,
+ * *stored_has_audio (may be NULL) the has_audio of the row as stored. */
 slava_status sv_store_clip_keep(slava_ctx *ctx, slava_store *s, const char *name, int split,
                                 const char *source, double duration, int has_audio,
-                                int64_t *rowid, int *added);
+                                int64_t *rowid, int *added, int *stored_has_audio);
 slava_status sv_store_caption_keep(slava_ctx *ctx, slava_store *s, int64_t clip_rowid, const char *clip_name,
                                    int kind, int idx, const char *text, int64_t *rowid, int *added);
 /* Encoder row for (modality, name), created with d when absent; a stored d != d → SLAVA_E_SHAPE. */
