@@ -12,23 +12,23 @@
 #include <stdint.h>
 
 static uint64_t tu_state;
-static float tu_rand(void) {
+static inline float tu_rand(void) {
     tu_state = tu_state * 6364136223846793005ULL + 1442695040888963407ULL;
     return (float)((tu_state >> 40) & 0xffffff) / (float)0x1000000 * 2.0f - 1.0f;
 }
-static float *tu_floats(size_t n) {
+static inline float *tu_floats(size_t n) {
     float *x = malloc((n ? n : 1) * sizeof(float));
     for (size_t i = 0; i < n; i++) x[i] = tu_rand();
     return x;
 }
-static char *tu_str(const char *fmt, int a, int b, int c) {
+static inline char *tu_str(const char *fmt, int a, int b, int c) {
     char buf[256];
     snprintf(buf, sizeof buf, fmt, a, b, c);
     return strdup(buf);
 }
 
 /* n clips named c0000.. in split order (train, val, test), so load order = generation order. */
-static void tu_make_dataset(slava_dataset *ds, int n, int dv, int da, int dt, uint64_t seed, const char *enc_tag) {
+static inline void tu_make_dataset(slava_dataset *ds, int n, int dv, int da, int dt, uint64_t seed, const char *enc_tag) {
     memset(ds, 0, sizeof *ds);
     tu_state = seed;
     ds->d_v = dv; ds->d_a = da; ds->d_t = dt;
@@ -59,7 +59,7 @@ static void tu_make_dataset(slava_dataset *ds, int n, int dv, int da, int dt, ui
 }
 
 /* Bitwise comparison; returns the number of differences found (and prints the first). */
-static int tu_compare(const slava_dataset *a, const slava_dataset *b) {
+static inline int tu_compare(const slava_dataset *a, const slava_dataset *b) {
     int bad = 0;
 #define TU_DIFF(...) do { if (!bad++) { fprintf(stderr, "dataset differs: "); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } while (0)
     if (a->n != b->n || a->d_v != b->d_v || a->d_a != b->d_a || a->d_t != b->d_t) {
@@ -93,8 +93,17 @@ static int tu_compare(const slava_dataset *a, const slava_dataset *b) {
     return bad;
 }
 
+/* tmp_path() with 64 live results (test.h's keeps 8; these tests hold more paths at once). */
+static inline const char *tu_tmp(const char *rel) {
+    static char bufs[64][1024];
+    static int k;
+    char *b = bufs[k++ & 63];
+    snprintf(b, sizeof bufs[0], "%s/%s", SLAVA_TMP, rel);
+    return b;
+}
+
 /* Rows of a table read with a separate SQLite connection (-1 on error). */
-static long long tu_count(const char *db_path, const char *table) {
+static inline long long tu_count(const char *db_path, const char *table) {
     sqlite3 *db = NULL;
     long long n = -1;
     char sql[256];
@@ -111,12 +120,12 @@ static long long tu_count(const char *db_path, const char *table) {
 }
 
 /* "clips/captions/encoders/features" row counts as one comparable string. */
-static void tu_counts(const char *db_path, char *out, size_t cap) {
+static inline void tu_counts(const char *db_path, char *out, size_t cap) {
     snprintf(out, cap, "%lld/%lld/%lld/%lld", tu_count(db_path, "clips"), tu_count(db_path, "captions"),
              tu_count(db_path, "encoders"), tu_count(db_path, "features"));
 }
 
-static void tu_remove_store(const char *path) {
+static inline void tu_remove_store(const char *path) {
     char aux[1200];
     unlink(path);
     snprintf(aux, sizeof aux, "%s-wal", path); unlink(aux);

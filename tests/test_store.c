@@ -12,7 +12,7 @@ static slava_store *open_fresh(slava_ctx *ctx, const char *path) {
 }
 
 static void test_round_trip_and_rerun(slava_ctx *ctx) {
-    const char *path = tmp_path("store_rt.db");
+    const char *path = tu_tmp("store_rt.db");
     slava_store *s = open_fresh(ctx, path);
     if (!s) return;
     slava_dataset ds, got;
@@ -74,7 +74,7 @@ static void test_round_trip_and_rerun(slava_ctx *ctx) {
 }
 
 static void test_missing_split_and_empty(slava_ctx *ctx) {
-    const char *path = tmp_path("store_split.db");
+    const char *path = tu_tmp("store_split.db");
     slava_store *s = open_fresh(ctx, path);
     if (!s) return;
     slava_dataset ds, got;
@@ -97,7 +97,7 @@ static void test_missing_split_and_empty(slava_ctx *ctx) {
 }
 
 static void test_encoder_choice(slava_ctx *ctx) {
-    const char *path = tmp_path("store_enc.db");
+    const char *path = tu_tmp("store_enc.db");
     slava_store *s = open_fresh(ctx, path);
     if (!s) return;
     slava_dataset ds, got;
@@ -146,7 +146,7 @@ static void put_whole_clip(slava_ctx *ctx, slava_store *s, const char *clip, int
 }
 
 static void test_clip_api(slava_ctx *ctx) {
-    const char *path = tmp_path("store_api.db");
+    const char *path = tu_tmp("store_api.db");
     slava_store *s = open_fresh(ctx, path);
     if (!s) return;
     const char *enc[3] = {"V", "A", "T"};
@@ -251,13 +251,13 @@ static int read_all(const char *path, char *buf, size_t cap) {
 
 static void test_refuses_foreign_files(slava_ctx *ctx) {
     slava_store *s = NULL;
-    const char *missing = tmp_path("store_missing.db");
+    const char *missing = tu_tmp("store_missing.db");
     tu_remove_store(missing);
     CHECK(slava_store_open(ctx, missing, 0, &s) == SLAVA_E_IO && s == NULL);
     CHECK(strstr(slava_ctx_error(ctx), "no such file"));
     CHECK(access(missing, F_OK) != 0);   /* not created */
 
-    const char *junk = tmp_path("store_junk.db");
+    const char *junk = tu_tmp("store_junk.db");
     FILE *f = fopen(junk, "wb");
     const char text[] = "this is a caption file, not a database\n";
     fwrite(text, 1, sizeof text - 1, f);
@@ -270,7 +270,7 @@ static void test_refuses_foreign_files(slava_ctx *ctx) {
     }
 
     /* a SQLite database of something else */
-    const char *other = tmp_path("store_other.db");
+    const char *other = tu_tmp("store_other.db");
     tu_remove_store(other);
     sqlite3 *db;
     sqlite3_open(other, &db);
@@ -281,7 +281,7 @@ static void test_refuses_foreign_files(slava_ctx *ctx) {
     CHECK(tu_count(other, "notes") == 1 && tu_count(other, "clips") == -1);
 
     /* a store from a newer slava */
-    const char *newer = tmp_path("store_newer.db");
+    const char *newer = tu_tmp("store_newer.db");
     s = open_fresh(ctx, newer);
     slava_store_close(s);
     sqlite3_open(newer, &db);
@@ -291,7 +291,7 @@ static void test_refuses_foreign_files(slava_ctx *ctx) {
     CHECK(strstr(slava_ctx_error(ctx), "99"));
 
     /* an empty file is only turned into a store when asked to create */
-    const char *empty = tmp_path("store_empty.db");
+    const char *empty = tu_tmp("store_empty.db");
     tu_remove_store(empty);
     fclose(fopen(empty, "wb"));
     CHECK(slava_store_open(ctx, empty, 0, &s) == SLAVA_E_FORMAT);

@@ -418,7 +418,7 @@ slava_status slava_store_import(slava_ctx *ctx, slava_store *s, const char *path
                         (long long)(start[2][i + 1] - start[2][i]));
     int maxd = 1;
     int64_t maxt = 1;
-    for (int m = 0; m < 3; m++) {
+    for (int m = 0; m < 3 && st == SLAVA_OK; m++) {
         if (mod[m].d > maxd) maxd = mod[m].d;
         for (int64_t o = 0; mod[m].present && o < (m < 2 ? nclips : ncaps); o++)
             if (start[m][o + 1] - start[m][o] > maxt) maxt = start[m][o + 1] - start[m][o];
