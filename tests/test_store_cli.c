@@ -13,7 +13,7 @@ static char *dump_rows(const char *path) {
     sqlite3 *db;
     size_t cap = 1 << 16, len = 0;
     char *out = calloc(cap, 1);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) return out;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) { sqlite3_close(db); return out; }
     const char *sql[2] = {
         "SELECT name || '|' || split || '|' || ifnull(source, '-') || '|' || ifnull(duration, '-') || '|' || has_audio"
         " FROM clips WHERE error IS NULL ORDER BY name",

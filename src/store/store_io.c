@@ -89,16 +89,16 @@ slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path
     int64_t r[3] = {0, 0, 0}, capno = 0;
     for (int i = 0; i < ds.n && st == SLAVA_OK; i++) {
         slava_clip *c = &ds.clips[i];
-        if (feat[0]) {
+        if (feat[0] && c->t_v) {
             memcpy(feat[0] + r[0] * dims[0], c->visual, (size_t)c->t_v * dims[0] * sizeof(float));
             for (int t = 0; t < c->t_v; t++) index[0][r[0]++] = i;
         }
-        if (feat[1]) {
+        if (feat[1] && c->t_a) {
             memcpy(feat[1] + r[1] * dims[1], c->audio, (size_t)c->t_a * dims[1] * sizeof(float));
             for (int t = 0; t < c->t_a; t++) index[1][r[1]++] = i;
         }
         for (int k = 0; k < SLAVA_CAP_KINDS; k++) {
-            if (feat[2] && c->n_cap[k]) memcpy(feat[2] + r[2] * dims[2], c->cap[k], (size_t)c->n_cap[k] * dims[2] * sizeof(float));
+            if (feat[2] && c->n_cap[k] && c->cap[k]) memcpy(feat[2] + r[2] * dims[2], c->cap[k], (size_t)c->n_cap[k] * dims[2] * sizeof(float));
             for (int j = 0; j < c->n_cap[k]; j++, capno++)
                 if (feat[2]) index[2][r[2]++] = capno;
             sv_free(c->cap[k]);
