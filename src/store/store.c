@@ -213,7 +213,7 @@ slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slav
     sqlite3_busy_timeout(s->db, 10000);
     slava_status st = store_schema(ctx, s, create);
     if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA journal_mode=WAL");
-    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL");
+    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=16384");
     if (st != SLAVA_OK) { slava_store_close(s); return st; }
     *out = s;
     return SLAVA_OK;
