@@ -81,6 +81,56 @@ slava_status slava_clap_init_random(slava_ctx *ctx, const char *config_json, uin
 
 /* ===================================================================== audio (chunks, mel, HTSAT) */
 
+/* Audio is decoded to 48 kHz mono float (all channels averaged) and cut into consecutive 10 s
+ * chunks from t = 0; a last partial chunk is kept when it is >= 1 s or when it is the only one.
+ * A chunk shorter than 10 s is repeat-padded by the front end (np.tile whole copies, then zeros). */
+#define SLAVA_AUDIO_RATE     48000
+#define SLAVA_AUDIO_CHUNK    480000   /* samples in a 10 s chunk */
+#define SLAVA_AUDIO_MIN_LAST 48000    /* a trailing partial chunk is kept from 1 s on */
+#define SLAVA_MEL_FRAMES     1001     /* front-end frames per chunk */
+#define SLAVA_MEL_BINS       64       /* mel bands */
+
+/* Streaming chunk reader over any file FFmpeg reads (WAV, FLAC, mp4/AAC, ...). Memory stays bounded
+ * (one chunk plus one decoded frame) however long the file is.
+ * slava_audio_open: SLAVA_E_NOAUDIO "<file>: no audio stream" when the file has none (for a video
+ * clip that simply means "no audio"); other failures name the file. */
+typedef struct slava_audio slava_audio;
+slava_status slava_audio_open(slava_ctx *ctx, const char *path, slava_audio **out);
+/* Next chunk into buf [SLAVA_AUDIO_CHUNK]; *n = samples in it (<= SLAVA_AUDIO_CHUNK), 0 after the
+ * last chunk. A stream without any sample is an error ("<file>: audio stream has no samples"), as
+ * are NaN / Inf samples. */
+slava_status slava_audio_next_chunk(slava_ctx *ctx, slava_audio *a, float *buf, int *n);
+/* Seconds of audio (48 kHz samples / 48000) read so far, and the source's rate / channels. */
+double       slava_audio_seconds(const slava_audio *a);
+int          slava_audio_source_rate(const slava_audio *a);
+int          slava_audio_source_channels(const slava_audio *a);
+void         slava_audio_close(slava_audio *a);
+
+/* CLAP audio encoder: ClapFeatureExtractor front end (unfused, rand_trunc, repeatpad) + HTSAT
+ * audio tower + audio_projection, loaded from a Hugging Face CLAP folder (config.json,
+ * model.safetensors or shards). Sizes come from config.json. */
+typedef struct slava_clap_audio slava_clap_audio;
+slava_status slava_clap_audio_load(slava_ctx *ctx, const char *dir, slava_clap_audio **out);
+void         slava_clap_audio_free(slava_clap_audio *m);
+/* pooled = HTSAT output size (768 for HTSAT-tiny), projected = audio_projection size (512). */
+void         slava_clap_audio_dims(const slava_clap_audio *m, int *pooled_dim, int *projected_dim);
+/* Log-mel features of one waveform: wave [n] mono 48 kHz → features [SLAVA_MEL_FRAMES, SLAVA_MEL_BINS]
+ * (dB). n <= SLAVA_AUDIO_CHUNK: repeat-padded, crop_offset ignored (pass -1). n > SLAVA_AUDIO_CHUNK:
+ * the 10 s starting at crop_offset (0 <= crop_offset <= n - SLAVA_AUDIO_CHUNK; upstream draws it at
+ * random, slava never crops at random). */
+slava_status slava_clap_features(slava_ctx *ctx, const slava_clap_audio *m, const float *wave, int64_t n,
+                                 int64_t crop_offset, float *features);
+/* HTSAT on n chunks: features [n, SLAVA_MEL_FRAMES, SLAVA_MEL_BINS] → pooled [n, pooled_dim] and
+ * projected [n, projected_dim] (not normalised); either output may be NULL. */
+slava_status slava_clap_audio_encode(slava_ctx *ctx, const slava_clap_audio *m, int n, const float *features,
+                                     float *pooled, float *projected);
+/* A whole file, streamed chunk by chunk in batches of `batch` chunks (<= 0: 8):
+ * *pooled = malloc'd [*T, pooled_dim] (caller frees with free()), projected_mean [projected_dim] =
+ * mean over chunks of the projected rows (may be NULL). SLAVA_E_NOAUDIO when the file has no
+ * audio stream. Progress is reported per batch through the ctx (stage "audio"). */
+slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio *m, const char *path, int batch,
+                                         float **pooled, int *T, float *projected_mean);
+
 /* ===================================================================== features (dataset in memory) */
 
 /* Caption kinds of AVCaps, in this fixed order. */
