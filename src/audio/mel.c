@@ -20,6 +20,8 @@ struct sv_mel {
 };
 
 /* FFTW's planner is not thread-safe; plans are made and destroyed under this lock. */
+#define DB_PER_LN 4.342944819032518f   /* 10 / ln 10 */
+
 static pthread_mutex_t fftw_plan_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static double hz_to_mel_slaney(double f) {
@@ -127,6 +129,34 @@ static inline float padded_at(const sig10 *s, int64_t p) {
     return sig_at(s, p);
 }
 
+/* dst[0..len) = samples [start, start + len) of the 10 s signal (inside [0, SAMPLES)), copied in
+ * contiguous runs of the repeated source. */
+static void fill(const sig10 *s, int64_t start, int len, float *dst) {
+    int64_t i = start;
+    int k = 0;
+    while (k < len) {
+        if (i >= s->filled) { memset(dst + k, 0, sizeof(float) * (size_t)(len - k)); return; }
+        int64_t idx = i < s->n ? i : i % s->n;
+        int64_t run = s->n - idx;
+        if (run > s->filled - i) run = s->filled - i;
+        if (run > len - k) run = len - k;
+        memcpy(dst + k, s->x + idx, sizeof(float) * (size_t)run);
+        k += (int)run;
+        i += run;
+    }
+}
+
+/* One frame t of the centred STFT input (reflect padding at both ends), windowed. */
+static void frame(const sv_mel *m, const sig10 *s, int t, float *buf) {
+    int64_t start = (int64_t)t * SV_MEL_HOP - SV_MEL_NFFT / 2;
+    int lo = start < 0 ? (int)-start : 0;
+    int hi = start + SV_MEL_NFFT > SV_MEL_SAMPLES ? (int)(SV_MEL_SAMPLES - start) : SV_MEL_NFFT;
+    for (int j = 0; j < lo; j++) buf[j] = padded_at(s, start + j);
+    fill(s, start + lo, hi - lo, buf + lo);
+    for (int j = hi; j < SV_MEL_NFFT; j++) buf[j] = padded_at(s, start + j);
+    for (int j = 0; j < SV_MEL_NFFT; j++) buf[j] *= m->window[j];
+}
+
 slava_status sv_mel_features(slava_ctx *ctx, const sv_mel *m, const float *wave, int64_t n,
                              int64_t crop_offset, float *out) {
     if (n <= 0) return sv_err(ctx, SLAVA_E_ARG, "mel front end: empty waveform");
@@ -159,13 +189,7 @@ slava_status sv_mel_features(slava_ctx *ctx, const sv_mel *m, const float *wave,
         } else {
 #pragma omp for schedule(static)
             for (int t = 0; t < SV_MEL_FRAMES; t++) {
-                int64_t start = (int64_t)t * SV_MEL_HOP - SV_MEL_NFFT / 2;
-                if (start >= 0 && start + SV_MEL_NFFT <= s.filled && s.n == SV_MEL_SAMPLES) {
-                    const float *src = s.x + start;
-                    for (int j = 0; j < SV_MEL_NFFT; j++) buf[j] = src[j] * m->window[j];
-                } else {
-                    for (int j = 0; j < SV_MEL_NFFT; j++) buf[j] = padded_at(&s, start + j) * m->window[j];
-                }
+                frame(m, &s, t, buf);
                 fftwf_execute_dft_r2c(m->plan, buf, spec);
                 for (int k = 0; k < SV_MEL_NFREQ; k++) power[k] = spec[k][0] * spec[k][0] + spec[k][1] * spec[k][1];
                 float *o = out + (size_t)t * SV_MEL_BINS;
@@ -174,7 +198,7 @@ slava_status sv_mel_features(slava_ctx *ctx, const sv_mel *m, const float *wave,
                     const float *p = power + m->lo[b];
                     float acc = 0.0f;
                     for (int i = 0; i < m->cnt[b]; i++) acc += w[i] * p[i];
-                    o[b] = 10.0f * log10f(acc > 1e-10f ? acc : 1e-10f);
+                    o[b] = DB_PER_LN * logf(acc > 1e-10f ? acc : 1e-10f);   /* 10·log10 */
                 }
             }
         }
