@@ -84,7 +84,7 @@ int main(void) {
         sv_htsat_debug dbg = {0};
         dbg.mel_image = malloc(sizeof(float) * nimg);
         for (int s = 0; s < 5; s++) dbg.stage[s] = malloc(sizeof(float) * nst[s]);
-        CHECK_OK(ctx, sv_htsat_forward(ctx, m, 1, feat_ref + FS * 1, NULL, NULL, &dbg));
+        CHECK_OK(ctx, sv_htsat_forward(ctx, m, NULL, 1, feat_ref + FS * 1, NULL, NULL, &dbg));
         report("mel_image (clip 1)", dbg.mel_image, img_ref, nimg, 0.01);
         const double st_tol[5] = {0.02, 0.002, 0.002, 0.002, 0.002};
         for (int s = 0; s < 5; s++) {
@@ -95,7 +95,7 @@ int main(void) {
         /* all clips, batched */
         sv_htsat_debug dbg2 = {0};
         dbg2.last_hidden = malloc(sizeof(float) * nlh);
-        CHECK_OK(ctx, sv_htsat_forward(ctx, m, NW, feat_ref, pooled, proj, &dbg2));
+        CHECK_OK(ctx, sv_htsat_forward(ctx, m, NULL, NW, feat_ref, pooled, proj, &dbg2));
         report("last_hidden_state", dbg2.last_hidden, lh_ref, nlh, 0.005);
         float *pooled_ref = load(ef, "pooled", NULL), *emb_ref = load(ef, "embeds", NULL);
         float *embn_ref = load(ef, "embeds_normalized", NULL);
@@ -111,11 +111,20 @@ int main(void) {
         report("embeds_normalized", embn, embn_ref, (size_t)NW * P, 5e-5);
         /* one at a time == batched */
         float *p1 = malloc(sizeof(float) * D);
-        CHECK_OK(ctx, sv_htsat_forward(ctx, m, 1, feat_ref + FS * 3, p1, NULL, NULL));
+        CHECK_OK(ctx, sv_htsat_forward(ctx, m, NULL, 1, feat_ref + FS * 3, p1, NULL, NULL));
         report("pooled clip 3 alone vs batch", p1, pooled + 3 * D, D, 1e-5);
 
+        /* a workspace for sub-batches of 2 (three passes over 5 clips) gives the same rows */
+        sv_htsat_ws *ws = NULL;
+        float *pooled2 = malloc(sizeof(float) * NW * D);
+        CHECK_OK(ctx, sv_htsat_ws_new(ctx, m, 2, &ws));
+        CHECK_OK(ctx, sv_htsat_forward(ctx, m, ws, NW, feat_ref, pooled2, NULL, NULL));
+        report("pooled in sub-batches of 2", pooled2, pooled, (size_t)NW * D, 1e-5);
+        sv_htsat_ws_free(ws);
+        free(pooled2);
+
         /* end to end from the waveforms (C front end + C tower) */
-        CHECK_OK(ctx, sv_htsat_forward(ctx, m, NW, feat, pooled, proj, NULL));
+        CHECK_OK(ctx, sv_htsat_forward(ctx, m, NULL, NW, feat, pooled, proj, NULL));
         report("end-to-end pooled", pooled, pooled_ref, (size_t)NW * D, 5e-4);
         report("end-to-end embeds", proj, emb_ref, (size_t)NW * P, 1e-4);
         double mincos = 1;

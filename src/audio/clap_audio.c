@@ -6,16 +6,32 @@
 #include "audio/htsat.h"
 #include "audio/mel.h"
 #include <math.h>
+#include <pthread.h>
 
 struct slava_clap_audio {
-    sv_htsat *net;
-    sv_mel   *fe;
+    sv_htsat       *net;
+    sv_mel         *fe;
+    pthread_mutex_t ws_lock;   /* guards ws: one call at a time uses it, others allocate their own */
+    sv_htsat_ws    *ws;        /* cached workspace for sub-batches of 8 (made on first use) */
 };
+
+#define WS_BATCH 8
+
+/* Encode with the cached workspace when it is free, else with a temporary one. */
+static slava_status encode(slava_ctx *ctx, slava_clap_audio *m, int n, const float *feat, float *pooled, float *proj) {
+    if (pthread_mutex_trylock(&m->ws_lock) != 0) return sv_htsat_forward(ctx, m->net, NULL, n, feat, pooled, proj, NULL);
+    slava_status st = SLAVA_OK;
+    if (!m->ws) st = sv_htsat_ws_new(ctx, m->net, WS_BATCH, &m->ws);
+    if (!st) st = sv_htsat_forward(ctx, m->net, m->ws, n, feat, pooled, proj, NULL);
+    pthread_mutex_unlock(&m->ws_lock);
+    return st;
+}
 
 slava_status slava_clap_audio_load(slava_ctx *ctx, const char *dir, slava_clap_audio **out) {
     *out = NULL;
     slava_clap_audio *m = calloc(1, sizeof *m);
     if (!m) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
+    pthread_mutex_init(&m->ws_lock, NULL);
     slava_status st = sv_htsat_load(ctx, dir, &m->net);
     if (!st && (m->net->M != SV_MEL_BINS || m->net->T != SV_MEL_FRAMES))
         st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s/config.json: num_mel_bins %d; the CLAP front end makes %d", dir,
@@ -28,8 +44,10 @@ slava_status slava_clap_audio_load(slava_ctx *ctx, const char *dir, slava_clap_a
 
 void slava_clap_audio_free(slava_clap_audio *m) {
     if (!m) return;
+    sv_htsat_ws_free(m->ws);
     sv_htsat_free(m->net);
     sv_mel_free(m->fe);
+    pthread_mutex_destroy(&m->ws_lock);
     free(m);
 }
 
@@ -45,7 +63,7 @@ slava_status slava_clap_features(slava_ctx *ctx, const slava_clap_audio *m, cons
 
 slava_status slava_clap_audio_encode(slava_ctx *ctx, const slava_clap_audio *m, int n, const float *features,
                                      float *pooled, float *projected) {
-    return sv_htsat_forward(ctx, m->net, n, features, pooled, projected, NULL);
+    return encode(ctx, (slava_clap_audio *)m, n, features, pooled, projected);
 }
 
 slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio *m, const char *path, int batch,
@@ -85,7 +103,7 @@ slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio 
             rows = p;
             cap = ncap;
         }
-        st = sv_htsat_forward(ctx, m->net, nb, feat, rows + (size_t)t * D, proj, NULL);
+        st = encode(ctx, (slava_clap_audio *)m, nb, feat, rows + (size_t)t * D, proj);
         if (st) { sv_err_prefix(ctx, "%s", path); goto done; }
         for (int i = 0; i < nb; i++)
             for (int j = 0; j < P; j++) sum[j] += proj[(size_t)i * P + j];

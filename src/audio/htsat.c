@@ -299,10 +299,12 @@ static void to_nchw(const float *h, int B, int R, int C, float *dst) {
             for (int c = 0; c < C; c++) dst[((size_t)b * C + c) * R * R + i] = h[((size_t)b * R * R + i) * C + c];
 }
 
-typedef struct {
+struct sv_htsat_ws {
+    int    batch;
     float *img, *cols, *h, *xw, *scratch;
     int   *offs;
-} work;
+};
+typedef struct sv_htsat_ws work;
 
 /* One sub-batch of B ≤ SUB_BATCH chunks. */
 static void forward_batch(const sv_htsat *m, int B, const float *features, float *pooled, float *projected,
@@ -405,13 +407,16 @@ static void forward_batch(const sv_htsat *m, int B, const float *features, float
     }
 }
 
-slava_status sv_htsat_forward(slava_ctx *ctx, const sv_htsat *m, int n, const float *features,
-                              float *pooled, float *projected, const sv_htsat_debug *dbg) {
-    if (n <= 0) return SLAVA_OK;
-    if (m->D > 4096) return sv_err(ctx, SLAVA_E_UNSUPPORTED, "HTSAT: hidden_size %d above 4096", m->D);
-    for (size_t i = 0; i < (size_t)n * m->T * m->M; i++)
-        if (!isfinite(features[i])) return sv_err(ctx, SLAVA_E_ARG, "HTSAT: input feature %zu is not finite", i);
-    const int B = n < SUB_BATCH ? n : SUB_BATCH;
+void sv_htsat_ws_free(sv_htsat_ws *ws) {
+    if (!ws) return;
+    sv_free(ws->img); sv_free(ws->cols); sv_free(ws->h); sv_free(ws->xw); sv_free(ws->scratch);
+    free(ws->offs);
+    free(ws);
+}
+
+slava_status sv_htsat_ws_new(slava_ctx *ctx, const sv_htsat *m, int batch, sv_htsat_ws **out) {
+    *out = NULL;
+    const int B = batch < 1 ? 1 : batch;
     const int S = m->S, G = m->grid, pp = m->patch * m->patch, C0 = m->stages[0].dim;
     const size_t N0 = (size_t)B * G * G;
     size_t scratch = 0, maxseq = 0, tok = 0;
@@ -428,23 +433,39 @@ slava_status sv_htsat_forward(slava_ctx *ctx, const sv_htsat *m, int n, const fl
     size_t need_cols = (size_t)B * (m->D + m->P);
     if (need_cols > cols) cols = need_cols;
     if (N0 * C0 > tok) tok = N0 * C0;
-    work wk = {0};
-    wk.img = sv_alloc(sizeof(float) * (size_t)B * S * S);
-    wk.cols = sv_alloc(sizeof(float) * cols);
-    wk.h = sv_alloc(sizeof(float) * tok);
-    wk.xw = sv_alloc(sizeof(float) * tok);
-    wk.scratch = sv_alloc(sizeof(float) * scratch);
-    wk.offs = malloc(sizeof(int) * maxseq);
-    slava_status st = SLAVA_OK;
-    if (!wk.img || !wk.cols || !wk.h || !wk.xw || !wk.scratch || !wk.offs) {
-        st = sv_err(ctx, SLAVA_E_NOMEM, "HTSAT: out of memory for a batch of %d chunks", B);
-    } else {
-        for (int c0 = 0; c0 < n; c0 += B) {
-            int nb = n - c0 < B ? n - c0 : B;
-            forward_batch(m, nb, features + (size_t)c0 * m->T * m->M, pooled, projected, dbg, c0, &wk);
-        }
+    work *wk = calloc(1, sizeof *wk);
+    if (!wk) return sv_err(ctx, SLAVA_E_NOMEM, "HTSAT: out of memory for a batch of %d chunks", B);
+    wk->batch = B;
+    wk->img = sv_alloc(sizeof(float) * (size_t)B * S * S);
+    wk->cols = sv_alloc(sizeof(float) * cols);
+    wk->h = sv_alloc(sizeof(float) * tok);
+    wk->xw = sv_alloc(sizeof(float) * tok);
+    wk->scratch = sv_alloc(sizeof(float) * scratch);
+    wk->offs = malloc(sizeof(int) * maxseq);
+    if (!wk->img || !wk->cols || !wk->h || !wk->xw || !wk->scratch || !wk->offs) {
+        sv_htsat_ws_free(wk);
+        return sv_err(ctx, SLAVA_E_NOMEM, "HTSAT: out of memory for a batch of %d chunks", B);
     }
-    sv_free(wk.img); sv_free(wk.cols); sv_free(wk.h); sv_free(wk.xw); sv_free(wk.scratch);
-    free(wk.offs);
-    return st;
+    *out = wk;
+    return SLAVA_OK;
+}
+
+slava_status sv_htsat_forward(slava_ctx *ctx, const sv_htsat *m, sv_htsat_ws *ws, int n, const float *features,
+                              float *pooled, float *projected, const sv_htsat_debug *dbg) {
+    if (n <= 0) return SLAVA_OK;
+    if (m->D > 4096) return sv_err(ctx, SLAVA_E_UNSUPPORTED, "HTSAT: hidden_size %d above 4096", m->D);
+    for (size_t i = 0; i < (size_t)n * m->T * m->M; i++)
+        if (!isfinite(features[i])) return sv_err(ctx, SLAVA_E_ARG, "HTSAT: input feature %zu is not finite", i);
+    sv_htsat_ws *tmp = NULL;
+    if (!ws) {
+        SV_TRY(sv_htsat_ws_new(ctx, m, n < SUB_BATCH ? n : SUB_BATCH, &tmp));
+        ws = tmp;
+    }
+    const int B = ws->batch;
+    for (int c0 = 0; c0 < n; c0 += B) {
+        int nb = n - c0 < B ? n - c0 : B;
+        forward_batch(m, nb, features + (size_t)c0 * m->T * m->M, pooled, projected, dbg, c0, ws);
+    }
+    sv_htsat_ws_free(tmp);
+    return SLAVA_OK;
 }

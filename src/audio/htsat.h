@@ -42,7 +42,7 @@ typedef struct {
     const float *merge_ln_w, *merge_ln_b, *merge_w;   /* patch merging, NULL after the last stage */
 } sv_swin_stage;
 
-typedef struct {
+typedef struct sv_htsat_s {
     sv_clap_audio_cfg cfg;
     sv_weights *weights;             /* owned; tensors point into it */
     int T, M, S, ratio, patch, grid; /* input frames, mel bins, spec size, S/M, patch size, S/patch */
@@ -62,12 +62,19 @@ typedef struct {
     float *last_hidden;      /* [n, D, r_f, ...] as ClapAudioModel.last_hidden_state ([n, D, 2, 32] for HTSAT) */
 } sv_htsat_debug;
 
+/* Scratch for forward passes of up to `batch` chunks at a time (reused across calls so the large
+ * buffers are not faulted in again for every batch). One workspace serves one call at a time. */
+typedef struct sv_htsat_ws sv_htsat_ws;
+slava_status sv_htsat_ws_new(slava_ctx *ctx, const struct sv_htsat_s *m, int batch, sv_htsat_ws **out);
+void         sv_htsat_ws_free(sv_htsat_ws *ws);
+
 /* Load the audio tower and projection from a CLAP folder (config.json + model.safetensors). */
 slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out);
 void         sv_htsat_free(sv_htsat *m);
 /* features [n, T, M] → pooled [n, D] and projected [n, P] (either may be NULL); dbg may be NULL.
- * Processes the chunks in sub-batches of at most 8. */
-slava_status sv_htsat_forward(slava_ctx *ctx, const sv_htsat *m, int n, const float *features,
+ * Processes the chunks in sub-batches of at most the workspace's batch (ws NULL: a temporary
+ * workspace for sub-batches of at most 8). */
+slava_status sv_htsat_forward(slava_ctx *ctx, const sv_htsat *m, sv_htsat_ws *ws, int n, const float *features,
                               float *pooled, float *projected, const sv_htsat_debug *dbg);
 
 #endif
