@@ -1,5 +1,5 @@
 /* test_audio_decode.c — audio decoding, resampling, chunking and the bad inputs of issue 5:
- * a 3-hour file streamed with bounded memory (peak RSS printed), silence, a 1-sample file, a
+ * (the 3-hour stream is in test_audio_long.c) silence, a 1-sample file, a
  * 0-length stream, truncated and random-bytes files, 8 kHz / 96 kHz (resampled), 6 channels
  * (averaged), NaN / Inf samples in a float WAV, a video without audio, FLAC and AAC-in-mp4, the
  * 10 s chunk rule, and `slava embed --audio` error lines. Media are generated here (WAV written
@@ -7,8 +7,6 @@
 #include "test.h"
 #include "base/base.h"
 #include <stdint.h>
-#include <fcntl.h>
-#include <sys/resource.h>
 
 static slava_ctx *ctx;
 #define CLAP fixture("clap-model")
@@ -91,29 +89,6 @@ int main(void) {
     char cmd[4096];
     int sizes[8], nch;
     slava_status st;
-
-    /* ---- 3-hour file, streamed: 16-bit 48 kHz WAV of silence written as a sparse file */
-    {
-        const char *p = tmp_path("three_hours.wav");
-        const int64_t n = (int64_t)3 * 3600 * 48000;
-        float z = 0;
-        write_wav(p, 48000, 1, 1, &z, 0);   /* header, then patch sizes and extend sparsely */
-        int fd = open(p, O_RDWR);
-        uint32_t data = (uint32_t)(n * 2), riff = 36 + data;
-        CHECK(pwrite(fd, &riff, 4, 4) == 4 && pwrite(fd, &data, 4, 40) == 4 && ftruncate(fd, 44 + (off_t)data) == 0);
-        close(fd);
-        double t0 = sv_now();
-        int64_t total = read_all(p, &st, &nch, sizes, 8, NULL);
-        double dt = sv_now() - t0;
-        struct rusage ru;
-        getrusage(RUSAGE_SELF, &ru);
-        printf("  3-hour WAV: %d chunks, %lld samples, %.1f s, peak RSS %.1f MB\n", nch, (long long)total, dt,
-               ru.ru_maxrss / 1024.0);
-        CHECK_OK(ctx, st);
-        CHECK(nch == 1080 && total == n);
-        CHECK(ru.ru_maxrss < 300 * 1024);   /* 3 h of float samples would be 2 GB */
-        unlink(p);
-    }
 
     /* ---- the 10 s chunk rule */
     {
