@@ -169,9 +169,23 @@ void slava_dataset_free(slava_dataset *ds);
 /* ===================================================================== store (SQLite) */
 
 /* Feature store: one SQLite file (WAL) holding clips, captions and encoder features.
- * Writers group each clip's rows in one transaction; a rerun skips what is stored. */
+ * Writers group each clip's rows in one transaction; a rerun skips what is stored.
+ *
+ * Schema (version 1; any SQLite client can read it, docs/store.md shows queries):
+ *   clips    (id, name UNIQUE, split 'train'|'val'|'test', source, duration, has_audio, error)
+ *   captions (id, clip -> clips, kind 'audio'|'visual'|'audio_visual'|'gpt_av', idx, text;
+ *             UNIQUE(clip, kind, idx))
+ *   encoders (id, modality 'visual'|'audio'|'text', name, d; UNIQUE(modality, name))
+ *   features (id, clip -> clips  XOR  caption -> captions, encoder -> encoders, t, d,
+ *             data = float32 little-endian [t, d]; UNIQUE(encoder, clip) / UNIQUE(encoder, caption))
+ * Visual (frames) and audio (chunks) features belong to a clip; text features (t = 1) to a caption.
+ * An encoder is identified by a string (the encode pipeline uses sha256 of weights + config) and
+ * its modality; all its features have the same d. A clip id (the mp4 stem) belongs to one split.
+ * A clip recorded with an error keeps its row (for the failure report) but is never loaded.
+ * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions. */
 typedef struct slava_store slava_store;
-/* create != 0: create the file/schema when missing; else the file must exist. */
+/* create != 0: create the file/schema when missing; else the file must exist. A file that is not
+ * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
 void         slava_store_close(slava_store *s);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
@@ -181,9 +195,122 @@ slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava
  * features into *out (free with slava_dataset_free). enc[m] (m = slava_modality) chooses the
  * encoder when a modality has features of several encoders; NULL entries (or enc == NULL) mean
  * "the only one stored" (several → error naming them). A split with no clips → SLAVA_E_NOTFOUND.
- * Clips without audio have t_a = 0; clips recorded with an error are left out. */
+ * Clips without audio have t_a = 0; clips recorded with an error are left out.
+ * Details: clips come ordered by split (train, val, test), then clip id (byte order); captions
+ * of a kind by their idx. A modality with no features stored at all loads as d = 0 with
+ * encoder_id NULL, t = 0 and cap[k] = NULL (captions and their texts are still listed). When a
+ * modality's encoder is chosen, every loaded clip must have its features (visual; audio when the
+ * clip has audio; text for every caption), else SLAVA_E_NOTFOUND naming the first clip missing them.
+ * cap_text[k] is non-NULL when n_cap[k] > 0; an entry is NULL when the text is unknown. */
 slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask,
                               const char *const *enc, slava_dataset *out);
+
+/* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
+const char *slava_store_split_name(int split);     /* slava_split → "train" "val" "test" */
+int         slava_store_split_parse(const char *name);
+const char *slava_store_kind_name(int kind);       /* slava_caption_kind → "audio" "visual" "audio_visual" "gpt_av" */
+int         slava_store_kind_parse(const char *name);
+const char *slava_store_modality_name(int m);      /* slava_modality → "visual" "audio" "text" */
+int         slava_store_modality_parse(const char *name);
+
+/* --- writing clip by clip (the encode pipeline, issue 6) ---
+ * begin/commit group every put_* between them into one transaction: either all of a clip's rows
+ * are stored or none (also when the process is killed). rollback discards them (no-op when no
+ * transaction is open). Without begin, each put_* call is a transaction of its own. Nesting a
+ * begin inside a begin is SLAVA_E_ARG. */
+slava_status slava_store_begin(slava_ctx *ctx, slava_store *s);
+slava_status slava_store_commit(slava_ctx *ctx, slava_store *s);
+void         slava_store_rollback(slava_store *s);
+
+/* Insert clip `clip` or update a stored one's source / duration / has_audio / error (so a clip
+ * that failed before and now succeeds is cleared by error = NULL). split: slava_split; a clip id
+ * stored under another split → SLAVA_E_ARG. source may be NULL; duration < 0 means unknown;
+ * error NULL = ok, else the one-line reason the clip failed. */
+slava_status slava_store_put_clip(slava_ctx *ctx, slava_store *s, const char *clip, int split,
+                                  const char *source, double duration, int has_audio, const char *error);
+/* Caption number idx (>= 0) of kind (slava_caption_kind) of a stored clip. The same text as stored
+ * changes nothing; a different text replaces it and deletes the caption's (now stale) features.
+ * text may be NULL (unknown). */
+slava_status slava_store_put_caption(slava_ctx *ctx, slava_store *s, const char *clip, int kind,
+                                     int idx, const char *text);
+/* Clip-level features x [T, D] (T >= 1) of modality SLAVA_MOD_VISUAL (frames) or SLAVA_MOD_AUDIO
+ * (chunks; the clip must have has_audio = 1) from encoder `encoder`. Skipped when the clip already
+ * has features of that encoder (*added = 0, else 1; added may be NULL). D must equal the d of
+ * the encoder's features already stored (else SLAVA_E_SHAPE). x is copied. */
+slava_status slava_store_put_clip_feature(slava_ctx *ctx, slava_store *s, const char *clip, int modality,
+                                          const char *encoder, const float *x, int T, int D, int *added);
+/* Text feature x [D] of caption (clip, kind, idx), which must be stored; as above otherwise. */
+slava_status slava_store_put_caption_feature(slava_ctx *ctx, slava_store *s, const char *clip, int kind,
+                                             int idx, const char *encoder, const float *x, int D, int *added);
+
+typedef enum {
+    SLAVA_CLIP_ABSENT = 0,     /* no row for this clip id */
+    SLAVA_CLIP_INCOMPLETE = 1, /* stored, but features of a requested encoder are missing */
+    SLAVA_CLIP_COMPLETE = 2,   /* stored without error, all requested features present */
+    SLAVA_CLIP_FAILED = 3      /* stored with an error (*reason, when given: malloc'd copy) */
+} slava_clip_state;
+/* Is clip complete for encoders enc[slava_modality] (NULL entries: not checked)? Complete =
+ * no error, a visual feature of enc[VISUAL], an audio feature of enc[AUDIO] when the clip has
+ * audio, and a text feature of enc[TEXT] for every stored caption of the clip. reason may be
+ * NULL; when non-NULL it receives the failure reason (FAILED) or NULL, to free(). */
+slava_status slava_store_clip_state(slava_ctx *ctx, slava_store *s, const char *clip,
+                                    const char *const *enc, slava_clip_state *state, char **reason);
+/* Reuse of text features: if any stored caption whose text equals `text` byte for byte has a
+ * feature of text encoder `encoder`, copy it to out[D] and set *found = 1; else *found = 0.
+ * A stored D different from D → SLAVA_E_SHAPE. */
+slava_status slava_store_find_text_feature(slava_ctx *ctx, slava_store *s, const char *text,
+                                           const char *encoder, float *out, int D, int *found);
+
+/* --- summary (slava store info) --- */
+typedef struct {
+    int     modality;                 /* slava_modality */
+    char   *name;                     /* encoder identity */
+    int     d;
+    int64_t items[SLAVA_SPLITS];      /* clips (visual/audio) or captions (text) with a feature */
+    int64_t rows[SLAVA_SPLITS];       /* sum of T: frames / chunks / captions */
+} slava_store_encoder;
+typedef struct {
+    char *clip;
+    int   split;
+    char *error;
+} slava_store_failure;
+typedef struct {
+    int     schema_version;
+    int64_t clips[SLAVA_SPLITS];                     /* clips without error */
+    int64_t no_audio[SLAVA_SPLITS];                  /* of those, clips without an audio track */
+    int64_t failed[SLAVA_SPLITS];                    /* clips recorded with an error */
+    int64_t captions[SLAVA_SPLITS][SLAVA_CAP_KINDS]; /* captions of clips without error */
+    int     n_encoders;
+    slava_store_encoder *encoders;                   /* ordered by modality, then name */
+    int     n_failures;
+    slava_store_failure *failures;                   /* every failed clip, by split then id */
+} slava_store_info;
+/* Fill *out (owned by the caller, free with slava_store_info_free). */
+slava_status slava_store_get_info(slava_ctx *ctx, slava_store *s, slava_store_info *out);
+void         slava_store_info_free(slava_store_info *info);
+
+/* --- export / import (safetensors, docs/store.md has the layout) ---
+ * Export writes the clips of split_mask (0 = all; clips with an error are left out), their
+ * captions, and the features of the modalities in modality_mask (bits 1<<slava_modality; 0 = every
+ * modality that has features), one encoder per modality chosen as in slava_store_load. Tensors:
+ *   visual [Nv, Dv] F32 + visual_clip [Nv] I64 (row → clip index; rows of a clip in time order),
+ *   audio  [Na, Da] F32 + audio_clip  [Na] I64,
+ *   text   [Nt, Dt] F32 + text_caption [Nt] I64 (row → caption index),
+ * and __metadata__: "format" = "slava-features/1", "clips" = JSON array of {id, split, source,
+ * duration, has_audio}, "captions" = JSON array of {clip (index), kind, idx, text},
+ * "encoder.visual" / "encoder.audio" / "encoder.text" = encoder identities.
+ * Empty selection → SLAVA_E_NOTFOUND. The file is written atomically. */
+typedef struct {
+    int64_t clips, captions, features;    /* exported / imported rows (features: items) */
+    int64_t clips_kept, captions_kept, features_kept; /* import: already stored, left as they were */
+} slava_store_counts;
+slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path, unsigned split_mask,
+                                unsigned modality_mask, const char *const *enc, slava_store_counts *counts);
+/* Import such a file (F32, F16, BF16 or F64 features; I64 or I32 indices) in one transaction:
+ * the file is validated completely first, and any error leaves the store exactly as it was.
+ * Stored clips and captions are kept (a clip under another split or a caption with another text
+ * → SLAVA_E_FORMAT); features already stored for an encoder are kept. counts may be NULL. */
+slava_status slava_store_import(slava_ctx *ctx, slava_store *s, const char *path, slava_store_counts *counts);
 
 /* ===================================================================== align (heads, loss, train) */
 
