@@ -99,19 +99,22 @@ slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out
 void         slava_image_free(slava_image *im);   /* frees im->rgb, zeroes *im */
 
 /* Video frames sampled at `fps` frames per second, at the middle of each 1/fps interval by
- * presentation time: interval k is [k/fps, (k+1)/fps) measured from the stream's first
- * timestamp; the frame shown at its middle (the last frame whose time is <= the middle) is
- * returned. The last interval may be partial: its middle is the middle of the part inside the
- * video; a video shorter than one interval gives exactly one frame. Frames are decoded one at
- * a time (memory stays bounded whatever the length); only sampled frames are converted to RGB.
+ * presentation time: interval k is [k/fps, (k+1)/fps) measured from the video stream's start
+ * time; the frame on screen at its middle (the last frame whose time is <= the middle; the
+ * first frame if none) is returned. There is one interval per 1/fps step that starts before
+ * the end of the last frame (its time + duration). The last interval may be partial: its
+ * middle is then the middle of the part inside the video (end from the declared duration);
+ * a video shorter than one interval gives exactly one frame. Frames are decoded one at a time
+ * (memory stays bounded whatever the length); only sampled frames are converted to RGB.
  * Variable frame rate, B-frames and streams not starting at 0 are handled through the
- * timestamps. */
+ * timestamps. Corrupt packets are skipped (as ffmpeg does); a file where no frame decodes is an
+ * error naming the file. */
 typedef struct slava_video slava_video;
 typedef struct {
     double  duration;        /* seconds: the video stream's (else the container's); -1 unknown */
     int     width, height;   /* as declared by the stream */
     double  fps;             /* sampling rate asked for */
-    int64_t frames_expected; /* frames the duration implies (-1 when unknown); the stream can end early */
+    int64_t frames_expected; /* frames the declared duration implies (-1 when unknown): an estimate */
     int64_t frames_returned; /* sampled frames returned so far */
     int64_t frames_decoded;  /* frames decoded so far */
     char    codec[32];       /* decoder name, e.g. "h264" */

@@ -60,6 +60,7 @@ struct slava_video {
     AVRational       tb;
     int64_t          t0;            /* timestamp of time 0 (stream units); AV_NOPTS_VALUE until known */
     double           fallback_dur;  /* seconds per frame when a frame carries no duration */
+    double           stream_dur;    /* the video stream's own declared duration (s), -1 unknown */
     AVPacket        *pkt;
     int              demux_eof, flushed, dec_eof;
     int              send_errors;   /* packets the decoder rejected (corrupt data) */
@@ -75,6 +76,17 @@ struct slava_video {
     size_t           out_cap;
     slava_video_info info;
 };
+
+/* The error for "not a single frame decoded", naming the size limit when that was the cause. */
+static slava_status no_frame_error(slava_ctx *ctx, const slava_video *v, const char *what) {
+    const char *why = v->first_error[0] ? v->first_error : sv_ffmpeg_last_error();
+    const char *ps = strstr(why, "Picture size ");
+    unsigned w = 0, h = 0;
+    if (strstr(why, "max pixel count") && ps && sscanf(ps, "Picture size %ux%u", &w, &h) == 2)
+        return sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: %s size %ux%u is above the limit of %d pixels", v->path, what,
+                      w, h, SLAVA_MAX_IMAGE_PIXELS);
+    return sv_err(ctx, SLAVA_E_FORMAT, "%s: no %s could be decoded%s%s", v->path, what, why[0] ? ": " : "", why);
+}
 
 static slava_status open_input(slava_ctx *ctx, const char *path, int still, slava_video **out) {
     char det[300];
@@ -99,6 +111,10 @@ static slava_status open_input(slava_ctx *ctx, const char *path, int still, slav
                     av_err2str(ret), ff_detail(det, sizeof det));
         goto fail;
     }
+    /* Image demuxers (image2, png_pipe, jpeg_pipe, ...): decode on this thread. */
+    const char *dn = v->fmt->iformat->name;
+    size_t dl = strlen(dn);
+    if (!strcmp(dn, "image2") || (dl > 5 && !strcmp(dn + dl - 5, "_pipe"))) still = 1;
     /* Decoders opened while probing get the pixel limit too, so probing allocates nothing huge. */
     sopts = calloc(v->fmt->nb_streams ? v->fmt->nb_streams : 1, sizeof *sopts);
     if (!sopts) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
@@ -169,7 +185,8 @@ static slava_status open_input(slava_ctx *ctx, const char *path, int still, slav
     v->fallback_dur = fr.num > 0 && fr.den > 0 ? av_q2d(av_inv_q(fr)) : 0.04;
 
     double dur = -1;
-    if (vs->duration != AV_NOPTS_VALUE && vs->duration > 0) dur = vs->duration * av_q2d(vs->time_base);
+    v->stream_dur = -1;
+    if (vs->duration != AV_NOPTS_VALUE && vs->duration > 0) dur = v->stream_dur = vs->duration * av_q2d(vs->time_base);
     else if (v->fmt->duration != AV_NOPTS_VALUE && v->fmt->duration > 0) dur = v->fmt->duration / (double)AV_TIME_BASE;
     v->info.duration = dur;
     v->info.width = par->width;
@@ -227,9 +244,14 @@ static int decode_next(slava_ctx *ctx, slava_video *v, AVFrame *f, double *t, do
             continue;
         }
         ret = av_read_frame(v->fmt, v->pkt);
+        if (ret == AVERROR(ENOMEM)) { *st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory while reading", v->path); return -1; }
+        if (ret < 0 && ret != AVERROR_EOF) {
+            /* e.g. a truncated file: the container promises data that is not there */
+            *st = sv_err(ctx, SLAVA_E_FORMAT, "%s: read error after %.2f s of video (truncated or damaged file?): %s%s",
+                         v->path, v->info.frames_decoded ? v->last_t : 0.0, av_err2str(ret), ff_detail(det, sizeof det));
+            return -1;
+        }
         if (ret < 0) {
-            if (ret != AVERROR_EOF && !v->first_error[0])
-                snprintf(v->first_error, sizeof v->first_error, "%s%s", av_err2str(ret), ff_detail(det, sizeof det));
             v->demux_eof = 1;
             continue;
         }
@@ -292,10 +314,11 @@ slava_status slava_video_open(slava_ctx *ctx, const char *path, double fps, slav
     return SLAVA_OK;
 }
 
-/* Middle of interval k, the interval cut at `end` seconds (end <= 0: not cut). */
+/* Middle of interval k, the interval cut at `end` seconds when the end falls inside it
+ * (end <= k/fps, e.g. a wrong declared duration, or end <= 0: not cut). */
 static double interval_mid(double fps, int64_t k, double end) {
     double a = k / fps, b = (k + 1) / fps;
-    if (end > 0 && b > end) b = end > a ? end : a;
+    if (end > a && end < b) b = end;
     return 0.5 * (a + b);
 }
 
@@ -304,8 +327,9 @@ slava_status slava_video_next(slava_ctx *ctx, slava_video *v, const slava_image 
     if (frame) *frame = NULL;
     if (v->done) return SLAVA_OK;
     double fps = v->info.fps, dur = v->info.duration;
+    /* The declared duration only places the middle of a partial last interval; how many frames
+     * come out is decided by the frames themselves (a declared duration can be wrong). */
     for (;;) {
-        if (v->info.frames_expected > 0 && v->k >= v->info.frames_expected) { v->done = 1; return SLAVA_OK; }
         double target = interval_mid(fps, v->k, dur);
         if (!v->have_nxt && !v->dec_eof) {
             slava_status st = SLAVA_OK;
@@ -327,13 +351,19 @@ slava_status slava_video_next(slava_ctx *ctx, slava_video *v, const slava_image 
         }
         if (!v->have_cur) {
             v->done = 1;
-            return sv_err(ctx, SLAVA_E_FORMAT, "%s: no video frame could be decoded%s%s", v->path,
-                          v->first_error[0] ? ": " : "", v->first_error);
+            return no_frame_error(ctx, v, "video frame");
         }
         if (!v->have_nxt) {   /* end of stream: cur is the last frame */
             double end = v->cur_t + v->cur_d;
+            /* Frames stop well before the stream's own declared duration: the data is cut off
+             * (a truncated file whose index survived); the demuxer only warns about it. */
+            if (v->stream_dur > 0 && end < v->stream_dur - fmax(0.5, 2 * v->fallback_dur)) {
+                v->done = 1;
+                return sv_err(ctx, SLAVA_E_FORMAT, "%s: truncated or damaged: frames end at %.2f s, the stream declares %.2f s",
+                              v->path, end, v->stream_dur);
+            }
             if (v->k > 0 && v->k / fps >= end - TIME_EPS) { v->done = 1; return SLAVA_OK; }
-            if (!(dur > 0)) target = interval_mid(fps, v->k, end);
+            if (!(dur > v->k / fps) || end < dur) target = interval_mid(fps, v->k, end);
         }
         if (!v->cur_converted) {
             slava_status st = convert_cur(ctx, v);
@@ -378,10 +408,7 @@ slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out
     SV_TRY(open_input(ctx, path, 1, &v));
     slava_status st = SLAVA_OK;
     int r = decode_next(ctx, v, v->cur, &v->cur_t, &v->cur_d, &st);
-    if (r == 0) {
-        const char *ff = v->first_error[0] ? v->first_error : sv_ffmpeg_last_error();
-        st = sv_err(ctx, SLAVA_E_FORMAT, "%s: no image could be decoded%s%s", path, ff[0] ? ": " : "", ff);
-    }
+    if (r == 0) st = no_frame_error(ctx, v, "image");
     if (r == 1) st = convert_cur(ctx, v);
     if (st == SLAVA_OK) {
         *out = v->out;        /* hand the RGB buffer over */
