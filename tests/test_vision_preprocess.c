@@ -112,6 +112,7 @@ int main(void) {
     /* preprocessor_config.json variants */
     {
         mkdir(tmp_path("pp"), 0755);
+        unlink(tmp_path("pp/preprocessor_config.json"));   /* left by an earlier run */
         slava_clip_preproc q;
         CHECK_OK(ctx, slava_clip_preproc_load(ctx, tmp_path("pp"), &q));   /* no file: defaults */
         CHECK(q.shortest_edge == 224 && q.crop_w == 224 && fabsf(q.std[2] - 0.27577711f) < 1e-9f);

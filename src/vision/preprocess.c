@@ -108,9 +108,9 @@ slava_status slava_clip_preproc_load(slava_ctx *ctx, const char *dir, slava_clip
         if (p->do_normalize && !(p->std[c] != 0)) { bad = "'image_std' must not be 0"; goto done; }
     it = cJSON_GetObjectItemCaseSensitive(root, "resample");
     if (it && (!cJSON_IsNumber(it) || it->valuedouble != 3)) {
-        cJSON_Delete(root);
         st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: 'resample' is %g; only 3 (bicubic, CLIP's) is supported", path,
                     cJSON_IsNumber(it) ? it->valuedouble : -1.0);
+        cJSON_Delete(root);
         free(path);
         return st;
     }
