@@ -109,7 +109,12 @@ int main(void) {
         fmt(cmd, sizeof cmd, "%s embed --clip '%s' --video --fps %g '%s' '%s' '%s'", SLAVA_BIN, clip, fpss[k], v1, au, v2);
         rc = run_cmd(cmd, &out, &err);
         CHECK(rc == 1);
-        CHECKF(count_lines(err) == 1 && strstr(err, au) && strstr(err, "no video stream"), "stderr: %s", err);
+        /* stderr: the failing file's line, and one report line per video read */
+        CHECKF(count_lines(err) == 3 && strstr(err, au) && strstr(err, "no video stream"), "stderr: %s", err);
+        char want1[1200], want2[1200];
+        fmt(want1, sizeof want1, "%s: 3.00 s, %d frames sampled", v1, fpss[k] == 1 ? 3 : 6);
+        fmt(want2, sizeof want2, "%s: 1.20 s, %d frames sampled", v2, fpss[k] == 1 ? 2 : 3);
+        CHECKF(strstr(err, want1) && strstr(err, want2), "stderr lacks the video reports: %s", err);
         CHECK(count_lines(out) == 2);
         int want_T[2] = {fpss[k] == 1 ? 3 : 6, fpss[k] == 1 ? 2 : 3};
         const char *want_in[2] = {v1, v2};

@@ -7,7 +7,8 @@
  * Output, in input order, one JSON line per input: "pooled" (an image: [D]; a video: one row
  * per frame), "projected" (mean over frames of visual_projection, or of the --heads visual
  * head) and "embedding" (projected, L2-normalised). An input that fails prints one error line
- * naming it; the others are still embedded and the exit status is 1.
+ * naming it; the others are still embedded and the exit status is 1. For each video read, one
+ * line on stderr reports its duration and the frames sampled / decoded.
  */
 #include "cli/cli.h"
 #include <stdlib.h>
@@ -136,6 +137,12 @@ static int read_input(embed_state *s, int i) {
         if (slava_video_next(s->ctx, v, &f, &t, &got) != SLAVA_OK) { cli_fail(s->ctx); r = 1; break; }
         if (!got) break;
         if ((r = add_frame(s, i, f)) != 0) break;
+    }
+    if (r == 0) {   /* what was read: duration and frames (stderr, so stdout stays JSON Lines) */
+        slava_video_info info;
+        slava_video_get_info(v, &info);
+        fprintf(stderr, "slava: %s: %.2f s, %lld frames sampled at %g fps (%lld decoded)\n", path, info.duration,
+                (long long)info.frames_returned, info.fps, (long long)info.frames_decoded);
     }
     slava_video_close(v);
     return r;
