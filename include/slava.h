@@ -79,6 +79,101 @@ slava_status slava_clap_init_random(slava_ctx *ctx, const char *config_json, uin
 
 /* ===================================================================== vision (frames, CLIP image) */
 
+/* An RGB image: h rows of w pixels, 3 bytes (R, G, B) each, row-major, no row padding. */
+typedef struct {
+    int      w, h;
+    uint8_t *rgb;            /* [h, w, 3]; owned by whoever filled the struct (see below) */
+} slava_image;
+
+/* Largest image / video frame accepted: decoders are told the pixel limit before they allocate
+ * a frame, and the side limit is checked on the declared size. Larger inputs fail with
+ * SLAVA_E_UNSUPPORTED naming the file and the size. */
+#define SLAVA_MAX_IMAGE_PIXELS 100000000   /* 100 megapixels */
+#define SLAVA_MAX_IMAGE_SIDE   65535
+
+/* Decode a still image (JPEG, PNG (grey, palette, alpha, 16-bit), BMP, WebP, TIFF, ... whatever
+ * FFmpeg reads; the first frame of a video file) to RGB24. Alpha is dropped (as Pillow's
+ * convert("RGB")), 16-bit samples are rounded to 8 bits, CMYK is converted by FFmpeg.
+ * out->rgb is malloc'd and owned by the caller: release with slava_image_free. */
+slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out);
+void         slava_image_free(slava_image *im);   /* frees im->rgb, zeroes *im */
+
+/* Video frames sampled at `fps` frames per second, at the middle of each 1/fps interval by
+ * presentation time: interval k is [k/fps, (k+1)/fps) measured from the video stream's start
+ * time; the frame on screen at its middle (the last frame whose time is <= the middle; the
+ * first frame if none) is returned. There is one interval per 1/fps step that starts before
+ * the end of the last frame (its time + duration). The last interval may be partial: its
+ * middle is then the middle of the part inside the video (end from the declared duration);
+ * a video shorter than one interval gives exactly one frame. Frames are decoded one at a time
+ * (memory stays bounded whatever the length); only sampled frames are converted to RGB.
+ * Variable frame rate, B-frames and streams not starting at 0 are handled through the
+ * timestamps. Corrupt packets are skipped (as ffmpeg does); a file where no frame decodes is an
+ * error naming the file. */
+typedef struct slava_video slava_video;
+typedef struct {
+    double  duration;        /* seconds: the video stream's (else the container's); -1 unknown */
+    int     width, height;   /* as declared by the stream */
+    double  fps;             /* sampling rate asked for */
+    int64_t frames_expected; /* frames the declared duration implies (-1 when unknown): an estimate */
+    int64_t frames_returned; /* sampled frames returned so far */
+    int64_t frames_decoded;  /* frames decoded so far */
+    char    codec[32];       /* decoder name, e.g. "h264" */
+} slava_video_info;
+
+slava_status slava_video_open(slava_ctx *ctx, const char *path, double fps, slava_video **out);
+/* Next sampled frame. On success *got is 1, *frame points at an image owned by v (valid until the
+ * next call or slava_video_close) and *t is the sampling time in seconds; at the end *got is 0. */
+slava_status slava_video_next(slava_ctx *ctx, slava_video *v, const slava_image **frame, double *t,
+                              int *got);
+void         slava_video_get_info(const slava_video *v, slava_video_info *info);
+void         slava_video_close(slava_video *v);
+
+/* CLIPImageProcessor settings, from a folder's preprocessor_config.json (keys as transformers
+ * writes them: size (int or {"shortest_edge"} or {"height","width"}), crop_size (int or
+ * {"height","width"}), do_resize, do_center_crop, do_rescale, rescale_factor, do_normalize,
+ * image_mean, image_std, resample (3 = bicubic, the only filter supported)). Missing file or
+ * keys: openai/clip-vit-base-patch32's values. */
+typedef struct {
+    int    do_resize;
+    int    shortest_edge;    /* > 0: shortest side -> this, long side int(size * long / short) */
+    int    resize_h, resize_w; /* used when shortest_edge == 0: resize to exactly this */
+    int    do_center_crop;
+    int    crop_h, crop_w;
+    int    do_rescale;
+    double rescale_factor;   /* 1/255 */
+    int    do_normalize;
+    float  mean[3], std[3];
+} slava_clip_preproc;
+
+void         slava_clip_preproc_default(slava_clip_preproc *p);
+/* Reads <dir>/preprocessor_config.json when it exists, else fills the defaults. */
+slava_status slava_clip_preproc_load(slava_ctx *ctx, const char *dir, slava_clip_preproc *p);
+/* Output size (after resize and crop) for a w x h input. */
+void         slava_clip_preproc_out_size(const slava_clip_preproc *p, int w, int h, int *ow, int *oh);
+/* img -> out [3, oh, ow] float32 (CHW), exactly as CLIPImageProcessor (Pillow BICUBIC on the
+ * uint8 image, floor centre crop (zero padding when the image is smaller than the crop),
+ * * rescale_factor, (x - mean) / std in float32). */
+slava_status slava_clip_preprocess(slava_ctx *ctx, const slava_clip_preproc *p, const slava_image *img,
+                                   float *out);
+/* The same pipeline stopped before rescaling: the resized + cropped uint8 image out [oh, ow, 3]. */
+slava_status slava_clip_preprocess_u8(slava_ctx *ctx, const slava_clip_preproc *p, const slava_image *img,
+                                      uint8_t *out);
+
+/* CLIP image tower (CLIPVisionModel + visual_projection) from a Hugging Face CLIP folder
+ * (model.safetensors or shards, config.json, optional preprocessor_config.json). */
+typedef struct slava_clip_vision slava_clip_vision;
+slava_status slava_clip_vision_load(slava_ctx *ctx, const char *dir, slava_clip_vision **out);
+void         slava_clip_vision_free(slava_clip_vision *m);
+/* image_size: input side S; hidden: pooled size D; proj: projection size P. Any may be NULL. */
+void         slava_clip_vision_dims(const slava_clip_vision *m, int *image_size, int *hidden, int *proj);
+/* The preprocessing settings read with the model (preprocessor_config.json or defaults). */
+const slava_clip_preproc *slava_clip_vision_preproc(const slava_clip_vision *m);
+/* pixels [n, 3, S, S] (preprocessed) -> pooled [n, D] (post-LN class token) and/or
+ * projected [n, P] (visual_projection(pooled), not normalised); either output may be NULL.
+ * Frames are run in batches so the GEMMs are large. */
+slava_status slava_clip_vision_encode(slava_ctx *ctx, const slava_clip_vision *m, int n, const float *pixels,
+                                      float *pooled, float *projected);
+
 /* ===================================================================== audio (chunks, mel, HTSAT) */
 
 /* Audio is decoded to 48 kHz mono float (all channels averaged) and cut into consecutive 10 s
