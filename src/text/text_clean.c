@@ -438,6 +438,7 @@ void sv_cleaner_free(sv_cleaner *c) {
 typedef struct { unsigned char *p; size_t n, cap; } bytes_t;
 
 static int bytes_push(bytes_t *b, const void *src, size_t n) {
+    if (n == 0) return 0;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 64;
         while (cap < b->n + n) cap *= 2;

@@ -323,6 +323,7 @@ fail:
 /* ------------------------------------------------------------------ BPE */
 
 static int ids_push(int **ids, int *n, int *cap, const int *src, int k) {
+    if (k <= 0) return 0;
     if (*n + k > *cap) {
         int c = *cap ? *cap : 128;
         while (c < *n + k) c *= 2;
