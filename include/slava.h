@@ -77,6 +77,39 @@ slava_status slava_clap_init_random(slava_ctx *ctx, const char *config_json, uin
 
 /* ===================================================================== text (tokenizer, CLIP text) */
 
+/* CLIP BPE tokenizer (openai simple_tokenizer semantics) from a folder's vocab.json + merges.txt.
+ * Not thread-safe (per-word cache): use one tokenizer per thread. */
+typedef struct slava_tokenizer slava_tokenizer;
+slava_status slava_tokenizer_load(slava_ctx *ctx, const char *dir, slava_tokenizer **out);
+void         slava_tokenizer_free(slava_tokenizer *t);
+int          slava_tokenizer_bos(const slava_tokenizer *t);   /* id of <|startoftext|> */
+int          slava_tokenizer_eos(const slava_tokenizer *t);   /* id of <|endoftext|> */
+/* Token ids of `len` bytes of text (any bytes: invalid UTF-8 becomes U+FFFD, NUL and other
+ * control characters are dropped by the clean-up): [bos] + BPE ids + [eos]; when longer than
+ * context_len it is cut to context_len with eos kept last (clip.tokenize(truncate=True)).
+ * ids must hold context_len (>= 2) ints; *n_ids = ids written (no padding). n_bpe (may be NULL):
+ * number of BPE ids before truncation (computing it tokenizes the whole text). */
+slava_status slava_tokenize(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len, int context_len,
+                            int *ids, int *n_ids, int *n_bpe);
+
+/* CLIP text tower (+ text_projection) from a Hugging Face CLIP folder (model.safetensors or
+ * sharded, config.json, vocab.json, merges.txt). F16/BF16 weights are converted at load. */
+typedef struct slava_clip_text slava_clip_text;
+slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_text **out);
+void         slava_clip_text_free(slava_clip_text *m);
+/* D = hidden size (pooled), P = projection size, L = context length (max_position_embeddings). */
+void         slava_clip_text_dims(const slava_clip_text *m, int *D, int *P, int *L);
+slava_tokenizer *slava_clip_text_tokenizer(slava_clip_text *m);   /* borrowed */
+/* n captions (NUL-terminated UTF-8) → pooled [n, D] (final-LN hidden state at the first
+ * end-of-text token) and projected [n, P] (text_projection(pooled), not normalised); either
+ * output may be NULL. Captions are batched; each is computed only up to its end-of-text token. */
+slava_status slava_clip_text_encode(slava_ctx *ctx, slava_clip_text *m, int n, const char *const *texts,
+                                    float *pooled, float *projected);
+/* Same from token ids: caption i is ids[i*stride .. i*stride + lens[i]), lens[i] <= L; it must
+ * contain the end-of-text id (pooling is at its first occurrence, later ids are ignored). */
+slava_status slava_clip_text_encode_ids(slava_ctx *ctx, slava_clip_text *m, int n, const int *ids, int stride,
+                                        const int *lens, float *pooled, float *projected);
+
 /* ===================================================================== vision (frames, CLIP image) */
 
 /* An RGB image: h rows of w pixels, 3 bytes (R, G, B) each, row-major, no row padding. */
