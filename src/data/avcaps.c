@@ -348,7 +348,7 @@ static slava_status scan_dir(scan_state *S, const char *dir, const struct stat *
         n++;
     }
     closedir(d);
-    if (st == SLAVA_OK) qsort(names, (size_t)n, sizeof *names, cmp_str);   /* scan order = sorted paths */
+    if (st == SLAVA_OK && n > 1) qsort(names, (size_t)n, sizeof *names, cmp_str);   /* scan order = sorted paths */
     S->anc_dev[S->depth] = dst->st_dev;
     S->anc_ino[S->depth] = dst->st_ino;
     S->depth++;
