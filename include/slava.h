@@ -217,7 +217,7 @@ void slava_collection_free(slava_collection *c);
  * Everything is a function of the options: the same options give the same files. */
 typedef struct {
     const char *out_dir;
-    int    clips[SLAVA_SPLITS];  /* clips per split (default 48 / 16 / 16) */
+    int    clips[SLAVA_SPLITS];  /* clips per split (default 96 / 32 / 32) */
     double min_seconds;          /* clip lengths uniform in [min, max] (default 4 .. 20) */
     double max_seconds;
     uint64_t seed;               /* default 0 */

@@ -19,7 +19,7 @@ static void usage(FILE *f) {
         "clips have no audio track), plus DIR/synth_manifest.json with each clip's ground truth.\n"
         "Captions of all four kinds describe each clip's known content. Same options, same files.\n\n"
         "  --out DIR             output folder (created; must be empty unless --force)\n"
-        "  --clips N             clips in each split (default: 48 train, 16 val, 16 test)\n"
+        "  --clips N             clips in each split (default: 96 train, 32 val, 32 test)\n"
         "  --train/--val/--test N  clips in one split\n"
         "  --seconds S|MIN-MAX   clip length, fixed or uniform in a range (default 4-20)\n"
         "  --seed N              random seed (default 0)\n"

@@ -275,9 +275,9 @@ static int make_captions(sv_rng *r, sv_synth_clip *c, int force_dup, int force_n
 
 void slava_synth_defaults(slava_synth_opts *o) {
     memset(o, 0, sizeof *o);
-    o->clips[SLAVA_SPLIT_TRAIN] = 48;
-    o->clips[SLAVA_SPLIT_VAL] = 16;
-    o->clips[SLAVA_SPLIT_TEST] = 16;
+    o->clips[SLAVA_SPLIT_TRAIN] = 96;
+    o->clips[SLAVA_SPLIT_VAL] = 32;
+    o->clips[SLAVA_SPLIT_TEST] = 32;
     o->min_seconds = 4;
     o->max_seconds = 20;
     o->width = 160;
