@@ -373,8 +373,25 @@ slava_status sv_synth_plan(slava_ctx *ctx, const slava_synth_opts *o, sv_synth_c
 
 /* ------------------------------------------------------------------ rendering */
 
-void sv_synth_render_frame(const sv_synth_clip *c, double t, uint8_t *rgb, int w, int h) {
-    const uint8_t *bc = bg_colours[c->bg_colour].rgb, *sc = shape_colours[c->colour].rgb;
+/* The static background of a clip: rgb[h][w][3]. */
+static void render_background(const sv_synth_clip *c, uint8_t *rgb, int w, int h) {
+    const uint8_t *bc = bg_colours[c->bg_colour].rgb;
+    for (int y = 0; y < h; y++) {
+        uint8_t *row = rgb + (size_t)y * w * 3;
+        double shade = c->bg_pattern == SV_BG_GRADIENT ? 1.15 - 0.6 * y / (double)h : 1.0;
+        for (int x = 0; x < w; x++) {
+            double s = c->bg_pattern == SV_BG_STRIPES && (x * 8 / w) % 2 ? 0.7 : shade;
+            for (int ch = 0; ch < 3; ch++) {
+                double v = bc[ch] * s;
+                row[3 * x + ch] = (uint8_t)(v > 255 ? 255 : v + 0.5);
+            }
+        }
+    }
+}
+
+/* Paint the shape at its position at time t over the picture in rgb. */
+static void draw_shape(const sv_synth_clip *c, double t, uint8_t *rgb, int w, int h) {
+    const uint8_t *sc = shape_colours[c->colour].rgb;
     double r = (c->large ? 0.22 : 0.12) * h;
     double u = c->seconds > 0 ? t / c->seconds : 0, off = c->offset * h;
     double lo_x = 0.15 * w, hi_x = 0.85 * w, lo_y = 0.15 * h, hi_y = 0.85 * h, cx = 0.5 * w, cy = 0.5 * h;
@@ -397,13 +414,14 @@ void sv_synth_render_frame(const sv_synth_clip *c, double t, uint8_t *rgb, int w
     }
     default: break;
     }
-    for (int y = 0; y < h; y++) {
+    int x0 = (int)floor(cx - r - 1), x1 = (int)ceil(cx + r + 1), y0 = (int)floor(cy - r - 1), y1 = (int)ceil(cy + r + 1);
+    if (x0 < 0) x0 = 0;
+    if (y0 < 0) y0 = 0;
+    if (x1 > w) x1 = w;
+    if (y1 > h) y1 = h;
+    for (int y = y0; y < y1; y++) {
         uint8_t *row = rgb + (size_t)y * w * 3;
-        double shade = 1.0;
-        if (c->bg_pattern == SV_BG_GRADIENT) shade = 1.15 - 0.6 * y / (double)h;
-        for (int x = 0; x < w; x++) {
-            double s = shade;
-            if (c->bg_pattern == SV_BG_STRIPES && (x * 8 / w) % 2) s = 0.7;
+        for (int x = x0; x < x1; x++) {
             double dx = x + 0.5 - cx, dy = y + 0.5 - cy;
             int inside;
             switch (c->shape) {
@@ -411,12 +429,14 @@ void sv_synth_render_frame(const sv_synth_clip *c, double t, uint8_t *rgb, int w
             case SV_SHAPE_SQUARE: inside = fabs(dx) <= r && fabs(dy) <= r; break;
             default: inside = dy >= -r && dy <= r && fabs(dx) <= (dy + r) * 0.5; break;   /* apex up */
             }
-            for (int ch = 0; ch < 3; ch++) {
-                double v = inside ? sc[ch] : bc[ch] * s;
-                row[3 * x + ch] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v + 0.5);
-            }
+            if (inside) memcpy(row + 3 * x, sc, 3);
         }
     }
+}
+
+void sv_synth_render_frame(const sv_synth_clip *c, double t, uint8_t *rgb, int w, int h) {
+    render_background(c, rgb, w, h);
+    draw_shape(c, t, rgb, w, h);
 }
 
 void sv_synth_render_audio(const sv_synth_clip *c, float *out, int64_t n, int sr) {
@@ -526,7 +546,7 @@ slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth
     out_stream vs = {0}, as = {0};
     AVPacket *pkt = NULL;
     struct SwsContext *sws = NULL;
-    uint8_t *rgb = NULL;
+    uint8_t *rgb = NULL, *bg = NULL;
     float *pcm = NULL;
     int64_t n_samples = 0;
     int ret;
@@ -569,7 +589,9 @@ slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth
     if ((ret = av_frame_get_buffer(vs.frame, 0)) < 0) { st = av_fail(ctx, path, "frame buffer", ret); goto done; }
     sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, AV_PIX_FMT_YUV420P, SWS_BILINEAR | SWS_BITEXACT, NULL, NULL, NULL);
     rgb = malloc((size_t)w * h * 3);
-    if (!sws || !rgb) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto done; }
+    bg = malloc((size_t)w * h * 3);
+    if (!sws || !rgb || !bg) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto done; }
+    render_background(c, bg, w, h);
 
     /* audio */
     if (c->has_audio) {
@@ -586,6 +608,7 @@ slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth
         as.enc->time_base = (AVRational){1, c->sample_rate};
         as.enc->thread_count = 1;
         as.enc->flags |= AV_CODEC_FLAG_BITEXACT;
+        av_opt_set(as.enc->priv_data, "aac_coder", "fast", 0);   /* several times faster than "twoloop" */
         if (oc->oformat->flags & AVFMT_GLOBALHEADER) as.enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
         if ((ret = avcodec_open2(as.enc, acodec, NULL)) < 0) { st = av_fail(ctx, path, "cannot open the AAC encoder", ret); goto done; }
         if ((ret = avcodec_parameters_from_context(as.st->codecpar, as.enc)) < 0) { st = av_fail(ctx, path, "audio stream", ret); goto done; }
@@ -610,7 +633,8 @@ slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth
                 vs.done = 1;
                 continue;
             }
-            sv_synth_render_frame(c, (vs.next + 0.5) / fps, rgb, w, h);
+            memcpy(rgb, bg, (size_t)w * h * 3);
+            draw_shape(c, (vs.next + 0.5) / fps, rgb, w, h);
             if ((ret = av_frame_make_writable(vs.frame)) < 0) { st = av_fail(ctx, path, "frame buffer", ret); goto done; }
             const uint8_t *src[1] = {rgb};
             const int stride[1] = {3 * w};
@@ -659,6 +683,7 @@ done:
     av_frame_free(&vs.frame);
     sws_freeContext(sws);
     free(rgb);
+    free(bg);
     free(pcm);
     if (oc) {
         if (oc->pb) avio_closep(&oc->pb);
