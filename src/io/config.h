@@ -1,7 +1,7 @@
 /*
  * config.h — Hugging Face config.json for CLIP (CLIPModel: text_config + vision_config) and CLAP
  * (ClapModel: audio_config). Keys left out take the upstream defaults of transformers 4.40
- * (see tests/fixtures/*-model/config.full.json); unknown keys are ignored; every size the
+ * (see config.full.json beside each fixture config.json); unknown keys are ignored; every size the
  * encoders use comes from here.
  */
 #ifndef SLAVA_CONFIG_H

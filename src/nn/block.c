@@ -1,0 +1,69 @@
+/*
+ * block.c — the pre-LN transformer block shared by the CLIP text and image towers:
+ *   h += out_proj(attn(LN1 h));   h += fc2(act(fc1(LN2 h)))
+ * Rows of several sequences are packed (offs), so every Linear is one large GEMM over all rows;
+ * only attention looks at sequence boundaries.
+ */
+#include "nn/nn.h"
+#include <math.h>
+
+slava_status sv_block_fuse_qkv(slava_ctx *ctx, sv_block_w *w, int D, const float *qw, const float *qb,
+                               const float *kw, const float *kb, const float *vw, const float *vb) {
+    w->qkv_w = sv_alloc(sizeof(float) * 3 * (size_t)D * D);
+    w->qkv_b = sv_alloc(sizeof(float) * 3 * (size_t)D);
+    if (!w->qkv_w || !w->qkv_b) {
+        sv_free(w->qkv_w); sv_free(w->qkv_b);
+        w->qkv_w = w->qkv_b = NULL;
+        return sv_err(ctx, SLAVA_E_NOMEM, "out of memory fusing attention weights");
+    }
+    const float *ws[3] = {qw, kw, vw}, *bs[3] = {qb, kb, vb};
+    for (int p = 0; p < 3; p++) {
+        memcpy(w->qkv_w + (size_t)p * D * D, ws[p], sizeof(float) * (size_t)D * D);
+        if (bs[p]) memcpy(w->qkv_b + (size_t)p * D, bs[p], sizeof(float) * D);
+        else memset(w->qkv_b + (size_t)p * D, 0, sizeof(float) * D);
+    }
+    return SLAVA_OK;
+}
+
+void sv_block_free(sv_block_w *w) {
+    if (!w) return;
+    sv_free(w->qkv_w);
+    sv_free(w->qkv_b);
+    w->qkv_w = w->qkv_b = NULL;
+}
+
+size_t sv_block_scratch_floats(const sv_block_cfg *c, int N) {
+    size_t big = (size_t)(3 * c->D > c->F ? 3 * c->D : c->F);
+    return (size_t)N * (2 * (size_t)c->D + big);
+}
+
+/* h[N, D] += x[N, K] Wᵀ + b: GEMM accumulates straight into the residual stream. */
+static void linear_residual(float *h, const float *x, int N, int K, const float *W, const float *b, int D) {
+    sv_gemm(0, 1, N, D, K, 1.0f, x, K, W, K, 1.0f, h, D);
+    if (b) {
+        #pragma omp parallel for schedule(static) if ((size_t)N * D > 65536)
+        for (int i = 0; i < N; i++) {
+            float *r = h + (size_t)i * D;
+            for (int j = 0; j < D; j++) r[j] += b[j];
+        }
+    }
+}
+
+void sv_block_forward(const sv_block_cfg *c, const sv_block_w *w, float *h, int nseq, const int *offs,
+                      int causal, float *scratch) {
+    const int D = c->D, F = c->F, N = offs[nseq];
+    float *a = scratch;                       /* [N, D]   layernorm output */
+    float *b = a + (size_t)N * D;             /* [N, D]   attention output */
+    float *big = b + (size_t)N * D;           /* [N, 3D] qkv, then [N, F] MLP hidden */
+    /* attention */
+    sv_layernorm(h, a, N, D, w->ln1_w, w->ln1_b, c->ln_eps);
+    sv_linear(a, N, D, w->qkv_w, w->qkv_b, 3 * D, big);
+    sv_attention(big, b, nseq, offs, D, c->H, 1.0f / sqrtf((float)(D / c->H)), causal, NULL, NULL, 1);
+    linear_residual(h, b, N, D, w->o_w, w->o_b, D);
+    /* MLP */
+    sv_layernorm(h, a, N, D, w->ln2_w, w->ln2_b, c->ln_eps);
+    sv_linear(a, N, D, w->fc1_w, w->fc1_b, F, big);
+    if (c->quick_gelu) sv_quick_gelu(big, (size_t)N * F);
+    else sv_gelu_erf(big, (size_t)N * F);
+    linear_residual(h, big, N, F, w->fc2_w, w->fc2_b, D);
+}
