@@ -224,6 +224,7 @@ typedef struct {
     int    width, height;        /* default 160 x 120 (even numbers) */
     int    fps;                  /* video frame rate (default 12) */
     double no_audio_share;       /* share of clips without an audio track (default 0.15) */
+    int    captions_per_kind;    /* human captions per kind; 0 = 3..5 at random (default 0) */
     int    force;                /* 0: refuse a non-empty out_dir */
 } slava_synth_opts;
 

@@ -240,11 +240,12 @@ static char *gpt_caption(sv_rng *r, const sv_synth_clip *c, int tmpl) {
 
 /* Caption lists of one clip. Forced extras make small collections still exercise the
  * evaluation's paths: a repeated caption (dedup) and a caption holding a line break. */
-static int make_captions(sv_rng *r, sv_synth_clip *c, int force_dup, int force_newline) {
+static int make_captions(sv_rng *r, sv_synth_clip *c, int per_kind, int force_dup, int force_newline) {
     typedef char *(*gen_fn)(sv_rng *, const sv_synth_clip *, int);
     static const gen_fn gens[SLAVA_CAP_KINDS] = {audio_caption, visual_caption, av_caption, gpt_caption};
     for (int k = 0; k < SLAVA_CAP_KINDS; k++) {
         int n = k == SLAVA_CAP_GPT ? 3 : 3 + (int)sv_rng_below(r, 3);   /* AVCaps: up to 5 human, 3 GPT */
+        if (per_kind > 0 && k != SLAVA_CAP_GPT) n = per_kind;
         c->has_kind[k] = 1;
         if (k == SLAVA_CAP_AUDIO && !c->has_audio && sv_rng_uniform(r) < 0.5) { c->has_kind[k] = 0; continue; }
         int t0 = (int)sv_rng_below(r, 4);
@@ -305,6 +306,8 @@ static slava_status check_opts(slava_ctx *ctx, const slava_synth_opts *o) {
         return sv_err(ctx, SLAVA_E_ARG, "synth: clip lengths %g..%g s (need 1 ≤ min ≤ max ≤ 3600)", o->min_seconds, o->max_seconds);
     if (o->width < 32 || o->height < 32 || o->width > 3840 || o->height > 2160 || (o->width | o->height) & 1)
         return sv_err(ctx, SLAVA_E_ARG, "synth: frame size %dx%d (need even sizes from 32x32 to 3840x2160)", o->width, o->height);
+    if (o->captions_per_kind < 0 || o->captions_per_kind > 6)
+        return sv_err(ctx, SLAVA_E_ARG, "synth: %d captions per kind (need 0..6)", o->captions_per_kind);
     if (o->fps < 1 || o->fps > 120) return sv_err(ctx, SLAVA_E_ARG, "synth: %d fps (need 1..120)", o->fps);
     if (!(o->no_audio_share >= 0 && o->no_audio_share <= 1)) return sv_err(ctx, SLAVA_E_ARG, "synth: no-audio share %g (need 0..1)", o->no_audio_share);
     return SLAVA_OK;
@@ -360,7 +363,7 @@ slava_status sv_synth_plan(slava_ctx *ctx, const slava_synth_opts *o, sv_synth_c
             c->speed = (int)sv_rng_below(&r, c->sound == SV_SOUND_NOISE ? 3 : 2);
             c->falling = (int)sv_rng_below(&r, 2);
             c->noise_seed = sv_rng_u64(&r);
-            if (make_captions(&r, c, i == 0, i == 1 || (o->clips[s] == 1 && i == 0)) != 0) {
+            if (make_captions(&r, c, o->captions_per_kind, i == 0, i == 1 || (o->clips[s] == 1 && i == 0)) != 0) {
                 sv_synth_clips_free(clips, n + 1);
                 return sv_err(ctx, SLAVA_E_NOMEM, "synth: out of memory");
             }
