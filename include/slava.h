@@ -188,7 +188,8 @@ typedef struct {
  * "visual_captions": [...], "audio_visual_captions": [...], "GPT_AV_captions": [...]}) and
  * append its clips to c with the given split. Missing lists (or null) are allowed; unknown keys
  * are ignored. Errors (one line naming the file, and the clip and key where there is one):
- * unreadable file, malformed JSON (with line number), a value of the wrong type, a clip id that
+ * unreadable file, malformed JSON (with line number), a value of the wrong type, a caption that
+ * is not valid UTF-8, a clip id that
  * is empty / contains '/' / appears twice in the file / was already read from another file.
  * On error c is left as it was before the call. */
 slava_status slava_collection_add_captions(slava_ctx *ctx, slava_collection *c, const char *path, int split);

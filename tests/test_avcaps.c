@@ -138,6 +138,8 @@ static void test_errors(slava_ctx *ctx) {
     expect_error(ctx, "bad_emptyid.json", "{\"\": {}}", SLAVA_E_FORMAT, emptyid);
     const char *slash[] = {"clip 'a/b'", "'/'", NULL};
     expect_error(ctx, "bad_slash.json", "{\"a/b\": {}}", SLAVA_E_FORMAT, slash);
+    const char *utf8[] = {"clip 'c6'", "visual_captions[0] is not valid UTF-8", NULL};
+    expect_error(ctx, "bad_utf8.json", "{\"c6\": {\"visual_captions\": [\"caf\xe9 au lait\"]}}", SLAVA_E_FORMAT, utf8);
     const char *nothing[] = {"malformed JSON", NULL};
     expect_error(ctx, "bad_empty.json", "", SLAVA_E_FORMAT, nothing);
 
