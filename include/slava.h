@@ -226,6 +226,8 @@ typedef struct {
     int    fps;                  /* video frame rate (default 12) */
     double no_audio_share;       /* share of clips without an audio track (default 0.15) */
     int    captions_per_kind;    /* human captions per kind; 0 = 3..5 at random (default 0) */
+    const char *video_codec;     /* NULL or "auto": libx264 when FFmpeg has it, else "mpeg4";
+                                    "mpeg4" forces MPEG-4 part 2 */
     int    force;                /* 0: refuse a non-empty out_dir */
 } slava_synth_opts;
 

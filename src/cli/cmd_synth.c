@@ -12,7 +12,8 @@ static void usage(FILE *f) {
     fprintf(f,
         "usage: slava synth --out DIR [--clips N | --train N --val N --test N] [--seconds S|MIN-MAX]\n"
         "                   [--seed N] [--size WxH] [--fps N] [--no-audio-share X]\n"
-        "                   [--captions-per-kind N] [--force] [--threads N] [--quiet]\n\n"
+        "                   [--captions-per-kind N] [--codec C] [--force] [--threads N]\n"
+        "                   [--quiet]\n\n"
         "Writes a synthetic collection in AVCaps' layout: DIR/{train,val,test}_captions.json and\n"
         "DIR/{train,val,test}_videos/[more/]ID.mp4 (H.264 or MPEG-4 video of a coloured shape moving\n"
         "on a background, AAC audio of a tone / beeps / noise bursts / sweep / drum / siren; some\n"
@@ -27,6 +28,7 @@ static void usage(FILE *f) {
         "  --fps N               video frame rate (default 12)\n"
         "  --no-audio-share X    share of clips without an audio track, 0..1 (default 0.15)\n"
         "  --captions-per-kind N human captions per kind (default: 3 to 5 at random; GPT: 3)\n"
+        "  --codec auto|libx264|mpeg4  video encoder (default auto: libx264 when available)\n"
         "  --force               write into a non-empty folder\n"
         "  --threads N           clips written in parallel (default: cores available)\n"
         "  --quiet               no progress output\n");
@@ -48,7 +50,7 @@ int cmd_synth(int argc, char **argv) {
     slava_synth_defaults(&o);
     long threads = 0;
     int quiet = 0;
-    enum { O_TRAIN = 256, O_VAL, O_TEST, O_NOAUDIO, O_FORCE, O_QUIET, O_SIZE, O_FPS, O_PERKIND };
+    enum { O_TRAIN = 256, O_VAL, O_TEST, O_NOAUDIO, O_FORCE, O_QUIET, O_SIZE, O_FPS, O_PERKIND, O_CODEC };
     static const struct option longopts[] = {
         {"out", required_argument, 0, 'o'},    {"clips", required_argument, 0, 'n'},
         {"train", required_argument, 0, O_TRAIN}, {"val", required_argument, 0, O_VAL},
@@ -57,7 +59,7 @@ int cmd_synth(int argc, char **argv) {
         {"fps", required_argument, 0, O_FPS},    {"no-audio-share", required_argument, 0, O_NOAUDIO},
         {"force", no_argument, 0, O_FORCE},      {"threads", required_argument, 0, 't'},
         {"quiet", no_argument, 0, O_QUIET},      {"help", no_argument, 0, 'h'},
-        {"captions-per-kind", required_argument, 0, O_PERKIND},
+        {"captions-per-kind", required_argument, 0, O_PERKIND}, {"codec", required_argument, 0, O_CODEC},
         {0, 0, 0, 0}};
     int c;
     long v;
@@ -107,6 +109,7 @@ int cmd_synth(int argc, char **argv) {
             if ((v = cli_parse_long("--captions-per-kind", optarg, 1, 6)) < 0) return CLI_USAGE;
             o.captions_per_kind = (int)v;
             break;
+        case O_CODEC: o.video_codec = optarg; break;
         case O_FORCE: o.force = 1; break;
         case 't': if ((threads = cli_parse_long("--threads", optarg, 1, 1024)) < 0) return CLI_USAGE; break;
         case O_QUIET: quiet = 1; break;

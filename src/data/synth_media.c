@@ -306,6 +306,8 @@ static slava_status check_opts(slava_ctx *ctx, const slava_synth_opts *o) {
         return sv_err(ctx, SLAVA_E_ARG, "synth: clip lengths %g..%g s (need 1 ≤ min ≤ max ≤ 3600)", o->min_seconds, o->max_seconds);
     if (o->width < 32 || o->height < 32 || o->width > 3840 || o->height > 2160 || (o->width | o->height) & 1)
         return sv_err(ctx, SLAVA_E_ARG, "synth: frame size %dx%d (need even sizes from 32x32 to 3840x2160)", o->width, o->height);
+    if (o->video_codec && strcmp(o->video_codec, "auto") && strcmp(o->video_codec, "mpeg4") && strcmp(o->video_codec, "libx264"))
+        return sv_err(ctx, SLAVA_E_ARG, "synth: video codec '%s' (expected libx264 or mpeg4)", o->video_codec);
     if (o->captions_per_kind < 0 || o->captions_per_kind > 6)
         return sv_err(ctx, SLAVA_E_ARG, "synth: %d captions per kind (need 0..6)", o->captions_per_kind);
     if (o->fps < 1 || o->fps > 120) return sv_err(ctx, SLAVA_E_ARG, "synth: %d fps (need 1..120)", o->fps);
@@ -502,7 +504,8 @@ void sv_synth_render_audio(const sv_synth_clip *c, float *out, int64_t n, int sr
 
 /* ------------------------------------------------------------------ mp4 writer */
 
-const char *sv_synth_video_codec(void) {
+const char *sv_synth_video_codec(const char *want) {
+    if (want && !strcmp(want, "mpeg4")) return "mpeg4";
     return avcodec_find_encoder_by_name("libx264") ? "libx264" : "mpeg4";
 }
 
@@ -541,7 +544,8 @@ static slava_status encode_write(slava_ctx *ctx, const char *path, AVFormatConte
  * reach the caller through the returned status and the ctx message. */
 static void quiet_ffmpeg(void) { av_log_set_level(AV_LOG_QUIET); }
 
-slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth_clip *c, int w, int h, int fps) {
+slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth_clip *c, int w, int h, int fps,
+                                const char *codec) {
     static pthread_once_t once = PTHREAD_ONCE_INIT;
     pthread_once(&once, quiet_ffmpeg);
     slava_status st = SLAVA_OK;
@@ -559,9 +563,8 @@ slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth
     oc->flags |= AVFMT_FLAG_BITEXACT;   /* no library version strings: same input, same bytes */
 
     /* video */
-    const AVCodec *vcodec = avcodec_find_encoder_by_name("libx264");
-    int x264 = vcodec != NULL;
-    if (!vcodec) vcodec = avcodec_find_encoder(AV_CODEC_ID_MPEG4);
+    int x264 = !strcmp(sv_synth_video_codec(codec), "libx264");
+    const AVCodec *vcodec = x264 ? avcodec_find_encoder_by_name("libx264") : avcodec_find_encoder(AV_CODEC_ID_MPEG4);
     if (!vcodec) { st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: FFmpeg has neither libx264 nor an MPEG-4 encoder", path); goto done; }
     if (!(vs.st = avformat_new_stream(oc, NULL)) || !(vs.enc = avcodec_alloc_context3(vcodec))) {
         st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
@@ -776,7 +779,7 @@ static slava_status write_manifest(slava_ctx *ctx, const slava_synth_opts *o, co
              cJSON_AddNumberToObject(root, "seed", (double)o->seed) &&
              cJSON_AddNumberToObject(root, "width", o->width) && cJSON_AddNumberToObject(root, "height", o->height) &&
              cJSON_AddNumberToObject(root, "fps", o->fps) &&
-             cJSON_AddStringToObject(root, "video_codec", sv_synth_video_codec()) &&
+             cJSON_AddStringToObject(root, "video_codec", sv_synth_video_codec(o->video_codec)) &&
              (arr = cJSON_AddArrayToObject(root, "clips"));
     for (int i = 0; i < n && ok; i++) {
         const sv_synth_clip *c = &clips[i];
@@ -818,7 +821,7 @@ slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_
             sum->seconds += clips[i].seconds;
             for (int k = 0; k < SLAVA_CAP_KINDS; k++) sum->captions += clips[i].n_cap[k];
         }
-        snprintf(sum->video_codec, sizeof sum->video_codec, "%s", sv_synth_video_codec());
+        snprintf(sum->video_codec, sizeof sum->video_codec, "%s", sv_synth_video_codec(o->video_codec));
     }
     slava_status st = SLAVA_OK;
     for (int s = 0; s < SLAVA_SPLITS && st == SLAVA_OK; s++) {
@@ -848,7 +851,7 @@ slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_
         if (stop) { cst[i] = SLAVA_E_INTERRUPTED; continue; }
         slava_ctx local = {0};
         char *path = sv_path_join(o->out_dir, clips[i].rel_path);
-        cst[i] = path ? sv_synth_write_mp4(&local, path, &clips[i], o->width, o->height, o->fps)
+        cst[i] = path ? sv_synth_write_mp4(&local, path, &clips[i], o->width, o->height, o->fps, o->video_codec)
                       : sv_err(&local, SLAVA_E_NOMEM, "synth: out of memory");
         snprintf(cmsg[i], sizeof cmsg[i], "%s", local.msg);
         free(path);

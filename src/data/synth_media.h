@@ -50,8 +50,9 @@ slava_status sv_synth_plan(slava_ctx *ctx, const slava_synth_opts *o, sv_synth_c
 void sv_synth_clips_free(sv_synth_clip *clips, int n);
 
 /* Render and encode one clip to `path` (mp4: H.264 or MPEG-4 video at w×h and fps; AAC audio
- * when c->has_audio). */
-slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth_clip *c, int w, int h, int fps);
+ * when c->has_audio). codec: as slava_synth_opts.video_codec. */
+slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth_clip *c, int w, int h, int fps,
+                                const char *codec);
 
 /* Mono audio of the clip: out[n] samples at rate sr (the recipe's sound plus a faint noise floor). */
 void sv_synth_render_audio(const sv_synth_clip *c, float *out, int64_t n, int sr);
@@ -65,7 +66,8 @@ const char *sv_synth_shape_name(int shape);
 const char *sv_synth_motion_name(int motion);
 const char *sv_synth_sound_name(int sound);
 
-/* The codec name the writer uses for video ("libx264" or "mpeg4"). */
-const char *sv_synth_video_codec(void);
+/* The video encoder used for a requested codec (NULL / "auto" / "libx264" / "mpeg4"):
+ * "libx264" when asked for (or auto) and the FFmpeg build has it, else "mpeg4". */
+const char *sv_synth_video_codec(const char *want);
 
 #endif
