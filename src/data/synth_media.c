@@ -797,8 +797,10 @@ static slava_status write_manifest(slava_ctx *ctx, const slava_synth_opts *o, co
         if (ok && c->has_audio)
             ok = cJSON_AddNumberToObject(x, "sample_rate", c->sample_rate) && cJSON_AddNumberToObject(x, "channels", c->channels) &&
                  cJSON_AddStringToObject(x, "sound", sound_names[c->sound]) &&
-                 cJSON_AddStringToObject(x, "pitch", pitches[c->pitch]) &&
-                 cJSON_AddStringToObject(x, "tempo", c->sound == SV_SOUND_SWEEP ? (c->falling ? "falling" : "rising") : speeds[c->speed]);
+                 (c->sound == SV_SOUND_SWEEP  ? cJSON_AddStringToObject(x, "direction", c->falling ? "falling" : "rising") != NULL
+                  : c->sound == SV_SOUND_TONE ? 1
+                                              : cJSON_AddStringToObject(x, "tempo", speeds[c->speed]) != NULL) &&
+                 (c->sound != SV_SOUND_TONE && c->sound != SV_SOUND_BEEPS ? 1 : cJSON_AddStringToObject(x, "pitch", pitches[c->pitch]) != NULL);
     }
     slava_status st = ok ? write_json(ctx, o->out_dir, "synth_manifest.json", root) : sv_err(ctx, SLAVA_E_NOMEM, "synth: out of memory");
     cJSON_Delete(root);
