@@ -458,6 +458,98 @@ int          slava_heads_dim(const slava_heads *h);
 
 /* ===================================================================== data (AVCaps, synthetic) */
 
+/* Split names: "train", "val", "test" (also accepted when parsing: "validation", "valid",
+ * "dev"). slava_split_parse returns SLAVA_E_ARG for anything else. */
+const char  *slava_split_name(int split);
+slava_status slava_split_parse(slava_ctx *ctx, const char *name, int *split);
+
+/* A video collection in AVCaps' layout (DESIGN.md §3), before any encoding: clip ids, splits,
+ * the video file found for each clip, and the captions of every kind as written in the file
+ * (line breaks kept, duplicates kept: deduplication is the evaluation's job). */
+typedef struct {
+    char  *id;                          /* clip id = JSON key = video file stem */
+    int    split;                       /* slava_split */
+    char  *video;                       /* path of the clip's video file; NULL when not found */
+    char  *problem;                     /* why the clip has no usable video (missing, several
+                                           files with its stem); NULL when fine */
+    int    has_kind[SLAVA_CAP_KINDS];   /* 1 when the list was in the file (maybe empty) */
+    int    n_cap[SLAVA_CAP_KINDS];
+    char **cap[SLAVA_CAP_KINDS];        /* [n_cap[k]] UTF-8 captions (NULL when n_cap[k] = 0) */
+} slava_media_clip;
+
+typedef struct {
+    int n;                              /* clips */
+    slava_media_clip *clips;            /* in reading order: files as added, keys in file order */
+    char *source[SLAVA_SPLITS];         /* captions file read for each split (NULL if none) */
+    /* Filled by slava_collection_find_videos: */
+    int n_videos;                       /* video files found under the data folder */
+    int n_missing;                      /* clips with no video file */
+    int n_ambiguous;                    /* clips whose stem names several video files */
+    int n_duplicate_stems;              /* stems found more than once (used by a clip or not) */
+    int n_unlisted;                     /* video files whose stem is no clip's id */
+} slava_collection;
+
+/* Read one captions file (one JSON object: clip id → {"audio_captions": [...],
+ * "visual_captions": [...], "audio_visual_captions": [...], "GPT_AV_captions": [...]}) and
+ * append its clips to c with the given split. Missing lists (or null) are allowed; unknown keys
+ * are ignored. Errors (one line naming the file, and the clip and key where there is one):
+ * unreadable file, malformed JSON (with line number), a value of the wrong type, a caption that
+ * is not valid UTF-8, a clip id that
+ * is empty / contains '/' / appears twice in the file / was already read from another file.
+ * On error c is left as it was before the call. */
+slava_status slava_collection_add_captions(slava_ctx *ctx, slava_collection *c, const char *path, int split);
+/* Read DIR/{train,val,test}_captions.json. Splits whose file is absent are skipped with an info
+ * log line; none present → SLAVA_E_NOTFOUND naming DIR. */
+slava_status slava_collection_read_dir(slava_ctx *ctx, slava_collection *c, const char *dir);
+/* Scan `dir` recursively once (following symbolic links, skipping names that start with '.'),
+ * index every video file (.mp4 .m4v .mov .mkv .webm .avi, any case) by stem, and set each clip's
+ * `video` (or `problem`, for a missing or ambiguous stem) and the counters above. Each
+ * duplicated stem is also reported through the ctx log as a warning. Errors: dir unreadable. */
+slava_status slava_collection_find_videos(slava_ctx *ctx, slava_collection *c, const char *dir);
+/* The usual entry point: captions_file == NULL → read_dir(data_dir); otherwise that one file
+ * with `split`. Then find_videos(data_dir, or the captions file's folder when data_dir is NULL).
+ * *out must be zeroed (or freed) beforehand. */
+slava_status slava_collection_open(slava_ctx *ctx, const char *data_dir, const char *captions_file,
+                                   int split, slava_collection *out);
+void slava_collection_free(slava_collection *c);
+
+/* Synthetic AVCaps-format collection (the no-download demo and the end-to-end tests): real mp4
+ * files (H.264 via libx264 when the FFmpeg build has it, else MPEG-4 part 2; AAC audio) showing
+ * a moving coloured shape on a background, with a sound made from a per-clip recipe, a share of
+ * clips without an audio track, and {train,val,test}_captions.json whose four caption kinds are
+ * generated from each clip's known content. Layout written under out_dir:
+ *   {train,val,test}_captions.json, {train,val,test}_videos/[more/]ID.mp4, synth_manifest.json
+ * (the manifest lists every clip's ground truth: file, seconds, frames, audio, content).
+ * Everything is a function of the options: the same options give the same files. */
+typedef struct {
+    const char *out_dir;
+    int    clips[SLAVA_SPLITS];  /* clips per split (default 96 / 32 / 32) */
+    double min_seconds;          /* clip lengths uniform in [min, max] (default 4 .. 20) */
+    double max_seconds;
+    uint64_t seed;               /* default 0 */
+    int    width, height;        /* default 160 x 120 (even numbers) */
+    int    fps;                  /* video frame rate (default 12) */
+    double no_audio_share;       /* share of clips without an audio track (default 0.15) */
+    int    captions_per_kind;    /* human captions per kind; 0 = 3..5 at random (default 0) */
+    const char *video_codec;     /* NULL or "auto": libx264 when FFmpeg has it, else "mpeg4";
+                                    "mpeg4" forces MPEG-4 part 2 */
+    int    force;                /* 0: refuse a non-empty out_dir */
+} slava_synth_opts;
+
+/* What was written (filled by slava_synth_write when not NULL). */
+typedef struct {
+    int    clips[SLAVA_SPLITS];
+    int    no_audio;             /* clips without an audio track */
+    int    captions;             /* captions of all kinds, all splits */
+    double seconds;              /* total length */
+    char   video_codec[16];      /* "libx264" or "mpeg4" */
+} slava_synth_summary;
+
+void slava_synth_defaults(slava_synth_opts *o);
+/* Write the collection; clips are written in parallel (slava_get_threads()), progress is
+ * reported as stage "synth". On failure no partial mp4 is left behind. */
+slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_synth_summary *sum);
+
 #ifdef __cplusplus
 }
 #endif
