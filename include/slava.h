@@ -454,7 +454,92 @@ slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_mod
                                  const float *x, int T, int D, float *out);
 int          slava_heads_dim(const slava_heads *h);
 
+/* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
+const char *const *slava_recipes(int *n);
+
+/* Training options (slava_train_opts_default fills DESIGN.md §1's defaults). */
+typedef struct {
+    const char *recipe;      /* one of slava_recipes() */
+    int    epochs;           /* per stage (default 30) */
+    int    batch;            /* clips per batch (default 64) */
+    double lr;               /* AdamW learning rate (1e-4) */
+    double wd;               /* AdamW decoupled weight decay (0.01) */
+    uint64_t seed;           /* head init (when no checkpoint), batch order, caption draws (0) */
+    double temperature;      /* > 0: fixed logit scale 1/T; 0: learnable per pair (init ln 100) */
+    int    audio_linear;     /* 1: single linear audio head instead of CLAP's MLP */
+    const char *clip_dir;    /* CLIP folder: visual/text heads start from its projections (or NULL) */
+    const char *clap_dir;    /* CLAP folder: audio head starts from its projection (or NULL) */
+} slava_train_opts;
+void slava_train_opts_default(slava_train_opts *o);
+
+/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based) with validation score
+ * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow. */
+typedef struct {
+    int    stages;
+    int    best_epoch[2];
+    double best_val[2];
+    double init_val;         /* the same score for the untrained heads */
+    double seconds;
+    char   clip_sha256[65], clap_sha256[65];   /* "" when no checkpoint was used */
+} slava_train_info;
+
+/* Untrained heads for ds's feature sizes: checkpoint projections when o->clip_dir / o->clap_dir
+ * are set, the seed otherwise. */
+slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
+                              slava_heads **out);
+/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads. */
+slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
+                         slava_heads **out, slava_train_info *info);
+/* Save heads (Hugging Face names) with __metadata__: recipe, epochs, best epoch, validation
+ * score, hyper-parameters, encoder sha256 / ids. o / info may be NULL (untrained heads). */
+slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path,
+                              const slava_train_opts *o, const slava_train_info *info,
+                              const slava_dataset *ds);
+
 /* ===================================================================== eval (retrieval metrics) */
+
+/* Metrics of one retrieval task (DESIGN.md §2). K = 1, 5, 10 in hit[] / recall[]. */
+typedef struct {
+    char   name[64];         /* e.g. "visual <- visual captions" */
+    int    reverse;          /* 0: the seven tasks (query → clip); 1: their reverse directions */
+    int    n_queries, n_gallery;
+    double hit[3];           /* share of queries with any relevant item in the top K (= R@K) */
+    double recall[3];        /* mean share of a query's relevant items found in the top K */
+    double map10, ndcg10;    /* mAP@10 (trec_eval map_cut_10), nDCG@10 (binary relevance) */
+    double median_rank, mean_rank;   /* of the first relevant item, 1-based */
+} slava_task_metrics;
+
+#define SLAVA_EVAL_TASKS 14  /* tasks 1..7 of DESIGN.md §2, then the same seven reversed */
+
+typedef struct {
+    int split;
+    int n_clips;             /* clips of the split */
+    int n_without_audio;     /* left out of audio tasks */
+    int captions[SLAVA_CAP_KINDS];   /* caption queries per kind after merging duplicates */
+    int merged[SLAVA_CAP_KINDS];     /* duplicate captions merged per kind */
+    slava_task_metrics task[SLAVA_EVAL_TASKS];
+} slava_eval_report;
+
+/* Evaluate heads on one split of ds (every caption a query, ties by clip id). */
+slava_status slava_eval(slava_ctx *ctx, const slava_dataset *ds, int split, const slava_heads *h,
+                        slava_eval_report *out);
+
+typedef enum { SLAVA_FMT_MD = 0, SLAVA_FMT_CSV = 1, SLAVA_FMT_JSON = 2 } slava_format;
+/* A report as Markdown / CSV / JSON text (malloc'd, caller frees; NULL when out of memory). */
+char *slava_eval_format(const slava_eval_report *r, slava_format fmt);
+
+/* Recipes × seeds: trains each (recipe, seed) on the train split, evaluates on `split`.
+ * reports[r * n_seeds + s] receives the result; untrained (may be NULL) receives the report of
+ * the untrained heads of the first seed. */
+slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *base,
+                              const char *const *recipes, int n_recipes, const uint64_t *seeds,
+                              int n_seeds, int split, slava_eval_report *reports,
+                              slava_eval_report *untrained);
+/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and the
+ * mean of the seven. untrained may be NULL. malloc'd text, caller frees. */
+char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
+                          const slava_eval_report *reports, const slava_eval_report *untrained,
+                          slava_format fmt);
 
 /* ===================================================================== data (AVCaps, synthetic) */
 
@@ -549,6 +634,20 @@ void slava_synth_defaults(slava_synth_opts *o);
 /* Write the collection; clips are written in parallel (slava_get_threads()), progress is
  * reported as stage "synth". On failure no partial mp4 is left behind. */
 slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_synth_summary *sum);
+
+/* Synthetic AVCaps-shaped feature set from the latent model of docs/spine.md: n_clips[split]
+ * clips per split, up to 5 human captions of each kind and 3 GPT-AV captions per clip,
+ * some clips without audio; feature sizes d_v, d_a, d_t. Same seed → same bytes. */
+typedef struct {
+    int n_clips[SLAVA_SPLITS];   /* 1661 / 200 / 200 like AVCaps */
+    int d_v, d_a, d_t;           /* 768 / 768 / 512 like the real encoders */
+    int max_frames, max_chunks;  /* per clip (frames at 1 fps of short clips, 10 s chunks) */
+    double no_audio_share;       /* clips without an audio track */
+    int kinds_mask;              /* bit k: generate captions of kind k (all: 0xF) */
+    uint64_t seed;
+} slava_feature_synth_opts;
+void slava_feature_synth_defaults(slava_feature_synth_opts *o);
+slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts *o, slava_dataset *out);
 
 #ifdef __cplusplus
 }
