@@ -4,9 +4,9 @@
  * each, the time to store them (put_dataset), load them all, load one split, export
  * to safetensors and import into a fresh store. Files go to $TMPDIR (default /tmp) and are removed.
  */
-#include <unistd.h>   /* before bench_util.h, which uses sysconf */
 #include "bench_util.h"
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { DV = 768, DA = 768, DT = 512, TV = 10 };
 
