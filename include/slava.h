@@ -310,7 +310,9 @@ void slava_dataset_free(slava_dataset *ds);
  * An encoder is identified by a string (the encode pipeline uses sha256 of weights + config) and
  * its modality; all its features have the same d. A clip id (the mp4 stem) belongs to one split.
  * A clip recorded with an error keeps its row (for the failure report) but is never loaded.
- * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions. */
+ * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions.
+ * A slava_store is used by one thread at a time; several processes may open the same file (a
+ * writer waits up to 10 s for another writer). Close rolls back a transaction left open. */
 typedef struct slava_store slava_store;
 /* create != 0: create the file/schema when missing; else the file must exist. A file that is not
  * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
