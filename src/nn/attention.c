@@ -35,6 +35,7 @@ void sv_attention(const float *qkv, float *out, int nseq, const int *offs, int D
                     for (int j = 0; j < jn; j++) {
                         const float *k = qkv + (size_t)(o + j) * ld + D + h * hd;
                         float d = 0.0f;
+                        #pragma omp simd reduction(+:d)
                         for (int t = 0; t < hd; t++) d += q[t] * k[t];
                         d *= scale;
                         if (bh) d += bh[(size_t)i * L + j];
