@@ -85,6 +85,12 @@ void slava_train_opts_default(slava_train_opts *o) {
 static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
                                char *clip_sha, char *clap_sha) {
     *out = NULL;
+    static const char *mod[3] = {"visual", "audio", "text"};
+    const int d[3] = {ds->d_v, ds->d_a, ds->d_t};
+    for (int m = 0; m < 3; m++)
+        if (d[m] <= 0)
+            return sv_err(ctx, SLAVA_E_NOTFOUND, "the feature set has no %s features (encode them first: slava encode)",
+                          mod[m]);
     int P = 0, H = 0;
     SV_TRY(al_ckpt_proj_sizes(ctx, o->clip_dir, o->clap_dir, ds->d_v, ds->d_a, ds->d_t, &P, &H));
     if (!P) P = 512;                       /* CLIP ViT-B/32's and CLAP's projection size */
