@@ -132,7 +132,7 @@ typedef struct {
     float *xa, *ha, *hbar, *za, *ea, *na, *dea, *dza, *dhbar, *dh;
     float *xt, *zt, *et, *nt, *det, *dzt;
     int *offs;                                  /* [B+1] chunk rows per clip */
-    float *work;                                /* [3·B·B] InfoNCE */
+    float *work;                                /* [2·B·B + 2·B] InfoNCE */
 } batch_bufs;
 
 static void bufs_free(batch_bufs *b) {
@@ -154,7 +154,7 @@ static int bufs_alloc(batch_bufs *b, const slava_heads *h, int B, int N) {
              A(b->za, B * P) && A(b->ea, B * P) && A(b->na, B) && A(b->dea, B * P) && A(b->dza, B * P) &&
              A(b->dhbar, (size_t)B * Ha) && A(b->dh, (size_t)N * Ha) && A(b->xt, (size_t)B * h->d_t) &&
              A(b->zt, B * P) && A(b->et, B * P) && A(b->nt, B) && A(b->det, B * P) && A(b->dzt, B * P) &&
-             A(b->work, 3 * (size_t)B * B);
+             A(b->work, 2 * (size_t)B * B + 2 * (size_t)B);
 #undef A
     b->offs = malloc(sizeof(int) * (B + 1));
     if (!ok || !b->offs) { bufs_free(b); return 0; }
