@@ -28,8 +28,8 @@ static void rm_store(const char *p) {
 
 /* Store a small synthetic set (fixture-sized features) with the splits in mask; returns the status. */
 static slava_status make_store(slava_ctx *ctx, const char *path, unsigned mask, int d_v) {
-    slava_synth_opts so;
-    slava_synth_opts_default(&so);
+    slava_feature_synth_opts so;
+    slava_feature_synth_defaults(&so);
     for (int s = 0; s < 3; s++) so.n_clips[s] = (mask >> s & 1) ? (s == 0 ? 160 : 40) : 0;
     so.d_v = d_v; so.d_a = 128; so.d_t = 64;
     so.max_frames = 5;

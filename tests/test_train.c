@@ -10,8 +10,8 @@
 #include "io/safetensors.h"
 
 static void small_set(slava_ctx *ctx, slava_dataset *ds, int with_val) {
-    slava_synth_opts so;
-    slava_synth_opts_default(&so);
+    slava_feature_synth_opts so;
+    slava_feature_synth_defaults(&so);
     so.n_clips[0] = 240; so.n_clips[1] = with_val ? 60 : 0; so.n_clips[2] = 60;
     so.d_v = 64; so.d_a = 128; so.d_t = 64;   /* the fixture checkpoints' sizes */
     so.max_frames = 6;

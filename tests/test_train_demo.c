@@ -8,8 +8,8 @@
 int main(void) {
     slava_ctx *ctx = slava_ctx_new();
     slava_set_threads(2);
-    slava_synth_opts so;
-    slava_synth_opts_default(&so);
+    slava_feature_synth_opts so;
+    slava_feature_synth_defaults(&so);
     slava_dataset ds;
     CHECK_OK(ctx, slava_synth_features(ctx, &so, &ds));
     CHECK(ds.n == 1661 + 200 + 200 && ds.d_v == 768 && ds.d_a == 768 && ds.d_t == 512);

@@ -78,8 +78,8 @@ int cmd_demo(int argc, char **argv) {
     char tmp[512] = "";
     slava_dataset gen = {0}, ds = {0};
     slava_eval_report *reps = NULL, untrained;
-    slava_synth_opts so;
-    slava_synth_opts_default(&so);
+    slava_feature_synth_opts so;
+    slava_feature_synth_defaults(&so);
     if (slava_synth_features(ctx, &so, &gen)) { rc = cli_fail(ctx); goto done; }
     double t_gen = now() - t0, t_store = 0;
     const slava_dataset *use = &gen;

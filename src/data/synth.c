@@ -21,7 +21,7 @@
 #define K_LAT 16      /* factors per group */
 #define HID 128       /* hidden width of the random maps */
 
-void slava_synth_opts_default(slava_synth_opts *o) {
+void slava_feature_synth_defaults(slava_feature_synth_opts *o) {
     memset(o, 0, sizeof *o);
     o->n_clips[SLAVA_SPLIT_TRAIN] = 1661;
     o->n_clips[SLAVA_SPLIT_VAL] = 200;
@@ -67,7 +67,7 @@ static char *fmt_dup(const char *fmt, ...) {
     return sv_strdup(buf);
 }
 
-slava_status slava_synth_features(slava_ctx *ctx, const slava_synth_opts *o, slava_dataset *ds) {
+slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts *o, slava_dataset *ds) {
     static const char *split_name[3] = {"train", "val", "test"};
     static const char *kind_name[4] = {"audio", "visual", "audio-visual", "GPT-AV"};
     memset(ds, 0, sizeof *ds);
