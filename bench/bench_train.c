@@ -7,7 +7,6 @@
  * usage: bench_train [max_clips]   (default 100000; features: visual 768-d, 4 frames; audio 768-d,
  *        1-6 chunks of 10 s; 3 GPT-AV captions 512-d per train clip, every kind for val clips)
  */
-#include <unistd.h>   /* sysconf, used by bench_util.h */
 #include "bench_util.h"
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,8 +39,8 @@ int main(int argc, char **argv) {
     for (int si = 0; si < 4; si++) {
         int n = sizes[si];
         if (n > max_clips) break;
-        slava_synth_opts so;
-        slava_synth_opts_default(&so);
+        slava_feature_synth_opts so;
+        slava_feature_synth_defaults(&so);
         so.n_clips[SLAVA_SPLIT_TRAIN] = n;
         so.n_clips[SLAVA_SPLIT_VAL] = 200;
         so.n_clips[SLAVA_SPLIT_TEST] = 0;
