@@ -645,7 +645,7 @@ typedef struct {
     int d_v, d_a, d_t;           /* 768 / 768 / 512 like the real encoders */
     int max_frames, max_chunks;  /* per clip (frames at 1 fps of short clips, 10 s chunks) */
     double no_audio_share;       /* clips without an audio track */
-    int kinds_mask;              /* bit k: generate captions of kind k (all: 0xF) */
+    int kinds_mask[SLAVA_SPLITS];/* per split, bit k: generate captions of kind k (all: 0xF) */
     uint64_t seed;
 } slava_feature_synth_opts;
 void slava_feature_synth_defaults(slava_feature_synth_opts *o);
