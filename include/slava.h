@@ -102,7 +102,8 @@ void         slava_clip_text_dims(const slava_clip_text *m, int *D, int *P, int 
 slava_tokenizer *slava_clip_text_tokenizer(slava_clip_text *m);   /* borrowed */
 /* n captions (NUL-terminated UTF-8) → pooled [n, D] (final-LN hidden state at the first
  * end-of-text token) and projected [n, P] (text_projection(pooled), not normalised); either
- * output may be NULL. Captions are batched; each is computed only up to its end-of-text token. */
+ * output may be NULL. Captions are batched; each is computed only up to its end-of-text token.
+ * One model encodes from one thread at a time (it keeps its tokenizer and activation buffers). */
 slava_status slava_clip_text_encode(slava_ctx *ctx, slava_clip_text *m, int n, const char *const *texts,
                                     float *pooled, float *projected);
 /* Same from token ids: caption i is ids[i*stride .. i*stride + lens[i]), lens[i] <= L; it must

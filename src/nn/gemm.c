@@ -37,13 +37,15 @@ void sv_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
         sgemm_block(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    const int by_rows = M >= N || M >= 16 * T;   /* split the longer side, rows when they suffice */
+    /* Each block packs its part of the split operand and all of the other: splitting the longer
+     * side of C packs the least (rows: M·K/T + K·N per block, columns: M·K + K·N/T). */
+    const int by_rows = M >= N;
     const int len = by_rows ? M : N;
-    if (T > len / 8) T = len / 8 > 0 ? len / 8 : 1;
+    if (T > len / 16) T = len / 16 > 0 ? len / 16 : 1;
     #pragma omp parallel num_threads(T)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int chunk = ((len + nt - 1) / nt + 7) & ~7;   /* multiples of 8 rows / columns */
+        int chunk = ((len + nt - 1) / nt + 15) & ~15;   /* multiples of 16 rows / columns (64 bytes) */
         int s0 = t * chunk, s1 = s0 + chunk < len ? s0 + chunk : len;
         if (s0 < s1) {
             if (by_rows)
