@@ -1,0 +1,20 @@
+/*
+ * video.h — internal side of the FFmpeg image / video decoding in video.c. The public API
+ * (slava_image_load, slava_video_open / next / close) is in include/slava.h, vision section.
+ *
+ * FFmpeg logs to stderr by default; the library must not print, so sv_ffmpeg_init() installs a
+ * log callback that drops FFmpeg's messages and keeps the last error-level line of the calling
+ * thread, which our error messages quote (e.g. "moov atom not found").
+ */
+#ifndef SLAVA_IO_VIDEO_H
+#define SLAVA_IO_VIDEO_H
+
+#include "base/base.h"
+
+/* Install the silent FFmpeg log callback (idempotent, thread-safe). */
+void sv_ffmpeg_init(void);
+/* Last FFmpeg error line logged on this thread since sv_ffmpeg_clear_error ("" when none). */
+const char *sv_ffmpeg_last_error(void);
+void sv_ffmpeg_clear_error(void);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * clip_vision.c — CLIP image tower: load from a Hugging Face CLIP folder and run it on batches
+ * of preprocessed frames. Layout and shapes: clip_vision.h. The transformer block is the shared
+ * one (nn.h: sv_block_forward); this file only adds what is specific to the image tower:
+ * patch embedding as one GEMM over an im2col matrix, class token, positions, the two extra
+ * layer norms and the projection.
+ */
+#include "vision/clip_vision.h"
+#include <stdio.h>
+
+static slava_status get(slava_ctx *ctx, sv_weights *w, const char *name, const float **out, int ndim,
+                        int d0, int d1) {
+    return ndim == 1 ? sv_weights_get(ctx, w, name, out, 1, d0) : sv_weights_get(ctx, w, name, out, 2, d0, d1);
+}
+
+slava_status slava_clip_vision_load(slava_ctx *ctx, const char *dir, slava_clip_vision **out) {
+    *out = NULL;
+    slava_clip_vision *m = calloc(1, sizeof *m);
+    if (!m) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
+    sv_clip_cfg cfg;
+    slava_status st = sv_clip_config_load(ctx, dir, &cfg);
+    if (st != SLAVA_OK) goto fail;
+    m->cfg = cfg.vision;
+    m->proj_dim = cfg.projection_dim;
+    const sv_clip_tower_cfg *c = &m->cfg;
+    m->S = c->image_size;
+    m->P = c->patch_size;
+    m->C = c->num_channels;
+    m->D = c->hidden;
+    if (m->P <= 0 || m->S < m->P || m->C != 3 || m->D <= 0 || c->heads <= 0 || m->D % c->heads) {
+        st = sv_err(ctx, SLAVA_E_FORMAT, "%s/config.json: vision_config has image_size %d, patch_size %d, "
+                    "num_channels %d, hidden_size %d, heads %d: not a usable CLIP image tower",
+                    dir, m->S, m->P, m->C, m->D, c->heads);
+        goto fail;
+    }
+    m->G = m->S / m->P;
+    m->L = 1 + m->G * m->G;
+    st = slava_clip_preproc_load(ctx, dir, &m->pre);
+    if (st != SLAVA_OK) goto fail;
+    st = sv_weights_open(ctx, dir, &m->w);
+    if (st != SLAVA_OK) goto fail;
+    const int D = m->D;
+    sv_weights *w = m->w;
+    if ((st = sv_weights_get(ctx, w, "vision_model.embeddings.patch_embedding.weight", &m->patch_w, 4, D, m->C,
+                             m->P, m->P)) != SLAVA_OK ||
+        (st = get(ctx, w, "vision_model.embeddings.class_embedding", &m->class_emb, 1, D, 0)) != SLAVA_OK ||
+        (st = get(ctx, w, "vision_model.embeddings.position_embedding.weight", &m->pos_emb, 2, m->L, D)) != SLAVA_OK ||
+        (st = get(ctx, w, "vision_model.pre_layrnorm.weight", &m->pre_ln_w, 1, D, 0)) != SLAVA_OK ||
+        (st = get(ctx, w, "vision_model.pre_layrnorm.bias", &m->pre_ln_b, 1, D, 0)) != SLAVA_OK ||
+        (st = get(ctx, w, "vision_model.post_layernorm.weight", &m->post_ln_w, 1, D, 0)) != SLAVA_OK ||
+        (st = get(ctx, w, "vision_model.post_layernorm.bias", &m->post_ln_b, 1, D, 0)) != SLAVA_OK ||
+        (st = get(ctx, w, "visual_projection.weight", &m->proj_w, 2, m->proj_dim, D)) != SLAVA_OK)
+        goto fail;
+    m->bcfg.D = D;
+    m->bcfg.H = c->heads;
+    m->bcfg.F = c->intermediate;
+    m->bcfg.ln_eps = c->ln_eps;
+    m->bcfg.quick_gelu = c->act_quick_gelu;
+    m->blocks = calloc(c->layers > 0 ? c->layers : 1, sizeof *m->blocks);
+    if (!m->blocks) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir); goto fail; }
+    const int F = c->intermediate;
+    for (int l = 0; l < c->layers; l++) {
+        char name[160];
+        const float *qw, *qb, *kw, *kb, *vw, *vb;
+        sv_block_w *b = &m->blocks[l];
+#define LAYER(field, suffix, nd, a, bdim) \
+        snprintf(name, sizeof name, "vision_model.encoder.layers.%d.%s", l, suffix); \
+        if ((st = get(ctx, w, name, field, nd, a, bdim)) != SLAVA_OK) goto fail;
+        LAYER(&b->ln1_w, "layer_norm1.weight", 1, D, 0)
+        LAYER(&b->ln1_b, "layer_norm1.bias", 1, D, 0)
+        LAYER(&qw, "self_attn.q_proj.weight", 2, D, D)
+        LAYER(&qb, "self_attn.q_proj.bias", 1, D, 0)
+        LAYER(&kw, "self_attn.k_proj.weight", 2, D, D)
+        LAYER(&kb, "self_attn.k_proj.bias", 1, D, 0)
+        LAYER(&vw, "self_attn.v_proj.weight", 2, D, D)
+        LAYER(&vb, "self_attn.v_proj.bias", 1, D, 0)
+        LAYER(&b->o_w, "self_attn.out_proj.weight", 2, D, D)
+        LAYER(&b->o_b, "self_attn.out_proj.bias", 1, D, 0)
+        LAYER(&b->ln2_w, "layer_norm2.weight", 1, D, 0)
+        LAYER(&b->ln2_b, "layer_norm2.bias", 1, D, 0)
+        LAYER(&b->fc1_w, "mlp.fc1.weight", 2, F, D)
+        LAYER(&b->fc1_b, "mlp.fc1.bias", 1, F, 0)
+        LAYER(&b->fc2_w, "mlp.fc2.weight", 2, D, F)
+        LAYER(&b->fc2_b, "mlp.fc2.bias", 1, D, 0)
+#undef LAYER
+        if ((st = sv_block_fuse_qkv(ctx, b, D, qw, qb, kw, kb, vw, vb)) != SLAVA_OK) goto fail;
+    }
+    *out = m;
+    return SLAVA_OK;
+fail:
+    slava_clip_vision_free(m);
+    return st;
+}
+
+void slava_clip_vision_free(slava_clip_vision *m) {
+    if (!m) return;
+    if (m->blocks)
+        for (int l = 0; l < m->cfg.layers; l++) sv_block_free(&m->blocks[l]);
+    free(m->blocks);
+    sv_weights_free(m->w);
+    free(m);
+}
+
+void slava_clip_vision_dims(const slava_clip_vision *m, int *image_size, int *hidden, int *proj) {
+    if (image_size) *image_size = m->S;
+    if (hidden) *hidden = m->D;
+    if (proj) *proj = m->proj_dim;
+}
+
+const slava_clip_preproc *slava_clip_vision_preproc(const slava_clip_vision *m) { return &m->pre; }
+
+/* cols [n*G*G, C*P*P]: row (b, gy, gx) holds patch (gy, gx) of frame b in the conv weight's
+ * (c, ky, kx) order, so that cols · patch_wᵀ is the stride-P convolution. */
+static void im2col(const slava_clip_vision *m, int n, const float *pixels, float *cols) {
+    const int S = m->S, P = m->P, G = m->G, C = m->C, K = C * P * P;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < n; b++)
+        for (int gy = 0; gy < G; gy++)
+            for (int gx = 0; gx < G; gx++) {
+                float *row = cols + ((size_t)(b * G + gy) * G + gx) * K;
+                for (int c = 0; c < C; c++)
+                    for (int ky = 0; ky < P; ky++) {
+                        const float *src = pixels + (((size_t)b * C + c) * S + (size_t)gy * P + ky) * S + (size_t)gx * P;
+                        memcpy(row + (c * P + ky) * P, src, sizeof(float) * P);
+                    }
+            }
+}
+
+slava_status sv_clip_vision_forward(slava_ctx *ctx, const slava_clip_vision *m, int n, const float *pixels,
+                                    float *last_hidden, float *pooled, float *projected) {
+    if (n < 0) return sv_err(ctx, SLAVA_E_ARG, "clip vision: negative frame count %d", n);
+    if (n == 0) return SLAVA_OK;
+    const int D = m->D, L = m->L, GG = m->G * m->G, K = m->C * m->P * m->P, S = m->S;
+    const int B = n < SV_CLIP_VISION_BATCH ? n : SV_CLIP_VISION_BATCH;
+    size_t scratch_n = sv_block_scratch_floats(&m->bcfg, B * L);
+    float *h = sv_alloc(sizeof(float) * (size_t)B * L * D);
+    float *cols = sv_alloc(sizeof(float) * (size_t)B * GG * K);
+    float *emb = sv_alloc(sizeof(float) * (size_t)B * GG * D);
+    float *scratch = sv_alloc(sizeof(float) * (scratch_n ? scratch_n : 1));
+    float *cls = sv_alloc(sizeof(float) * (size_t)B * D);
+    int *offs = malloc(sizeof(int) * (size_t)(B + 1));
+    slava_status st = SLAVA_OK;
+    if (!h || !cols || !emb || !scratch || !cls || !offs) {
+        st = sv_err(ctx, SLAVA_E_NOMEM, "clip vision: out of memory for a batch of %d frames", B);
+        goto done;
+    }
+    for (int i0 = 0; i0 < n; i0 += B) {
+        const int nb = n - i0 < B ? n - i0 : B;
+        const float *px = pixels + (size_t)i0 * m->C * S * S;
+        /* patch embedding: one GEMM */
+        im2col(m, nb, px, cols);
+        sv_gemm(0, 1, nb * GG, D, K, 1.0f, cols, K, m->patch_w, K, 0.0f, emb, D);
+        /* [CLS ; patches] + positions */
+        for (int b = 0; b < nb; b++) {
+            float *hb = h + (size_t)b * L * D;
+            for (int d = 0; d < D; d++) hb[d] = m->class_emb[d] + m->pos_emb[d];
+            for (int p = 0; p < GG; p++) {
+                const float *e = emb + ((size_t)b * GG + p) * D;
+                const float *pos = m->pos_emb + (size_t)(1 + p) * D;
+                float *r = hb + (size_t)(1 + p) * D;
+                for (int d = 0; d < D; d++) r[d] = e[d] + pos[d];
+            }
+        }
+        sv_layernorm(h, h, nb * L, D, m->pre_ln_w, m->pre_ln_b, m->cfg.ln_eps);
+        for (int b = 0; b <= nb; b++) offs[b] = b * L;
+        for (int l = 0; l < m->cfg.layers; l++)
+            sv_block_forward(&m->bcfg, &m->blocks[l], h, nb, offs, 0, scratch);
+        if (last_hidden) memcpy(last_hidden + (size_t)i0 * L * D, h, sizeof(float) * (size_t)nb * L * D);
+        for (int b = 0; b < nb; b++) memcpy(cls + (size_t)b * D, h + (size_t)b * L * D, sizeof(float) * D);
+        sv_layernorm(cls, cls, nb, D, m->post_ln_w, m->post_ln_b, m->cfg.ln_eps);
+        if (pooled) memcpy(pooled + (size_t)i0 * D, cls, sizeof(float) * (size_t)nb * D);
+        if (projected) sv_linear(cls, nb, D, m->proj_w, NULL, m->proj_dim, projected + (size_t)i0 * m->proj_dim);
+    }
+done:
+    sv_free(h);
+    sv_free(cols);
+    sv_free(emb);
+    sv_free(scratch);
+    sv_free(cls);
+    free(offs);
+    return st;
+}
+
+slava_status slava_clip_vision_encode(slava_ctx *ctx, const slava_clip_vision *m, int n, const float *pixels,
+                                      float *pooled, float *projected) {
+    return sv_clip_vision_forward(ctx, m, n, pixels, NULL, pooled, projected);
+}
