@@ -280,20 +280,19 @@ static void cubic_taps(int in, int outn, int i, int idx[4], double wt[4]) {
     }
 }
 
-/* features [T, M] → image [S, S]: BatchNorm, bicubic time resize T → S·r, fold. */
-static void mel_to_image(const sv_htsat *m, const float *feat, float *img) {
+/* Row i (resized time step) of the image of one chunk: features [T, M] → BatchNorm → bicubic
+ * resize T → S·r → fold: time step c·S + t lands in column t, rows c·M .. c·M + M − 1. */
+static void mel_to_image_row(const sv_htsat *m, const float *feat, int i, float *img) {
     const int T = m->T, M = m->M, S = m->S, TT = S * m->ratio;
-    for (int i = 0; i < TT; i++) {
-        int idx[4];
-        double wt[4];
-        cubic_taps(T, TT, i, idx, wt);
-        int c = i / S, t = i % S;
-        for (int f = 0; f < M; f++) {
-            double acc = 0.0;
-            for (int k = 0; k < 4; k++)
-                acc += wt[k] * ((double)feat[(size_t)idx[k] * M + f] * m->bn_scale[f] + m->bn_shift[f]);
-            img[(size_t)(c * M + f) * S + t] = (float)acc;
-        }
+    int idx[4];
+    double wt[4];
+    cubic_taps(T, TT, i, idx, wt);
+    const int c = i / S, t = i % S;
+    for (int f = 0; f < M; f++) {
+        double acc = 0.0;
+        for (int k = 0; k < 4; k++)
+            acc += wt[k] * ((double)feat[(size_t)idx[k] * M + f] * m->bn_scale[f] + m->bn_shift[f]);
+        img[(size_t)(c * M + f) * S + t] = (float)acc;
     }
 }
 
@@ -317,8 +316,10 @@ static void forward_batch(const sv_htsat *m, int B, const float *features, float
     const int S = m->S, p = m->patch, G = m->grid, C0 = m->stages[0].dim;
     const size_t feat_sz = (size_t)m->T * m->M;
     /* 1. mel image */
+    const int TT = S * m->ratio;
     #pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) mel_to_image(m, features + (size_t)b * feat_sz, wk->img + (size_t)b * S * S);
+    for (int r = 0; r < B * TT; r++)
+        mel_to_image_row(m, features + (size_t)(r / TT) * feat_sz, r % TT, wk->img + (size_t)(r / TT) * S * S);
     if (dbg && dbg->mel_image) memcpy(dbg->mel_image + (size_t)chunk0 * S * S, wk->img, sizeof(float) * (size_t)B * S * S);
     /* 2. patch embedding: im2col [B·G·G, p·p] × Wᵀ + b, LayerNorm */
     const int N0 = B * G * G, pp = p * p;
