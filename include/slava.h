@@ -319,7 +319,9 @@ typedef struct slava_store slava_store;
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
 void         slava_store_close(slava_store *s);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
- * must be set); rows already stored are skipped. */
+ * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
+ * clips / 16 MiB per transaction; inside a slava_store_begin transaction, in that one). Progress:
+ * stage "store"; a cancel keeps the clips committed so far. */
 slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava_dataset *ds);
 /* Load the clips of the splits in split_mask (bit 1<<slava_split; 0 = all) with their
  * features into *out (free with slava_dataset_free). enc[m] (m = slava_modality) chooses the
