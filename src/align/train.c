@@ -431,7 +431,7 @@ done:
 
 slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const slava_train_opts *o,
                               const slava_train_info *info, const slava_dataset *ds) {
-    char v[16][96];
+    char v[20][96];
     const char *meta[40];
     int k = 0, n = 0;
 #define META(key, ...) do { snprintf(v[n], sizeof v[n], __VA_ARGS__); meta[k++] = key; meta[k++] = v[n++]; } while (0)
@@ -445,6 +445,7 @@ slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *
         META("lr", "%g", o->lr);
         META("weight_decay", "%g", o->wd);
         META("seed", "%llu", (unsigned long long)o->seed);
+        META("threads", "%d", slava_get_threads());   /* results are bit-identical per seed and thread count */
         META("temperature", "%s", o->temperature > 0 ? "fixed" : "learnable");
         if (o->temperature > 0) META("temperature_value", "%g", o->temperature);
     }
