@@ -102,6 +102,9 @@ static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const sl
     slava_status st = SLAVA_OK;
     if (o->clip_dir) st = al_heads_init_clip(ctx, h, o->clip_dir, clip_sha);
     if (!st && o->clap_dir && H > 0) st = al_heads_init_clap(ctx, h, o->clap_dir, clap_sha);
+    if (!st && o->clap_dir && H == 0)
+        sv_log(ctx, 1, "%s: a linear audio head cannot start from CLAP's two-layer projection; it starts from the seed",
+               o->clap_dir);
     if (st) { slava_heads_free(h); return st; }
     if (o->temperature > 0)
         for (int k = 0; k < 3; k++) h->t.ls[k] = (float)log(1.0 / o->temperature);
