@@ -10,6 +10,7 @@
  */
 #include "align/heads.h"
 #include "align/kernels.h"
+#include "align/train.h"
 #include "base/rng.h"
 #include "eval/eval.h"
 #include <math.h>
@@ -68,6 +69,11 @@ static const recipe_def *find_recipe(const char *name) {
     for (int i = 0; name && i < N_RECIPES; i++)
         if (!strcmp(RECIPES[i].name, name)) return &RECIPES[i];
     return NULL;
+}
+
+int al_recipe_stages(const char *name) {
+    const recipe_def *r = find_recipe(name);
+    return r ? r->stages : 0;
 }
 
 void slava_train_opts_default(slava_train_opts *o) {
