@@ -310,7 +310,9 @@ void slava_dataset_free(slava_dataset *ds);
  * An encoder is identified by a string (the encode pipeline uses sha256 of weights + config) and
  * its modality; all its features have the same d. A clip id (the mp4 stem) belongs to one split.
  * A clip recorded with an error keeps its row (for the failure report) but is never loaded.
- * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions. */
+ * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions.
+ * A slava_store is used by one thread at a time; several processes may open the same file (a
+ * writer waits up to 10 s for another writer). Close rolls back a transaction left open. */
 typedef struct slava_store slava_store;
 /* create != 0: create the file/schema when missing; else the file must exist. A file that is not
  * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
@@ -648,6 +650,70 @@ typedef struct {
 } slava_feature_synth_opts;
 void slava_feature_synth_defaults(slava_feature_synth_opts *o);
 slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts *o, slava_dataset *out);
+
+/* ===================================================================== pipeline (encode a collection) */
+
+/* Encode a video collection (slava_collection_open) into a feature store with the frozen
+ * encoders: frames sampled at `fps` -> CLIP preprocessing -> CLIP image tower (pooled per frame,
+ * visual [T_v, D_v]); audio -> 10 s chunks (rule above) -> CLAP front end -> HTSAT (pooled per
+ * chunk, audio [T_a, D_a]); every caption of the four kinds -> CLIP text tower (pooled, [D_t]).
+ * A second thread decodes clips ahead (demux, decode, frame sampling, preprocessing, mel) while
+ * the calling thread runs the towers on batches gathered across clips. Each clip's rows (clip,
+ * captions, features) are committed in ONE store transaction, in collection order; clips already
+ * complete for these encoders are skipped, so a killed run resumes where it stopped. A clip that
+ * cannot be used (video missing or ambiguous, unreadable / corrupt file, no captions at all) is
+ * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
+ * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
+ * done / total = clips finished / clips to encode in this run, detail = failures so far;
+ * returning non-zero from the callback stops after the current batch (SLAVA_E_INTERRUPTED). */
+typedef struct {
+    const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
+    const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */
+    double fps;              /* frames sampled per second (default 1) */
+    int frame_batch;         /* frames gathered across clips per image-tower batch (default 64) */
+    int chunk_batch;         /* audio chunks per HTSAT call (default 8) */
+    int caption_batch;       /* captions gathered per text-tower batch (default 256) */
+} slava_encode_opts;
+void slava_encode_opts_default(slava_encode_opts *o);
+
+/* Encoder identities (the names features are stored under): the sha256 (hex) of the checkpoint's
+ * weight files + config.json; the visual one gets "@<fps>fps" appended when fps != 1 (frames at
+ * another rate are other features). Fills id[slava_modality] (each 96 bytes). Reads the whole
+ * weight files once (about 2 s per GB). */
+#define SLAVA_ENCODER_ID_LEN 96
+slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
+                               char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+
+typedef struct {
+    char *clip;              /* clip id */
+    int   split;
+    char *reason;            /* one line */
+} slava_encode_failure;
+
+typedef struct {
+    int     clips;           /* clips in the collection */
+    int     skipped;         /* already complete in the store: left untouched */
+    int     encoded;         /* encoded and committed by this run */
+    int     no_audio;        /* of those, clips without an audio track */
+    int     failed;          /* recorded with an error by this run */
+    int64_t frames, chunks;  /* frames / audio chunks encoded by this run */
+    int64_t captions;        /* caption features stored by this run */
+    int64_t captions_reused; /* of those, copied from an identical text already encoded */
+    /* Seconds: t_decode is the decode thread's busy time (overlaps the rest); t_wait the time the
+     * encoding thread waited for decoded clips; vision / audio / text / store its own work. */
+    double  t_decode, t_wait, t_vision, t_audio, t_text, t_store, seconds;
+    char    encoder_id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    int     n_failures;
+    slava_encode_failure *failures;   /* this run's failed clips, in collection order */
+} slava_encode_summary;
+
+/* Encode collection c into store s (opened by the caller). Returns SLAVA_OK when every clip was
+ * either stored or recorded as failed (see sum->failed); an error only for what stops the whole
+ * run (a checkpoint that does not load, a store write failing, cancellation, out of memory).
+ * sum is filled in both cases; free it with slava_encode_summary_free. */
+slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
+                                     const slava_encode_opts *o, slava_encode_summary *sum);
+void         slava_encode_summary_free(slava_encode_summary *sum);
 
 #ifdef __cplusplus
 }

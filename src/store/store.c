@@ -163,6 +163,8 @@ static slava_status store_schema(slava_ctx *ctx, slava_store *s, int create) {
             return sv_err(ctx, SLAVA_E_FORMAT, "%s: a SQLite database but not a slava feature store (no schema_version table)", s->path);
         if (!create)
             return sv_err(ctx, SLAVA_E_FORMAT, "%s: empty file, not a slava feature store", s->path);
+        /* 16 KiB pages: a 512-float text row (2 KiB) packs 7 to a page instead of 1 to a 4 KiB page. */
+        SV_TRY(sv_store_exec(ctx, s, "PRAGMA page_size=16384"));
         SV_TRY(sv_store_exec(ctx, s, "PRAGMA journal_mode=WAL"));
         SV_TRY(sv_store_exec(ctx, s, "BEGIN IMMEDIATE"));
         /* Another process may have created it meanwhile. */
@@ -213,7 +215,7 @@ slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slav
     sqlite3_busy_timeout(s->db, 10000);
     slava_status st = store_schema(ctx, s, create);
     if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA journal_mode=WAL");
-    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=16384");
+    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096");
     if (st != SLAVA_OK) { slava_store_close(s); return st; }
     *out = s;
     return SLAVA_OK;
