@@ -80,6 +80,13 @@ int main(int argc, char **argv) {
 
     printf("## bench_pipeline: slava encode, full-size random-weight CLIP ViT-B/32 + CLAP HTSAT-unfused, fp32\n\n");
     bench_print_machine(stdout);
+    FILE *la = fopen("/proc/loadavg", "r");
+    char load[128] = "?";
+    if (la) {
+        if (fgets(load, sizeof load, la)) load[strcspn(load, "\n")] = 0;
+        fclose(la);
+    }
+    printf("load average before the run (other processes share the cores): %s\n", load);
     double sgemm = bench_sgemm_gflops(2048, 5);
     printf("sgemm 2048³ (same run): %.0f GFLOP/s\n", sgemm);
     printf("setup (not timed below): checkpoints %.1f s, clips %.1f s (%s)\n\n", t_init, t_synth, dir);
