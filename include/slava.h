@@ -310,14 +310,18 @@ void slava_dataset_free(slava_dataset *ds);
  * An encoder is identified by a string (the encode pipeline uses sha256 of weights + config) and
  * its modality; all its features have the same d. A clip id (the mp4 stem) belongs to one split.
  * A clip recorded with an error keeps its row (for the failure report) but is never loaded.
- * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions. */
+ * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions.
+ * A slava_store is used by one thread at a time; several processes may open the same file (a
+ * writer waits up to 10 s for another writer). Close rolls back a transaction left open. */
 typedef struct slava_store slava_store;
 /* create != 0: create the file/schema when missing; else the file must exist. A file that is not
  * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
 void         slava_store_close(slava_store *s);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
- * must be set); rows already stored are skipped. */
+ * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
+ * clips / 16 MiB per transaction; inside a slava_store_begin transaction, in that one). Progress:
+ * stage "store"; a cancel keeps the clips committed so far. */
 slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava_dataset *ds);
 /* Load the clips of the splits in split_mask (bit 1<<slava_split; 0 = all) with their
  * features into *out (free with slava_dataset_free). enc[m] (m = slava_modality) chooses the
@@ -643,7 +647,7 @@ typedef struct {
     int d_v, d_a, d_t;           /* 768 / 768 / 512 like the real encoders */
     int max_frames, max_chunks;  /* per clip (frames at 1 fps of short clips, 10 s chunks) */
     double no_audio_share;       /* clips without an audio track */
-    int kinds_mask;              /* bit k: generate captions of kind k (all: 0xF) */
+    int kinds_mask[SLAVA_SPLITS];/* per split, bit k: generate captions of kind k (all: 0xF) */
     uint64_t seed;
 } slava_feature_synth_opts;
 void slava_feature_synth_defaults(slava_feature_synth_opts *o);

@@ -83,6 +83,24 @@ int main(void) {
         slava_clap_audio_free(m);
     }
 
+    /* a preprocessor_config.json describing another front end is refused, naming the file and key */
+    {
+        char pp[1100];
+        snprintf(pp, sizeof pp, "%s/preprocessor_config.json", d2);
+        FILE *f = fopen(pp, "w");
+        fputs("{\"truncation\": \"fusion\", \"sampling_rate\": 48000}", f);
+        fclose(f);
+        slava_clap_audio *m2 = NULL;
+        CHECK(slava_clap_audio_load(ctx, d2, &m2) == SLAVA_E_UNSUPPORTED && strstr(slava_ctx_error(ctx), "preprocessor_config.json") &&
+              strstr(slava_ctx_error(ctx), "truncation"));
+        slava_clap_audio_free(m2);
+        f = fopen(pp, "w");
+        fputs("{\"hop_length\": 320}", f);
+        fclose(f);
+        CHECK(slava_clap_audio_load(ctx, d2, &m2) == SLAVA_E_UNSUPPORTED && strstr(slava_ctx_error(ctx), "hop_length"));
+        slava_clap_audio_free(m2);
+    }
+
     /* bad config → one error line naming it, exit 1 */
     char *out = NULL, *err = NULL;
     snprintf(cmd, sizeof cmd, "%s init-random --like clap --config '%s' --out '%s'", SLAVA_BIN, tmp_path("nope.json"), tmp_path("clap_init_x"));

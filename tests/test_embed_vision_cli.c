@@ -153,6 +153,72 @@ int main(void) {
     slava_clip_vision_free(m);
     sv_weights_free(w);
 
+    /* Every kind of bad input in one call, between good files: one stderr line per bad file,
+     * naming it; every good file still embedded, in order; exit 1. */
+    {
+        char tr[1024], em[1024], hu[1024], sh[1024];
+        fmt(tr, sizeof tr, "%s", tmp_path("cli/trunc.mp4"));
+        fmt(em, sizeof em, "%s", tmp_path("cli/empty.mp4"));
+        fmt(hu, sizeof hu, "%s", tmp_path("cli/huge.png"));
+        fmt(sh, sizeof sh, "%s", tmp_path("cli/short.mp4"));
+        FILE *a = fopen(v1, "rb"), *b = fopen(tr, "wb");
+        fseek(a, 0, SEEK_END);
+        long n = ftell(a);
+        rewind(a);
+        for (long i = 0; i < n / 2; i++) fputc(fgetc(a), b);
+        fclose(a);
+        fclose(b);
+        fclose(fopen(em, "wb"));
+        /* PNG declaring 30000x30000 (IHDR only; the CRC does not matter for the size check) */
+        static const unsigned char png[] = {0x89, 'P', 'N', 'G', 13, 10, 26, 10, 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+                                            0, 0, 0x75, 0x30, 0, 0, 0x75, 0x30, 8, 2, 0, 0, 0, 0, 0, 0, 0};
+        b = fopen(hu, "wb");
+        fwrite(png, 1, sizeof png, b);
+        fclose(b);
+        fmt(cmd, sizeof cmd, "ffmpeg -hide_banner -loglevel error -nostdin -y -f lavfi -i testsrc=s=64x48:r=25:d=0.2 '%s'", sh);
+        CHECK(run_cmd(cmd, NULL, NULL) == 0);
+        const char *bads[5] = {tr, bad, em, au, hu};
+        fmt(cmd, sizeof cmd, "%s embed --clip '%s' --video '%s' '%s' '%s' '%s' '%s' '%s' '%s' '%s'", SLAVA_BIN, clip, tr, v1,
+            bad, em, sh, au, hu, pngs[1]);
+        rc = run_cmd(cmd, &out, &err);
+        CHECK(rc == 1);
+        CHECKF(count_lines(out) == 3, "stdout: %d lines", count_lines(out));
+        const char *good[3] = {v1, sh, pngs[1]};
+        const char *pos = out;
+        for (int i = 0; i < 3; i++) {
+            char key[1100];
+            fmt(key, sizeof key, "{\"input\":\"%s\"", good[i]);
+            const char *q = out ? strstr(out, key) : NULL;
+            CHECKF(q && q >= pos, "good input %s missing or out of order", good[i]);
+            if (q) pos = q;
+        }
+        int errs = 0;
+        for (char *l = err; l && *l;) {
+            char *nl = strchr(l, '\n');
+            if (!nl) break;
+            *nl = 0;
+            int is_bad = 0;
+            for (int k = 0; k < 5; k++) is_bad |= strstr(l, bads[k]) != NULL;
+            if (is_bad) errs++;
+            else CHECKF(strstr(l, " frames sampled at "), "unexpected stderr line: %s", l);
+            l = nl + 1;
+        }
+        CHECKF(errs == 5, "%d error lines for 5 bad files", errs);
+        /* the 0.2 s video gave one frame */
+        const char *q = out ? strstr(out, sh) : NULL;
+        if (q) {
+            while (q > out && q[-1] != '\n') q--;
+            cJSON *j = cJSON_ParseWithLength(q, strcspn(q, "\n"));
+            const cJSON *pooled = cJSON_GetObjectItem(j, "pooled");
+            CHECKF(cJSON_GetArraySize(pooled) == 1 && cJSON_GetArraySize(cJSON_GetArrayItem(pooled, 0)) == 64,
+                   "0.2 s video: %d frames", cJSON_GetArraySize(pooled));
+            cJSON_Delete(j);
+        }
+        CHECK(q != NULL);
+        free(out);
+        free(err);
+    }
+
     /* --heads with a file that is not there; a --clip folder that is not there */
     fmt(cmd, sizeof cmd, "%s embed --clip '%s' --heads '%s' --image '%s'", SLAVA_BIN, clip, tmp_path("cli/nope.safetensors"),
              pngs[0]);

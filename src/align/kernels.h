@@ -45,7 +45,7 @@ void al_mlp_bwd##S(R *dW1, R *db1, R *dW2, R *db2, const R *dz, const R *x, cons
 /* Symmetric InfoNCE for normalised X[B,P], Y[B,P], s = exp(ls):                                 \
  *   L = ½ [ CE(s X Yᵀ, diag) + CE(s Y Xᵀ, diag) ]  (mean over the batch).                       \
  * Returns L; adds dL/dX to dX, dL/dY to dY, dL/dls to *dls (each may be NULL).                  \
- * work: 3·B·B values. */                                                                        \
+ * work: 2·B·B + 2·B values. */                                                                        \
 R al_infonce##S(const R *X, const R *Y, int B, int P, R ls, R *dX, R *dY, R *dls, R *work);
 
 AL_DECLARE(float, _f)

@@ -102,7 +102,7 @@ R S(al_infonce)(const R *X, const R *Y, int B, int P, R ls, R *dX, R *dY, R *dls
     R s = (R)exp((double)ls);
     R *L = work;                         /* [B,B] logits s·X Yᵀ                      */
     R *G = work + (size_t)B * B;         /* [B,B] dLoss/dlogits                        */
-    R *colmax = G + (size_t)B * B, *colsum = colmax + B;   /* [B] each (B ≤ B·B)       */
+    R *colmax = G + (size_t)B * B, *colsum = colmax + B;   /* [B] each                 */
     GEMM(0, 1, B, B, P, s, X, P, Y, P, 0, L, B);
     R loss_r = 0, loss_c = 0, inv2B = (R)0.5 / (R)B;
     /* rows: CE over j for each x_i (x → y direction) */

@@ -85,6 +85,12 @@ void slava_train_opts_default(slava_train_opts *o) {
 static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
                                char *clip_sha, char *clap_sha) {
     *out = NULL;
+    static const char *mod[3] = {"visual", "audio", "text"};
+    const int d[3] = {ds->d_v, ds->d_a, ds->d_t};
+    for (int m = 0; m < 3; m++)
+        if (d[m] <= 0)
+            return sv_err(ctx, SLAVA_E_NOTFOUND, "the feature set has no %s features (encode them first: slava encode)",
+                          mod[m]);
     int P = 0, H = 0;
     SV_TRY(al_ckpt_proj_sizes(ctx, o->clip_dir, o->clap_dir, ds->d_v, ds->d_a, ds->d_t, &P, &H));
     if (!P) P = 512;                       /* CLIP ViT-B/32's and CLAP's projection size */
@@ -126,7 +132,7 @@ typedef struct {
     float *xa, *ha, *hbar, *za, *ea, *na, *dea, *dza, *dhbar, *dh;
     float *xt, *zt, *et, *nt, *det, *dzt;
     int *offs;                                  /* [B+1] chunk rows per clip */
-    float *work;                                /* [3·B·B] InfoNCE */
+    float *work;                                /* [2·B·B + 2·B] InfoNCE */
 } batch_bufs;
 
 static void bufs_free(batch_bufs *b) {
@@ -148,7 +154,7 @@ static int bufs_alloc(batch_bufs *b, const slava_heads *h, int B, int N) {
              A(b->za, B * P) && A(b->ea, B * P) && A(b->na, B) && A(b->dea, B * P) && A(b->dza, B * P) &&
              A(b->dhbar, (size_t)B * Ha) && A(b->dh, (size_t)N * Ha) && A(b->xt, (size_t)B * h->d_t) &&
              A(b->zt, B * P) && A(b->et, B * P) && A(b->nt, B) && A(b->det, B * P) && A(b->dzt, B * P) &&
-             A(b->work, 3 * (size_t)B * B);
+             A(b->work, 2 * (size_t)B * B + 2 * (size_t)B);
 #undef A
     b->offs = malloc(sizeof(int) * (B + 1));
     if (!ok || !b->offs) { bufs_free(b); return 0; }

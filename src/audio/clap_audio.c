@@ -5,6 +5,7 @@
  */
 #include "audio/htsat.h"
 #include "audio/mel.h"
+#include <cjson/cJSON.h>
 #include <math.h>
 #include <pthread.h>
 
@@ -27,12 +28,50 @@ static slava_status encode(slava_ctx *ctx, slava_clap_audio *m, int n, const flo
     return st;
 }
 
+/* preprocessor_config.json, when present, must describe the front end implemented in mel.c
+ * (ClapFeatureExtractor of the unfused model); keys left out mean upstream's defaults. */
+static slava_status check_preprocessor(slava_ctx *ctx, const char *dir) {
+    char *path = sv_path_join(dir, "preprocessor_config.json");
+    if (!path) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
+    if (!sv_file_exists(path)) { free(path); return SLAVA_OK; }
+    char *buf = NULL;
+    size_t len = 0;
+    slava_status st = sv_read_file(ctx, path, &buf, &len);
+    cJSON *root = st ? NULL : cJSON_Parse(buf);
+    free(buf);
+    if (!st && !cJSON_IsObject(root)) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: not a JSON object", path);
+    static const struct { const char *key; double want; } nums[] = {
+        {"sampling_rate", SV_MEL_RATE}, {"feature_size", SV_MEL_BINS}, {"fft_window_size", SV_MEL_NFFT},
+        {"hop_length", SV_MEL_HOP}, {"frequency_min", SV_MEL_FMIN}, {"frequency_max", SV_MEL_FMAX},
+        {"max_length_s", SV_MEL_SAMPLES / SV_MEL_RATE}};
+    for (size_t i = 0; !st && i < SV_ARRAY_LEN(nums); i++) {
+        const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, nums[i].key);
+        if (j && !cJSON_IsNull(j) && (!cJSON_IsNumber(j) || j->valuedouble != nums[i].want))
+            st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: \"%s\" must be %g (the CLAP front end slava implements)", path,
+                        nums[i].key, nums[i].want);
+    }
+    static const struct { const char *key, *want; } strs[] = {{"truncation", "rand_trunc"}, {"padding", "repeatpad"}};
+    for (size_t i = 0; !st && i < SV_ARRAY_LEN(strs); i++) {
+        const cJSON *j = cJSON_GetObjectItemCaseSensitive(root, strs[i].key);
+        if (j && !cJSON_IsNull(j) && (!cJSON_IsString(j) || strcmp(j->valuestring, strs[i].want)))
+            st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: \"%s\" must be \"%s\" (unfused CLAP)", path, strs[i].key,
+                        strs[i].want);
+    }
+    const cJSON *tdb = root ? cJSON_GetObjectItemCaseSensitive(root, "top_db") : NULL;
+    if (!st && tdb && !cJSON_IsNull(tdb))
+        st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: \"top_db\" must be null", path);
+    cJSON_Delete(root);
+    free(path);
+    return st;
+}
+
 slava_status slava_clap_audio_load(slava_ctx *ctx, const char *dir, slava_clap_audio **out) {
     *out = NULL;
     slava_clap_audio *m = calloc(1, sizeof *m);
     if (!m) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
     pthread_mutex_init(&m->ws_lock, NULL);
-    slava_status st = sv_htsat_load(ctx, dir, &m->net);
+    slava_status st = check_preprocessor(ctx, dir);
+    if (!st) st = sv_htsat_load(ctx, dir, &m->net);
     if (!st && (m->net->M != SV_MEL_BINS || m->net->T != SV_MEL_FRAMES))
         st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s/config.json: num_mel_bins %d; the CLAP front end makes %d", dir,
                     m->net->M, SV_MEL_BINS);

@@ -6,7 +6,7 @@
  * buffers (fftwf_execute_dft_r2c is thread-safe, planning is not: it is serialised here).
  */
 #include "audio/mel.h"
-#include <math.h>
+#include "nn/vmath.h"
 #include <pthread.h>
 #include <fftw3.h>
 
@@ -198,8 +198,10 @@ slava_status sv_mel_features(slava_ctx *ctx, const sv_mel *m, const float *wave,
                     const float *p = power + m->lo[b];
                     float acc = 0.0f;
                     for (int i = 0; i < m->cnt[b]; i++) acc += w[i] * p[i];
-                    o[b] = DB_PER_LN * logf(acc > 1e-10f ? acc : 1e-10f);   /* 10·log10 */
+                    o[b] = acc > 1e-10f ? acc : 1e-10f;
                 }
+                #pragma omp simd
+                for (int b = 0; b < SV_MEL_BINS; b++) o[b] = DB_PER_LN * logf(o[b]);   /* 10·log10 */
             }
         }
         fftwf_free(buf);

@@ -30,7 +30,7 @@ void slava_feature_synth_defaults(slava_feature_synth_opts *o) {
     o->max_frames = 10;
     o->max_chunks = 3;
     o->no_audio_share = 0.03;
-    o->kinds_mask = 0xF;
+    for (int s = 0; s < SLAVA_SPLITS; s++) o->kinds_mask[s] = 0xF;
     o->seed = 20240901;
 }
 
@@ -117,7 +117,7 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
             }
             /* captions */
             for (int k = 0; k < SLAVA_CAP_KINDS; k++) {
-                if (!(o->kinds_mask & (1 << k))) continue;
+                if (!(o->kinds_mask[s] & (1 << k))) continue;
                 int n = k == SLAVA_CAP_GPT ? 3 : (sv_rng_uniform(&r) < 0.8 ? 5 : 3 + (int)sv_rng_below(&r, 2));
                 c->n_cap[k] = n;
                 c->cap[k] = sv_alloc(sizeof(float) * (size_t)n * o->d_t);

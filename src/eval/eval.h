@@ -33,7 +33,7 @@ typedef struct {
 typedef struct {
     int P;
     float *v, *a;                   /* [n, P] each (rows of clips without audio are zero) */
-    float *cap[SLAVA_CAP_KINDS];    /* [ncap[k], P] */
+    float *cap[SLAVA_CAP_KINDS];    /* [ncap[k], P]; GPT-AV rows are not computed (no task uses them) */
 } sv_evalemb;
 
 /* Prepare split `split` of ds. No clip in the split → SLAVA_E_NOTFOUND. */

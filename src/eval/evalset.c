@@ -151,8 +151,9 @@ slava_status sv_evalset_embed(slava_ctx *ctx, const sv_evalset *e, const slava_h
     }
     for (int i = 0; i < n; i++)
         if (!e->has_a[i]) memset(m->a + (size_t)i * P, 0, sizeof(float) * P);
+    /* GPT-AV captions are no task's queries (DESIGN.md §2): not embedded */
     for (int k = 0; k < SLAVA_CAP_KINDS; k++)
-        if (e->ncap[k]) project_norm(m->cap[k], e->cap[k], e->ncap[k], e->d_t, h->t.w_t, NULL, P, norm);
+        if (e->ncap[k] && k != SLAVA_CAP_GPT) project_norm(m->cap[k], e->cap[k], e->ncap[k], e->d_t, h->t.w_t, NULL, P, norm);
     sv_free(norm);
     sv_free(hid);
     return SLAVA_OK;

@@ -288,7 +288,8 @@ static slava_status convert_cur(slava_ctx *ctx, slava_video *v) {
     const int *coef = sws_getCoefficients(cs == AVCOL_SPC_UNSPECIFIED || cs == AVCOL_SPC_RGB ? SWS_CS_DEFAULT : cs);
     const AVPixFmtDescriptor *desc = av_pix_fmt_desc_get((enum AVPixelFormat)f->format);
     if (desc && !(desc->flags & AV_PIX_FMT_FLAG_RGB) && desc->nb_components >= 3) {
-        int full = f->color_range == AVCOL_RANGE_JPEG;
+        /* full range when declared, or implied by the (deprecated) yuvj* formats of JPEG decoders */
+        int full = f->color_range == AVCOL_RANGE_JPEG || !strncmp(desc->name, "yuvj", 4);
         sws_setColorspaceDetails(v->sws, coef, full, sws_getCoefficients(SWS_CS_DEFAULT), 1, 0, 1 << 16, 1 << 16);
     }
     uint8_t *dst[4] = {v->out.rgb, NULL, NULL, NULL};

@@ -17,20 +17,28 @@
 #define KB 64   /* keys per score block: 4 AVX-512 accumulators, independent FMA chains */
 #define VB 32   /* channels per output block */
 
-/* Scores of query row q against the packed keys, softmaxed in place: sc[0..jn) = p_j (the
- * normalisation 1/Σ is returned, not applied); sc[jn..jend) = 0. */
-static float score_row(const float *q, const float *kt, int hd, int Lp, int jn, int jend, float scale,
-                       const float *brow, const float *mrow, float *sc) {
-    const int jb_end = (jn + KB - 1) / KB * KB;
+/* Raw scores q0·k_j and q1·k_j for j < jend (rounded up to KB) of two query rows against the
+ * packed keys: every key load feeds both rows, 2·KB/16 independent accumulator chains. */
+static void raw_scores2(const float *q0, const float *q1, const float *kt, int hd, int Lp, int jend, float *s0,
+                        float *s1) {
+    const int jb_end = (jend + KB - 1) / KB * KB;
     for (int jb = 0; jb < jb_end; jb += KB) {
-        float a[KB] = {0};
+        float a0[KB] = {0}, a1[KB] = {0};
         for (int t = 0; t < hd; t++) {
-            const float qt = q[t], *kr = kt + (size_t)t * Lp + jb;
+            const float x0 = q0[t], x1 = q1[t], *kr = kt + (size_t)t * Lp + jb;
             #pragma omp simd
-            for (int u = 0; u < KB; u++) a[u] = SV_FMA(qt, kr[u], a[u]);
+            for (int u = 0; u < KB; u++) {
+                a0[u] = SV_FMA(x0, kr[u], a0[u]);
+                a1[u] = SV_FMA(x1, kr[u], a1[u]);
+            }
         }
-        memcpy(sc + jb, a, sizeof a);
+        memcpy(s0 + jb, a0, sizeof a0);
+        memcpy(s1 + jb, a1, sizeof a1);
     }
+}
+
+/* sc[0..jn) = exp(scale·sc + bias + mask − max), sc[jn..jend) = 0; returns 1 / Σ. */
+static float softmax_row(float *sc, int jn, int jend, float scale, const float *brow, const float *mrow) {
     float m = -INFINITY;
     #pragma omp simd reduction(max : m)
     for (int j = 0; j < jn; j++) {
@@ -82,12 +90,14 @@ void sv_attention(const float *qkv, float *out, int nseq, const int *offs, int D
                     const int two = i + 1 < L;
                     const int jn0 = causal ? i + 1 : L, jn1 = causal ? i + 2 : L, jend = two ? jn1 : jn0;
                     float *s0 = sc, *s1 = sc + Lp;
-                    const float inv0 = score_row(qkv + (size_t)(o + i) * ld + h * hd, kt, hd, Lp, jn0, jend, scale,
-                                                 bh ? bh + (size_t)i * L : NULL, mk ? mk + (size_t)i * L : NULL, s0);
+                    const float *q0 = qkv + (size_t)(o + i) * ld + h * hd, *q1 = two ? q0 + ld : q0;
+                    raw_scores2(q0, q1, kt, hd, Lp, jend, s0, s1);
+                    const float inv0 = softmax_row(s0, jn0, jend, scale, bh ? bh + (size_t)i * L : NULL,
+                                                   mk ? mk + (size_t)i * L : NULL);
                     float inv1 = 0.0f;
                     if (two)
-                        inv1 = score_row(qkv + (size_t)(o + i + 1) * ld + h * hd, kt, hd, Lp, jn1, jend, scale,
-                                         bh ? bh + (size_t)(i + 1) * L : NULL, mk ? mk + (size_t)(i + 1) * L : NULL, s1);
+                        inv1 = softmax_row(s1, jn1, jend, scale, bh ? bh + (size_t)(i + 1) * L : NULL,
+                                           mk ? mk + (size_t)(i + 1) * L : NULL);
                     else
                         memset(s1, 0, sizeof(float) * (size_t)jend);
                     float *d0 = out + (size_t)(o + i) * D + h * hd, *d1 = d0 + D;

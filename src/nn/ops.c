@@ -11,9 +11,11 @@ void sv_layernorm(const float *x, float *y, int n, int d, const float *gamma, co
         const float *xi = x + (size_t)i * d;
         float *yi = y + (size_t)i * d;
         float mean = 0.0f;
+        #pragma omp simd reduction(+:mean)
         for (int j = 0; j < d; j++) mean += xi[j];
         mean /= d;
         float var = 0.0f;
+        #pragma omp simd reduction(+:var)
         for (int j = 0; j < d; j++) { float c = xi[j] - mean; var += c * c; }
         var /= d;
         float rs = 1.0f / sqrtf(var + eps);

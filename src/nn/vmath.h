@@ -1,5 +1,5 @@
 /*
- * vmath.h — lets GCC vectorise loops over expf / erff with glibc's vector math library
+ * vmath.h — lets GCC vectorise loops over expf / erff / logf with glibc's vector math library
  * (libmvec, linked through libm): the same redeclarations glibc's <math.h> makes under
  * -ffast-math, but without fast-math's other effects. Loops that should use them carry
  * `#pragma omp simd`. libmvec's float variants are accurate to a few ulp.
@@ -14,6 +14,7 @@
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
 __attribute__((simd("notinbranch"))) float expf(float);
 __attribute__((simd("notinbranch"))) float erff(float);
+__attribute__((simd("notinbranch"))) float logf(float);
 #endif
 
 #ifdef __FMA__

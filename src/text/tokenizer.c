@@ -303,7 +303,6 @@ slava_status slava_tokenizer_load(slava_ctx *ctx, const char *dir, slava_tokeniz
     PCRE2_SIZE erroff;
     t->split = pcre2_compile((PCRE2_SPTR)SPLIT_PATTERN, PCRE2_ZERO_TERMINATED,
                              PCRE2_UTF | PCRE2_UCP | PCRE2_CASELESS | PCRE2_NO_UTF_CHECK, &errcode, &erroff, NULL);
-    if (t->split) pcre2_jit_compile(t->split, PCRE2_JIT_COMPLETE);
     t->md = pcre2_match_data_create(2, NULL);
     if (!t->cleaner || !t->split || !t->md || str_map_init(&t->cache, 1024)) {
         st = sv_err(ctx, SLAVA_E_NOMEM, "tokenizer: out of memory");
