@@ -30,6 +30,8 @@ static void die(slava_ctx *ctx, const char *what) {
 }
 
 int main(int argc, char **argv) {
+    /* as `slava encode` does (cli_omp_passive_reexec): passive OpenMP waiting unless set by the user */
+    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     int n_clips = 6, threads = 2;
     const char *dir = "/tmp/slava_bench_pipeline";
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -86,6 +88,7 @@ int main(int argc, char **argv) {
         if (fgets(load, sizeof load, la)) load[strcspn(load, "\n")] = 0;
         fclose(la);
     }
+    printf("OMP_WAIT_POLICY=%s\n", getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(default)");
     printf("load average before the run (other processes share the cores): %s\n", load);
     double sgemm = bench_sgemm_gflops(2048, 5);
     printf("sgemm 2048³ (same run): %.0f GFLOP/s\n", sgemm);
