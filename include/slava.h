@@ -660,7 +660,8 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * encoders: frames sampled at `fps` -> CLIP preprocessing -> CLIP image tower (pooled per frame,
  * visual [T_v, D_v]); audio -> 10 s chunks (rule above) -> CLAP front end -> HTSAT (pooled per
  * chunk, audio [T_a, D_a]); every caption of the four kinds -> CLIP text tower (pooled, [D_t]).
- * A second thread decodes clips ahead (demux, decode, frame sampling, preprocessing, mel) while
+ * A second thread decodes clips ahead (demux, decode, frame sampling, preprocessing, mel; long clips
+ * in parts, so memory stays bounded) while
  * the calling thread runs the towers on batches gathered across clips. Each clip's rows (clip,
  * captions, features) are committed in ONE store transaction, in collection order; clips already
  * complete for these encoders are skipped, so a killed run resumes where it stopped. A clip that
@@ -668,7 +669,7 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
  * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
  * done / total = clips finished / clips to encode in this run, detail = failures so far;
- * returning non-zero from the callback stops after the current batch (SLAVA_E_INTERRUPTED). */
+ * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED). */
 typedef struct {
     const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
     const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */
