@@ -113,7 +113,7 @@ const slava_clip_preproc *slava_clip_vision_preproc(const slava_clip_vision *m) 
  * (c, ky, kx) order, so that cols · patch_wᵀ is the stride-P convolution. */
 static void im2col(const slava_clip_vision *m, int n, const float *pixels, float *cols) {
     const int S = m->S, P = m->P, G = m->G, C = m->C, K = C * P * P;
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(2) schedule(static) if (n >= 8)
     for (int b = 0; b < n; b++)
         for (int gy = 0; gy < G; gy++)
             for (int gx = 0; gx < G; gx++) {
