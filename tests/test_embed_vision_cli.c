@@ -5,6 +5,7 @@
  *   - a failing file among good ones: one stderr line naming it, the others still printed, exit 1;
  *   - videos: one pooled row per sampled frame (--fps), projected = mean over frames of
  *     visual_projection(pooled row), embedding = projected / ||projected||;
+ *   - slava_clip_vision_embed_file (the library's whole-file call) gives the same rows;
  *   - --heads with a missing file and a missing --clip folder fail with a line naming them.
  */
 #include "test.h"
@@ -149,6 +150,32 @@ int main(void) {
         }
         free(out);
         free(err);
+    }
+    /* the library's whole-file call (small batches) gives what the CLI prints */
+    {
+        fmt(cmd, sizeof cmd, "%s embed --clip '%s' --video '%s'", SLAVA_BIN, clip, v1);
+        CHECK(run_cmd(cmd, &out, NULL) == 0);
+        float *rows = NULL, mean[32];
+        int T = 0;
+        CHECK_OK(ctx, slava_clip_vision_embed_file(ctx, m, v1, 1.0, 2, &rows, &T, mean));
+        cJSON *j = out ? cJSON_Parse(out) : NULL;
+        const cJSON *pooled = cJSON_GetObjectItem(j, "pooled");
+        CHECK(T == 3 && cJSON_GetArraySize(pooled) == 3);
+        double md = 0;
+        for (int t = 0; rows && t < T && t < cJSON_GetArraySize(pooled); t++) {
+            float row[64];
+            CHECK(arr_floats(cJSON_GetArrayItem(pooled, t), row, 64) != NULL);
+            md = fmax(md, max_abs_diff(row, rows + t * 64, 64));
+        }
+        float proj[32];
+        CHECK(arr_floats(cJSON_GetObjectItem(j, "projected"), proj, 32) != NULL);
+        md = fmax(md, max_abs_diff(proj, mean, 32));
+        CHECKF(md < 1e-5, "slava_clip_vision_embed_file vs CLI: max diff %g", md);
+        cJSON_Delete(j);
+        free(rows);
+        free(out);
+        CHECK(slava_clip_vision_embed_file(ctx, m, au, 1.0, 0, &rows, &T, NULL) != SLAVA_OK && rows == NULL);
+        CHECK(strstr(slava_ctx_error(ctx), au) == slava_ctx_error(ctx));
     }
     slava_clip_vision_free(m);
     sv_weights_free(w);
