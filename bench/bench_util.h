@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static inline void bench_cpu_model(char *buf, size_t cap) {
     snprintf(buf, cap, "unknown CPU");

@@ -77,6 +77,39 @@ slava_status slava_clap_init_random(slava_ctx *ctx, const char *config_json, uin
 
 /* ===================================================================== text (tokenizer, CLIP text) */
 
+/* CLIP BPE tokenizer (openai simple_tokenizer semantics) from a folder's vocab.json + merges.txt.
+ * Not thread-safe (per-word cache): use one tokenizer per thread. */
+typedef struct slava_tokenizer slava_tokenizer;
+slava_status slava_tokenizer_load(slava_ctx *ctx, const char *dir, slava_tokenizer **out);
+void         slava_tokenizer_free(slava_tokenizer *t);
+int          slava_tokenizer_bos(const slava_tokenizer *t);   /* id of <|startoftext|> */
+int          slava_tokenizer_eos(const slava_tokenizer *t);   /* id of <|endoftext|> */
+/* Token ids of `len` bytes of text (any bytes: invalid UTF-8 becomes U+FFFD, NUL and other
+ * control characters are dropped by the clean-up): [bos] + BPE ids + [eos]; when longer than
+ * context_len it is cut to context_len with eos kept last (clip.tokenize(truncate=True)).
+ * ids must hold context_len (>= 2) ints; *n_ids = ids written (no padding). n_bpe (may be NULL):
+ * number of BPE ids before truncation (computing it tokenizes the whole text). */
+slava_status slava_tokenize(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len, int context_len,
+                            int *ids, int *n_ids, int *n_bpe);
+
+/* CLIP text tower (+ text_projection) from a Hugging Face CLIP folder (model.safetensors or
+ * sharded, config.json, vocab.json, merges.txt). F16/BF16 weights are converted at load. */
+typedef struct slava_clip_text slava_clip_text;
+slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_text **out);
+void         slava_clip_text_free(slava_clip_text *m);
+/* D = hidden size (pooled), P = projection size, L = context length (max_position_embeddings). */
+void         slava_clip_text_dims(const slava_clip_text *m, int *D, int *P, int *L);
+slava_tokenizer *slava_clip_text_tokenizer(slava_clip_text *m);   /* borrowed */
+/* n captions (NUL-terminated UTF-8) → pooled [n, D] (final-LN hidden state at the first
+ * end-of-text token) and projected [n, P] (text_projection(pooled), not normalised); either
+ * output may be NULL. Captions are batched; each is computed only up to its end-of-text token. */
+slava_status slava_clip_text_encode(slava_ctx *ctx, slava_clip_text *m, int n, const char *const *texts,
+                                    float *pooled, float *projected);
+/* Same from token ids: caption i is ids[i*stride .. i*stride + lens[i]), lens[i] <= L; it must
+ * contain the end-of-text id (pooling is at its first occurrence, later ids are ignored). */
+slava_status slava_clip_text_encode_ids(slava_ctx *ctx, slava_clip_text *m, int n, const int *ids, int stride,
+                                        const int *lens, float *pooled, float *projected);
+
 /* ===================================================================== vision (frames, CLIP image) */
 
 /* An RGB image: h rows of w pixels, 3 bytes (R, G, B) each, row-major, no row padding. */
@@ -182,6 +215,56 @@ slava_status slava_clip_vision_embed_file(slava_ctx *ctx, const slava_clip_visio
 
 /* ===================================================================== audio (chunks, mel, HTSAT) */
 
+/* Audio is decoded to 48 kHz mono float (all channels averaged) and cut into consecutive 10 s
+ * chunks from t = 0; a last partial chunk is kept when it is >= 1 s or when it is the only one.
+ * A chunk shorter than 10 s is repeat-padded by the front end (np.tile whole copies, then zeros). */
+#define SLAVA_AUDIO_RATE     48000
+#define SLAVA_AUDIO_CHUNK    480000   /* samples in a 10 s chunk */
+#define SLAVA_AUDIO_MIN_LAST 48000    /* a trailing partial chunk is kept from 1 s on */
+#define SLAVA_MEL_FRAMES     1001     /* front-end frames per chunk */
+#define SLAVA_MEL_BINS       64       /* mel bands */
+
+/* Streaming chunk reader over any file FFmpeg reads (WAV, FLAC, mp4/AAC, ...). Memory stays bounded
+ * (one chunk plus one decoded frame) however long the file is.
+ * slava_audio_open: SLAVA_E_NOAUDIO "<file>: no audio stream" when the file has none (for a video
+ * clip that simply means "no audio"); other failures name the file. */
+typedef struct slava_audio slava_audio;
+slava_status slava_audio_open(slava_ctx *ctx, const char *path, slava_audio **out);
+/* Next chunk into buf [SLAVA_AUDIO_CHUNK]; *n = samples in it (<= SLAVA_AUDIO_CHUNK), 0 after the
+ * last chunk. A stream without any sample is an error ("<file>: audio stream has no samples"), as
+ * are NaN / Inf samples. */
+slava_status slava_audio_next_chunk(slava_ctx *ctx, slava_audio *a, float *buf, int *n);
+/* Seconds of audio (48 kHz samples / 48000) read so far, and the source's rate / channels. */
+double       slava_audio_seconds(const slava_audio *a);
+int          slava_audio_source_rate(const slava_audio *a);
+int          slava_audio_source_channels(const slava_audio *a);
+void         slava_audio_close(slava_audio *a);
+
+/* CLAP audio encoder: ClapFeatureExtractor front end (unfused, rand_trunc, repeatpad) + HTSAT
+ * audio tower + audio_projection, loaded from a Hugging Face CLAP folder (config.json,
+ * model.safetensors or shards). Sizes come from config.json. */
+typedef struct slava_clap_audio slava_clap_audio;
+slava_status slava_clap_audio_load(slava_ctx *ctx, const char *dir, slava_clap_audio **out);
+void         slava_clap_audio_free(slava_clap_audio *m);
+/* pooled = HTSAT output size (768 for HTSAT-tiny), projected = audio_projection size (512). */
+void         slava_clap_audio_dims(const slava_clap_audio *m, int *pooled_dim, int *projected_dim);
+/* Log-mel features of one waveform: wave [n] mono 48 kHz → features [SLAVA_MEL_FRAMES, SLAVA_MEL_BINS]
+ * (dB). n <= SLAVA_AUDIO_CHUNK: repeat-padded, crop_offset ignored (pass -1). n > SLAVA_AUDIO_CHUNK:
+ * the 10 s starting at crop_offset (0 <= crop_offset <= n - SLAVA_AUDIO_CHUNK; upstream draws it at
+ * random, slava never crops at random). */
+slava_status slava_clap_features(slava_ctx *ctx, const slava_clap_audio *m, const float *wave, int64_t n,
+                                 int64_t crop_offset, float *features);
+/* HTSAT on n chunks: features [n, SLAVA_MEL_FRAMES, SLAVA_MEL_BINS] → pooled [n, pooled_dim] and
+ * projected [n, projected_dim] (not normalised); either output may be NULL. */
+slava_status slava_clap_audio_encode(slava_ctx *ctx, const slava_clap_audio *m, int n, const float *features,
+                                     float *pooled, float *projected);
+/* A whole file, streamed chunk by chunk in batches of `batch` chunks (<= 0: 8):
+ * *pooled = malloc'd [*T, pooled_dim] (caller frees with free()), projected_mean [projected_dim] =
+ * mean over chunks of the projected rows (may be NULL). SLAVA_E_NOAUDIO when the file has no
+ * audio stream. Progress is reported per batch through the ctx (stage "audio"). */
+slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio *m, const char *path, int batch,
+                                         float **pooled, int *T, float *projected_mean);
+
 /* ===================================================================== features (dataset in memory) */
 
 /* Caption kinds of AVCaps, in this fixed order. */
@@ -220,21 +303,152 @@ void slava_dataset_free(slava_dataset *ds);
 /* ===================================================================== store (SQLite) */
 
 /* Feature store: one SQLite file (WAL) holding clips, captions and encoder features.
- * Writers group each clip's rows in one transaction; a rerun skips what is stored. */
+ * Writers group each clip's rows in one transaction; a rerun skips what is stored.
+ *
+ * Schema (version 1; any SQLite client can read it, docs/store.md shows queries):
+ *   clips    (id, name UNIQUE, split 'train'|'val'|'test', source, duration, has_audio, error)
+ *   captions (id, clip -> clips, kind 'audio'|'visual'|'audio_visual'|'gpt_av', idx, text;
+ *             UNIQUE(clip, kind, idx))
+ *   encoders (id, modality 'visual'|'audio'|'text', name, d; UNIQUE(modality, name))
+ *   features (id, clip -> clips  XOR  caption -> captions, encoder -> encoders, t, d,
+ *             data = float32 little-endian [t, d]; UNIQUE(encoder, clip) / UNIQUE(encoder, caption))
+ * Visual (frames) and audio (chunks) features belong to a clip; text features (t = 1) to a caption.
+ * An encoder is identified by a string (the encode pipeline uses sha256 of weights + config) and
+ * its modality; all its features have the same d. A clip id (the mp4 stem) belongs to one split.
+ * A clip recorded with an error keeps its row (for the failure report) but is never loaded.
+ * Crash safety: WAL, synchronous=NORMAL; a killed process leaves only whole transactions.
+ * A slava_store is used by one thread at a time; several processes may open the same file (a
+ * writer waits up to 10 s for another writer). Close rolls back a transaction left open. */
 typedef struct slava_store slava_store;
-/* create != 0: create the file/schema when missing; else the file must exist. */
+/* create != 0: create the file/schema when missing; else the file must exist. A file that is not
+ * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
 void         slava_store_close(slava_store *s);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
- * must be set); rows already stored are skipped. */
+ * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
+ * clips / 16 MiB per transaction; inside a slava_store_begin transaction, in that one). Progress:
+ * stage "store"; a cancel keeps the clips committed so far. */
 slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava_dataset *ds);
 /* Load the clips of the splits in split_mask (bit 1<<slava_split; 0 = all) with their
  * features into *out (free with slava_dataset_free). enc[m] (m = slava_modality) chooses the
  * encoder when a modality has features of several encoders; NULL entries (or enc == NULL) mean
  * "the only one stored" (several → error naming them). A split with no clips → SLAVA_E_NOTFOUND.
- * Clips without audio have t_a = 0; clips recorded with an error are left out. */
+ * Clips without audio have t_a = 0; clips recorded with an error are left out.
+ * Details: clips come ordered by split (train, val, test), then clip id (byte order); captions
+ * of a kind by their idx. A modality with no features stored at all loads as d = 0 with
+ * encoder_id NULL, t = 0 and cap[k] = NULL (captions and their texts are still listed). When a
+ * modality's encoder is chosen, every loaded clip must have its features (visual; audio when the
+ * clip has audio; text for every caption), else SLAVA_E_NOTFOUND naming the first clip missing them.
+ * cap_text[k] is non-NULL when n_cap[k] > 0; an entry is NULL when the text is unknown. */
 slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask,
                               const char *const *enc, slava_dataset *out);
+
+/* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
+const char *slava_store_split_name(int split);     /* slava_split → "train" "val" "test" */
+int         slava_store_split_parse(const char *name);
+const char *slava_store_kind_name(int kind);       /* slava_caption_kind → "audio" "visual" "audio_visual" "gpt_av" */
+int         slava_store_kind_parse(const char *name);
+const char *slava_store_modality_name(int m);      /* slava_modality → "visual" "audio" "text" */
+int         slava_store_modality_parse(const char *name);
+
+/* --- writing clip by clip (the encode pipeline, issue 6) ---
+ * begin/commit group every put_* between them into one transaction: either all of a clip's rows
+ * are stored or none (also when the process is killed). rollback discards them (no-op when no
+ * transaction is open). Without begin, each put_* call is a transaction of its own. Nesting a
+ * begin inside a begin is SLAVA_E_ARG. */
+slava_status slava_store_begin(slava_ctx *ctx, slava_store *s);
+slava_status slava_store_commit(slava_ctx *ctx, slava_store *s);
+void         slava_store_rollback(slava_store *s);
+
+/* Insert clip `clip` or update a stored one's source / duration / has_audio / error (so a clip
+ * that failed before and now succeeds is cleared by error = NULL). split: slava_split; a clip id
+ * stored under another split → SLAVA_E_ARG. source may be NULL; duration < 0 means unknown;
+ * error NULL = ok, else the one-line reason the clip failed. */
+slava_status slava_store_put_clip(slava_ctx *ctx, slava_store *s, const char *clip, int split,
+                                  const char *source, double duration, int has_audio, const char *error);
+/* Caption number idx (>= 0) of kind (slava_caption_kind) of a stored clip. The same text as stored
+ * changes nothing; a different text replaces it and deletes the caption's (now stale) features.
+ * text may be NULL (unknown). */
+slava_status slava_store_put_caption(slava_ctx *ctx, slava_store *s, const char *clip, int kind,
+                                     int idx, const char *text);
+/* Clip-level features x [T, D] (T >= 1) of modality SLAVA_MOD_VISUAL (frames) or SLAVA_MOD_AUDIO
+ * (chunks; the clip must have has_audio = 1) from encoder `encoder`. Skipped when the clip already
+ * has features of that encoder (*added = 0, else 1; added may be NULL). D must equal the d of
+ * the encoder's features already stored (else SLAVA_E_SHAPE). x is copied. */
+slava_status slava_store_put_clip_feature(slava_ctx *ctx, slava_store *s, const char *clip, int modality,
+                                          const char *encoder, const float *x, int T, int D, int *added);
+/* Text feature x [D] of caption (clip, kind, idx), which must be stored; as above otherwise. */
+slava_status slava_store_put_caption_feature(slava_ctx *ctx, slava_store *s, const char *clip, int kind,
+                                             int idx, const char *encoder, const float *x, int D, int *added);
+
+typedef enum {
+    SLAVA_CLIP_ABSENT = 0,     /* no row for this clip id */
+    SLAVA_CLIP_INCOMPLETE = 1, /* stored, but features of a requested encoder are missing */
+    SLAVA_CLIP_COMPLETE = 2,   /* stored without error, all requested features present */
+    SLAVA_CLIP_FAILED = 3      /* stored with an error (*reason, when given: malloc'd copy) */
+} slava_clip_state;
+/* Is clip complete for encoders enc[slava_modality] (NULL entries: not checked)? Complete =
+ * no error, a visual feature of enc[VISUAL], an audio feature of enc[AUDIO] when the clip has
+ * audio, and a text feature of enc[TEXT] for every stored caption of the clip. reason may be
+ * NULL; when non-NULL it receives the failure reason (FAILED) or NULL, to free(). */
+slava_status slava_store_clip_state(slava_ctx *ctx, slava_store *s, const char *clip,
+                                    const char *const *enc, slava_clip_state *state, char **reason);
+/* Reuse of text features: if any stored caption whose text equals `text` byte for byte has a
+ * feature of text encoder `encoder`, copy it to out[D] and set *found = 1; else *found = 0.
+ * A stored D different from D → SLAVA_E_SHAPE. */
+slava_status slava_store_find_text_feature(slava_ctx *ctx, slava_store *s, const char *text,
+                                           const char *encoder, float *out, int D, int *found);
+
+/* --- summary (slava store info) --- */
+typedef struct {
+    int     modality;                 /* slava_modality */
+    char   *name;                     /* encoder identity */
+    int     d;
+    int64_t items[SLAVA_SPLITS];      /* clips (visual/audio) or captions (text) with a feature */
+    int64_t rows[SLAVA_SPLITS];       /* sum of T: frames / chunks / captions */
+} slava_store_encoder;
+typedef struct {
+    char *clip;
+    int   split;
+    char *error;
+} slava_store_failure;
+typedef struct {
+    int     schema_version;
+    int64_t clips[SLAVA_SPLITS];                     /* clips without error */
+    int64_t no_audio[SLAVA_SPLITS];                  /* of those, clips without an audio track */
+    int64_t failed[SLAVA_SPLITS];                    /* clips recorded with an error */
+    int64_t captions[SLAVA_SPLITS][SLAVA_CAP_KINDS]; /* captions of clips without error */
+    int     n_encoders;
+    slava_store_encoder *encoders;                   /* ordered by modality, then name */
+    int     n_failures;
+    slava_store_failure *failures;                   /* every failed clip, by split then id */
+} slava_store_info;
+/* Fill *out (owned by the caller, free with slava_store_info_free). */
+slava_status slava_store_get_info(slava_ctx *ctx, slava_store *s, slava_store_info *out);
+void         slava_store_info_free(slava_store_info *info);
+
+/* --- export / import (safetensors, docs/store.md has the layout) ---
+ * Export writes the clips of split_mask (0 = all; clips with an error are left out), their
+ * captions, and the features of the modalities in modality_mask (bits 1<<slava_modality; 0 = every
+ * modality that has features), one encoder per modality chosen as in slava_store_load. Tensors:
+ *   visual [Nv, Dv] F32 + visual_clip [Nv] I64 (row → clip index; rows of a clip in time order),
+ *   audio  [Na, Da] F32 + audio_clip  [Na] I64,
+ *   text   [Nt, Dt] F32 + text_caption [Nt] I64 (row → caption index),
+ * and __metadata__: "format" = "slava-features/1", "clips" = JSON array of {id, split, source,
+ * duration, has_audio}, "captions" = JSON array of {clip (index), kind, idx, text},
+ * "encoder.visual" / "encoder.audio" / "encoder.text" = encoder identities.
+ * Empty selection → SLAVA_E_NOTFOUND. The file is written atomically. */
+typedef struct {
+    int64_t clips, captions, features;    /* exported / imported rows (features: items) */
+    int64_t clips_kept, captions_kept, features_kept; /* import: already stored, left as they were */
+} slava_store_counts;
+slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path, unsigned split_mask,
+                                unsigned modality_mask, const char *const *enc, slava_store_counts *counts);
+/* Import such a file (F32, F16, BF16 or F64 features; I64 or I32 indices) in one transaction:
+ * the file is validated completely first, and any error leaves the store exactly as it was.
+ * Stored clips and captions are kept (a clip under another split or a caption with another text
+ * → SLAVA_E_FORMAT); features already stored for an encoder are kept. counts may be NULL. */
+slava_status slava_store_import(slava_ctx *ctx, slava_store *s, const char *path, slava_store_counts *counts);
 
 /* ===================================================================== align (heads, loss, train) */
 
@@ -250,9 +464,264 @@ slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_mod
                                  const float *x, int T, int D, float *out);
 int          slava_heads_dim(const slava_heads *h);
 
+/* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
+const char *const *slava_recipes(int *n);
+
+/* Training options (slava_train_opts_default fills DESIGN.md §1's defaults). */
+typedef struct {
+    const char *recipe;      /* one of slava_recipes() */
+    int    epochs;           /* per stage (default 30) */
+    int    batch;            /* clips per batch (default 64) */
+    double lr;               /* AdamW learning rate (1e-4) */
+    double wd;               /* AdamW decoupled weight decay (0.01) */
+    uint64_t seed;           /* head init (when no checkpoint), batch order, caption draws (0) */
+    double temperature;      /* > 0: fixed logit scale 1/T; 0: learnable per pair (init ln 100) */
+    int    audio_linear;     /* 1: single linear audio head instead of CLAP's MLP */
+    const char *clip_dir;    /* CLIP folder: visual/text heads start from its projections (or NULL) */
+    const char *clap_dir;    /* CLAP folder: audio head starts from its projection (or NULL) */
+} slava_train_opts;
+void slava_train_opts_default(slava_train_opts *o);
+
+/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based) with validation score
+ * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow. */
+typedef struct {
+    int    stages;
+    int    best_epoch[2];
+    double best_val[2];
+    double init_val;         /* the same score for the untrained heads */
+    double seconds;
+    char   clip_sha256[65], clap_sha256[65];   /* "" when no checkpoint was used */
+} slava_train_info;
+
+/* Untrained heads for ds's feature sizes: checkpoint projections when o->clip_dir / o->clap_dir
+ * are set, the seed otherwise. */
+slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
+                              slava_heads **out);
+/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads. */
+slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
+                         slava_heads **out, slava_train_info *info);
+/* Save heads (Hugging Face names) with __metadata__: recipe, epochs, best epoch, validation
+ * score, hyper-parameters, encoder sha256 / ids. o / info may be NULL (untrained heads). */
+slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path,
+                              const slava_train_opts *o, const slava_train_info *info,
+                              const slava_dataset *ds);
+
 /* ===================================================================== eval (retrieval metrics) */
 
+/* Metrics of one retrieval task (DESIGN.md §2). K = 1, 5, 10 in hit[] / recall[]. */
+typedef struct {
+    char   name[64];         /* e.g. "visual <- visual captions" */
+    int    reverse;          /* 0: the seven tasks (query → clip); 1: their reverse directions */
+    int    n_queries, n_gallery;
+    double hit[3];           /* share of queries with any relevant item in the top K (= R@K) */
+    double recall[3];        /* mean share of a query's relevant items found in the top K */
+    double map10, ndcg10;    /* mAP@10 (trec_eval map_cut_10), nDCG@10 (binary relevance) */
+    double median_rank, mean_rank;   /* of the first relevant item, 1-based */
+} slava_task_metrics;
+
+#define SLAVA_EVAL_TASKS 14  /* tasks 1..7 of DESIGN.md §2, then the same seven reversed */
+
+typedef struct {
+    int split;
+    int n_clips;             /* clips of the split */
+    int n_without_audio;     /* left out of audio tasks */
+    int captions[SLAVA_CAP_KINDS];   /* caption queries per kind after merging duplicates */
+    int merged[SLAVA_CAP_KINDS];     /* duplicate captions merged per kind */
+    slava_task_metrics task[SLAVA_EVAL_TASKS];
+} slava_eval_report;
+
+/* Evaluate heads on one split of ds (every caption a query, ties by clip id). */
+slava_status slava_eval(slava_ctx *ctx, const slava_dataset *ds, int split, const slava_heads *h,
+                        slava_eval_report *out);
+
+typedef enum { SLAVA_FMT_MD = 0, SLAVA_FMT_CSV = 1, SLAVA_FMT_JSON = 2 } slava_format;
+/* A report as Markdown / CSV / JSON text (malloc'd, caller frees; NULL when out of memory). */
+char *slava_eval_format(const slava_eval_report *r, slava_format fmt);
+
+/* Recipes × seeds: trains each (recipe, seed) on the train split, evaluates on `split`.
+ * reports[r * n_seeds + s] receives the result; untrained (may be NULL) receives the report of
+ * the untrained heads of the first seed. */
+slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *base,
+                              const char *const *recipes, int n_recipes, const uint64_t *seeds,
+                              int n_seeds, int split, slava_eval_report *reports,
+                              slava_eval_report *untrained);
+/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and the
+ * mean of the seven. untrained may be NULL. malloc'd text, caller frees. */
+char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
+                          const slava_eval_report *reports, const slava_eval_report *untrained,
+                          slava_format fmt);
+
 /* ===================================================================== data (AVCaps, synthetic) */
+
+/* Split names: "train", "val", "test" (also accepted when parsing: "validation", "valid",
+ * "dev"). slava_split_parse returns SLAVA_E_ARG for anything else. */
+const char  *slava_split_name(int split);
+slava_status slava_split_parse(slava_ctx *ctx, const char *name, int *split);
+
+/* A video collection in AVCaps' layout (DESIGN.md §3), before any encoding: clip ids, splits,
+ * the video file found for each clip, and the captions of every kind as written in the file
+ * (line breaks kept, duplicates kept: deduplication is the evaluation's job). */
+typedef struct {
+    char  *id;                          /* clip id = JSON key = video file stem */
+    int    split;                       /* slava_split */
+    char  *video;                       /* path of the clip's video file; NULL when not found */
+    char  *problem;                     /* why the clip has no usable video (missing, several
+                                           files with its stem); NULL when fine */
+    int    has_kind[SLAVA_CAP_KINDS];   /* 1 when the list was in the file (maybe empty) */
+    int    n_cap[SLAVA_CAP_KINDS];
+    char **cap[SLAVA_CAP_KINDS];        /* [n_cap[k]] UTF-8 captions (NULL when n_cap[k] = 0) */
+} slava_media_clip;
+
+typedef struct {
+    int n;                              /* clips */
+    slava_media_clip *clips;            /* in reading order: files as added, keys in file order */
+    char *source[SLAVA_SPLITS];         /* captions file read for each split (NULL if none) */
+    /* Filled by slava_collection_find_videos: */
+    int n_videos;                       /* video files found under the data folder */
+    int n_missing;                      /* clips with no video file */
+    int n_ambiguous;                    /* clips whose stem names several video files */
+    int n_duplicate_stems;              /* stems found more than once (used by a clip or not) */
+    int n_unlisted;                     /* video files whose stem is no clip's id */
+} slava_collection;
+
+/* Read one captions file (one JSON object: clip id → {"audio_captions": [...],
+ * "visual_captions": [...], "audio_visual_captions": [...], "GPT_AV_captions": [...]}) and
+ * append its clips to c with the given split. Missing lists (or null) are allowed; unknown keys
+ * are ignored. Errors (one line naming the file, and the clip and key where there is one):
+ * unreadable file, malformed JSON (with line number), a value of the wrong type, a caption that
+ * is not valid UTF-8, a clip id that
+ * is empty / contains '/' / appears twice in the file / was already read from another file.
+ * On error c is left as it was before the call. */
+slava_status slava_collection_add_captions(slava_ctx *ctx, slava_collection *c, const char *path, int split);
+/* Read DIR/{train,val,test}_captions.json. Splits whose file is absent are skipped with an info
+ * log line; none present → SLAVA_E_NOTFOUND naming DIR. */
+slava_status slava_collection_read_dir(slava_ctx *ctx, slava_collection *c, const char *dir);
+/* Scan `dir` recursively once (following symbolic links, skipping names that start with '.'),
+ * index every video file (.mp4 .m4v .mov .mkv .webm .avi, any case) by stem, and set each clip's
+ * `video` (or `problem`, for a missing or ambiguous stem) and the counters above. Each
+ * duplicated stem is also reported through the ctx log as a warning. Errors: dir unreadable. */
+slava_status slava_collection_find_videos(slava_ctx *ctx, slava_collection *c, const char *dir);
+/* The usual entry point: captions_file == NULL → read_dir(data_dir); otherwise that one file
+ * with `split`. Then find_videos(data_dir, or the captions file's folder when data_dir is NULL).
+ * *out must be zeroed (or freed) beforehand. */
+slava_status slava_collection_open(slava_ctx *ctx, const char *data_dir, const char *captions_file,
+                                   int split, slava_collection *out);
+void slava_collection_free(slava_collection *c);
+
+/* Synthetic AVCaps-format collection (the no-download demo and the end-to-end tests): real mp4
+ * files (H.264 via libx264 when the FFmpeg build has it, else MPEG-4 part 2; AAC audio) showing
+ * a moving coloured shape on a background, with a sound made from a per-clip recipe, a share of
+ * clips without an audio track, and {train,val,test}_captions.json whose four caption kinds are
+ * generated from each clip's known content. Layout written under out_dir:
+ *   {train,val,test}_captions.json, {train,val,test}_videos/[more/]ID.mp4, synth_manifest.json
+ * (the manifest lists every clip's ground truth: file, seconds, frames, audio, content).
+ * Everything is a function of the options: the same options give the same files. */
+typedef struct {
+    const char *out_dir;
+    int    clips[SLAVA_SPLITS];  /* clips per split (default 96 / 32 / 32) */
+    double min_seconds;          /* clip lengths uniform in [min, max] (default 4 .. 20) */
+    double max_seconds;
+    uint64_t seed;               /* default 0 */
+    int    width, height;        /* default 160 x 120 (even numbers) */
+    int    fps;                  /* video frame rate (default 12) */
+    double no_audio_share;       /* share of clips without an audio track (default 0.15) */
+    int    captions_per_kind;    /* human captions per kind; 0 = 3..5 at random (default 0) */
+    const char *video_codec;     /* NULL or "auto": libx264 when FFmpeg has it, else "mpeg4";
+                                    "mpeg4" forces MPEG-4 part 2 */
+    int    force;                /* 0: refuse a non-empty out_dir */
+} slava_synth_opts;
+
+/* What was written (filled by slava_synth_write when not NULL). */
+typedef struct {
+    int    clips[SLAVA_SPLITS];
+    int    no_audio;             /* clips without an audio track */
+    int    captions;             /* captions of all kinds, all splits */
+    double seconds;              /* total length */
+    char   video_codec[16];      /* "libx264" or "mpeg4" */
+} slava_synth_summary;
+
+void slava_synth_defaults(slava_synth_opts *o);
+/* Write the collection; clips are written in parallel (slava_get_threads()), progress is
+ * reported as stage "synth". On failure no partial mp4 is left behind. */
+slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_synth_summary *sum);
+
+/* Synthetic AVCaps-shaped feature set from the latent model of docs/spine.md: n_clips[split]
+ * clips per split, up to 5 human captions of each kind and 3 GPT-AV captions per clip,
+ * some clips without audio; feature sizes d_v, d_a, d_t. Same seed → same bytes. */
+typedef struct {
+    int n_clips[SLAVA_SPLITS];   /* 1661 / 200 / 200 like AVCaps */
+    int d_v, d_a, d_t;           /* 768 / 768 / 512 like the real encoders */
+    int max_frames, max_chunks;  /* per clip (frames at 1 fps of short clips, 10 s chunks) */
+    double no_audio_share;       /* clips without an audio track */
+    int kinds_mask[SLAVA_SPLITS];/* per split, bit k: generate captions of kind k (all: 0xF) */
+    uint64_t seed;
+} slava_feature_synth_opts;
+void slava_feature_synth_defaults(slava_feature_synth_opts *o);
+slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts *o, slava_dataset *out);
+
+/* ===================================================================== pipeline (encode a collection) */
+
+/* Encode a video collection (slava_collection_open) into a feature store with the frozen
+ * encoders: frames sampled at `fps` -> CLIP preprocessing -> CLIP image tower (pooled per frame,
+ * visual [T_v, D_v]); audio -> 10 s chunks (rule above) -> CLAP front end -> HTSAT (pooled per
+ * chunk, audio [T_a, D_a]); every caption of the four kinds -> CLIP text tower (pooled, [D_t]).
+ * A second thread decodes clips ahead (demux, decode, frame sampling, preprocessing, mel) while
+ * the calling thread runs the towers on batches gathered across clips. Each clip's rows (clip,
+ * captions, features) are committed in ONE store transaction, in collection order; clips already
+ * complete for these encoders are skipped, so a killed run resumes where it stopped. A clip that
+ * cannot be used (video missing or ambiguous, unreadable / corrupt file, no captions at all) is
+ * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
+ * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
+ * done / total = clips finished / clips to encode in this run, detail = failures so far;
+ * returning non-zero from the callback stops after the current batch (SLAVA_E_INTERRUPTED). */
+typedef struct {
+    const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
+    const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */
+    double fps;              /* frames sampled per second (default 1) */
+    int frame_batch;         /* frames gathered across clips per image-tower batch (default 64) */
+    int chunk_batch;         /* audio chunks per HTSAT call (default 8) */
+    int caption_batch;       /* captions gathered per text-tower batch (default 256) */
+} slava_encode_opts;
+void slava_encode_opts_default(slava_encode_opts *o);
+
+/* Encoder identities (the names features are stored under): the sha256 (hex) of the checkpoint's
+ * weight files + config.json; the visual one gets "@<fps>fps" appended when fps != 1 (frames at
+ * another rate are other features). Fills id[slava_modality] (each 96 bytes). Reads the whole
+ * weight files once (about 2 s per GB). */
+#define SLAVA_ENCODER_ID_LEN 96
+slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
+                               char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+
+typedef struct {
+    char *clip;              /* clip id */
+    int   split;
+    char *reason;            /* one line */
+} slava_encode_failure;
+
+typedef struct {
+    int     clips;           /* clips in the collection */
+    int     skipped;         /* already complete in the store: left untouched */
+    int     encoded;         /* encoded and committed by this run */
+    int     no_audio;        /* of those, clips without an audio track */
+    int     failed;          /* recorded with an error by this run */
+    int64_t frames, chunks;  /* frames / audio chunks encoded by this run */
+    int64_t captions;        /* caption features stored by this run */
+    int64_t captions_reused; /* of those, copied from an identical text already encoded */
+    /* Seconds: t_decode is the decode thread's busy time (overlaps the rest); t_wait the time the
+     * encoding thread waited for decoded clips; vision / audio / text / store its own work. */
+    double  t_decode, t_wait, t_vision, t_audio, t_text, t_store, seconds;
+    char    encoder_id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    int     n_failures;
+    slava_encode_failure *failures;   /* this run's failed clips, in collection order */
+} slava_encode_summary;
+
+/* Encode collection c into store s (opened by the caller). Returns SLAVA_OK when every clip was
+ * either stored or recorded as failed (see sum->failed); an error only for what stops the whole
+ * run (a checkpoint that does not load, a store write failing, cancellation, out of memory).
+ * sum is filled in both cases; free it with slava_encode_summary_free. */
+slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
+                                     const slava_encode_opts *o, slava_encode_summary *sum);
+void         slava_encode_summary_free(slava_encode_summary *sum);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,159 @@
-/* cmd_encode.c — placeholder until its issue lands (replaced wholesale by the owner). */
-#include "cli/cli.h"
+/*
+ * cmd_encode.c — `slava encode`: a video collection in AVCaps' layout → feature store (frame,
+ * audio-chunk and caption features of the frozen CLIP / CLAP encoders), resumable. Also
+ * cli_encode_run, which `slava run` and the media demo share.
+ */
+#include "cli/cli_pipeline.h"
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    fprintf(f,
+        "usage: slava encode --data DIR --clip DIR --clap DIR --store FILE\n"
+        "                    [--captions FILE --split train|val|test] [--fps F] [--threads N] [--quiet]\n\n"
+        "Encodes a video collection in AVCaps' layout (DIR/{train,val,test}_captions.json, each clip's\n"
+        "video found by its id = file stem anywhere under DIR) into a feature store:\n"
+        "  visual  frames sampled at --fps (middle of each interval) -> CLIP preprocessing -> CLIP image\n"
+        "          tower, post-LN class token per frame            [frames, 768 for ViT-B/32]\n"
+        "  audio   48 kHz mono in 10 s chunks (a last partial chunk kept from 1 s on) -> CLAP log-mel ->\n"
+        "          HTSAT, pooled per chunk                          [chunks, 768]\n"
+        "  text    every caption of the four kinds -> CLIP text tower, pooled   [512]\n"
+        "Features are stored under the encoders' identity (sha256 of weights + config.json), so the\n"
+        "features of different models never mix. Each clip is committed in one transaction: an\n"
+        "interrupted run (even kill -9) is finished by running the same command again, which skips\n"
+        "the clips already stored. A clip that cannot be used (missing or corrupt video, no captions)\n"
+        "is recorded with its reason (slava store info lists them) and the others are still encoded;\n"
+        "a clip without an audio track is encoded without audio features. Exit status 1 when any\n"
+        "clip failed.\n\n"
+        "options:\n"
+        "  --data DIR          collection folder (captions files + videos anywhere below)\n"
+        "  --captions FILE     read this one captions file instead (with --split); videos are\n"
+        "                      looked for under --data, or beside FILE without --data\n"
+        "  --split S           split of --captions: train, val or test\n"
+        "  --clip DIR          Hugging Face CLIP folder (e.g. openai/clip-vit-base-patch32)\n"
+        "  --clap DIR          Hugging Face CLAP folder (e.g. laion/clap-htsat-unfused)\n"
+        "  --store FILE        feature store (SQLite; created when missing)\n"
+        "  --fps F             frames sampled per second (default 1)\n"
+        "  --frame-batch N     frames per image-tower batch, gathered across clips (default 64)\n"
+        "  --chunk-batch N     10 s chunks per HTSAT call (default 8)\n"
+        "  --caption-batch N   captions per text-tower batch (default 256)\n"
+        "  --threads N         threads (default: the cores available); decoding runs ahead in one\n"
+        "                      more thread\n"
+        "  --quiet             no progress or summary on stderr (failures are still listed)\n");
+}
+
+/* One summary line per failed clip, at most `cap` of them. */
+static void print_failures(const slava_encode_summary *s, int cap) {
+    for (int i = 0; i < s->n_failures && i < cap; i++)
+        cli_error("encode: failed: %s (%s): %s", s->failures[i].clip, slava_split_name(s->failures[i].split),
+                  s->failures[i].reason);
+    if (s->n_failures > cap)
+        cli_error("encode: ... and %d more failed clips (slava store info --all lists them)", s->n_failures - cap);
+}
+
+int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]) {
+    slava_collection c;
+    memset(&c, 0, sizeof c);
+    if (slava_collection_open(ctx, a->data_dir, a->captions, a->split, &c)) {
+        cli_fail(ctx);
+        return -1;
+    }
+    slava_store *s = NULL;
+    if (slava_store_open(ctx, a->store, 1, &s)) {
+        slava_collection_free(&c);
+        cli_fail(ctx);
+        return -1;
+    }
+    if (!a->quiet)
+        fprintf(stderr, "slava: encode: %d clips (%d video files found, %d missing, %d ambiguous) -> %s\n", c.n,
+                c.n_videos, c.n_missing, c.n_ambiguous, a->store);
+    slava_encode_summary sum;
+    slava_status st = slava_encode_collection(ctx, &c, s, &a->enc, &sum);
+    int rc = 0;
+    if (st) { cli_fail(ctx); rc = -1; }
+    if (!a->quiet) {
+        fprintf(stderr,
+                "slava: encode: %d clips: %d encoded (%d without audio), %d already stored, %d failed; "
+                "%lld frames, %lld audio chunks, %lld captions (%lld reused) in %.1f s\n",
+                sum.clips, sum.encoded, sum.no_audio, sum.skipped, sum.failed, (long long)sum.frames,
+                (long long)sum.chunks, (long long)sum.captions, (long long)sum.captions_reused, sum.seconds);
+        if (sum.encoded)
+            fprintf(stderr, "slava: encode: time: decode %.1f s (parallel thread), waiting for decode %.1f s, "
+                    "vision %.1f s, audio %.1f s, text %.1f s, store %.1f s\n",
+                    sum.t_decode, sum.t_wait, sum.t_vision, sum.t_audio, sum.t_text, sum.t_store);
+    }
+    print_failures(&sum, 20);
+    if (!st && sum.failed) rc = 1;
+    if (ids) memcpy(ids, sum.encoder_id, sizeof sum.encoder_id);
+    slava_encode_summary_free(&sum);
+    slava_store_close(s);
+    slava_collection_free(&c);
+    return rc;
+}
+
 int cmd_encode(int argc, char **argv) {
-    (void)argc; (void)argv;
-    cli_error("encode: not built yet");
-    return CLI_FAIL;
+    enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET };
+    static const struct option longopts[] = {
+        {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
+        {"split", required_argument, 0, O_SPLIT}, {"clip", required_argument, 0, O_CLIP},
+        {"clap", required_argument, 0, O_CLAP}, {"store", required_argument, 0, O_STORE},
+        {"fps", required_argument, 0, O_FPS}, {"frame-batch", required_argument, 0, O_FB},
+        {"chunk-batch", required_argument, 0, O_CB}, {"caption-batch", required_argument, 0, O_TB},
+        {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, O_QUIET},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    cli_encode_args a;
+    memset(&a, 0, sizeof a);
+    slava_encode_opts_default(&a.enc);
+    a.split = -1;
+    int c, threads = 0;
+    long v;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        switch (c) {
+        case O_DATA: a.data_dir = optarg; break;
+        case O_CAPTIONS: a.captions = optarg; break;
+        case O_SPLIT: {
+            slava_ctx *t = slava_ctx_new();
+            slava_status st = slava_split_parse(t, optarg, &a.split);
+            slava_ctx_free(t);
+            if (st) { cli_error("--split: expected train, val or test, got '%s'", optarg); return CLI_USAGE; }
+            break;
+        }
+        case O_CLIP: a.enc.clip_dir = optarg; break;
+        case O_CLAP: a.enc.clap_dir = optarg; break;
+        case O_STORE: a.store = optarg; break;
+        case O_FPS:
+            a.enc.fps = cli_parse_double("--fps", optarg);
+            if (!(a.enc.fps > 0 && a.enc.fps <= 1000)) {
+                if (!isnan(a.enc.fps)) cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg);
+                return CLI_USAGE;
+            }
+            break;
+        case O_FB: if ((v = cli_parse_long("--frame-batch", optarg, 1, 4096)) < 0) return CLI_USAGE; a.enc.frame_batch = (int)v; break;
+        case O_CB: if ((v = cli_parse_long("--chunk-batch", optarg, 1, 1024)) < 0) return CLI_USAGE; a.enc.chunk_batch = (int)v; break;
+        case O_TB: if ((v = cli_parse_long("--caption-batch", optarg, 1, 65536)) < 0) return CLI_USAGE; a.enc.caption_batch = (int)v; break;
+        case O_THREADS: if ((v = cli_parse_long("--threads", optarg, 1, 1024)) < 0) return CLI_USAGE; threads = (int)v; break;
+        case O_QUIET: a.quiet = 1; break;
+        case 'h': usage(stdout); return CLI_OK;
+        case ':': cli_error("encode: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
+        default: cli_error("encode: unknown option '%s' (slava encode --help)", argv[optind - 1]); return CLI_USAGE;
+        }
+    }
+    if (optind < argc) { cli_error("encode: unexpected argument '%s'", argv[optind]); return CLI_USAGE; }
+    if (!a.data_dir && !a.captions) { cli_error("encode: --data DIR (or --captions FILE --split S) is required (slava encode --help)"); return CLI_USAGE; }
+    if (a.captions && a.split < 0) { cli_error("encode: --captions needs --split train|val|test"); return CLI_USAGE; }
+    if (!a.captions && a.split >= 0) { cli_error("encode: --split goes with --captions FILE"); return CLI_USAGE; }
+    if (!a.enc.clip_dir) { cli_error("encode: --clip DIR (a Hugging Face CLIP folder) is required"); return CLI_USAGE; }
+    if (!a.enc.clap_dir) { cli_error("encode: --clap DIR (a Hugging Face CLAP folder) is required"); return CLI_USAGE; }
+    if (!a.store) { cli_error("encode: --store FILE is required"); return CLI_USAGE; }
+    slava_set_threads(threads);
+    slava_ctx *ctx = slava_ctx_new();
+    cli_progress_install(ctx, a.quiet);
+    cli_log_install(ctx, a.quiet);
+    int rc = cli_encode_run(ctx, &a, NULL);
+    slava_ctx_free(ctx);
+    return rc ? CLI_FAIL : CLI_OK;
 }

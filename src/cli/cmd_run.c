@@ -1,7 +1,133 @@
-/* cmd_run.c — placeholder until its issue lands (replaced wholesale by the owner). */
-#include "cli/cli.h"
+/*
+ * cmd_run.c — `slava run`: the whole paper in one command. Encodes the collection into the
+ * feature store (skipping clips already stored), then trains every recipe × seed and prints
+ * Table II (what `slava experiment` does), using the features of exactly these encoders.
+ */
+#include "cli/cli_pipeline.h"
+#include "cli/cli_train.h"
+#include <stdlib.h>
+#include <string.h>
+
+static void usage(FILE *f) {
+    int n;
+    const char *const *r = slava_recipes(&n);
+    fprintf(f,
+        "usage: slava run --data DIR --clip DIR --clap DIR --store FILE [--recipes R1,R2,...|all]\n"
+        "                 [--seeds 0,1,2] [--split S] [--format md|csv|json] [encode options]\n"
+        "                 [training options]\n\n"
+        "Reproduces the paper's Table II: encode (slava encode; clips already in the store are\n"
+        "skipped, so an interrupted run resumes) + experiment (slava experiment: every recipe with\n"
+        "every seed, trained on the train split with the epoch chosen on val, evaluated on --split)\n"
+        "on the features of exactly these two encoders.\n\n"
+        "To reproduce the paper you need:\n"
+        "  - AVCaps: {train,val,test}_captions.json and {train,val,test}_videos.zip (extract the zips\n"
+        "    anywhere under --data DIR; videos are found by clip id),\n"
+        "  - the CLIP checkpoint openai/clip-vit-base-patch32 and the CLAP checkpoint\n"
+        "    laion/clap-htsat-unfused from the Hugging Face Hub (e.g. `huggingface-cli download\n"
+        "    openai/clip-vit-base-patch32 --local-dir clip`): folders with model.safetensors (or\n"
+        "    pytorch weights converted to safetensors), config.json and, for CLIP, vocab.json and\n"
+        "    merges.txt.\n"
+        "  slava run --data avcaps --clip clip --clap clap --store avcaps.sqlite\n\n"
+        "The visual and text heads start from CLIP's projections and the audio head from CLAP's\n"
+        "(--clip / --clap), as in the paper.\n\n"
+        "recipes:");
+    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+    fprintf(f, "\n\nencode options (slava encode --help):\n"
+        "  --data DIR          collection folder\n"
+        "  --captions FILE     one captions file instead (with --split-of-captions S)\n"
+        "  --split-of-captions S  split of --captions\n"
+        "  --store FILE        feature store (created when missing)\n"
+        "  --fps F             frames sampled per second (default 1)\n"
+        "\nexperiment options:\n"
+        "  --recipes LIST      comma-separated recipes, or all (default all)\n"
+        "  --seeds LIST        comma-separated seeds (default 0,1,2)\n"
+        "  --split S           split to evaluate (default test)\n"
+        "  --format F          md (default), csv or json\n"
+        CLI_TRAIN_HELP
+        "\nExit status: 0 when every clip was encoded and the experiment ran; 1 when some clips\n"
+        "failed (Table II is still printed, without them) or anything else went wrong.\n");
+}
+
+/* Split "a,b,c" into recipe names (pointers into `buf`). Returns the count or -1 (printed). */
+static int parse_recipes(char *buf, const char **out, int cap) {
+    int n, k = 0;
+    const char *const *known = slava_recipes(&n);
+    if (!strcmp(buf, "all")) {
+        for (int i = 0; i < n && i < cap; i++) out[k++] = known[i];
+        return k;
+    }
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int ok = 0;
+        for (int i = 0; i < n; i++) ok |= !strcmp(known[i], t);
+        if (!ok) { cli_error("run: unknown recipe '%s' (slava run --help lists them)", t); return -1; }
+        if (k >= cap) { cli_error("run: too many recipes"); return -1; }
+        out[k++] = t;
+    }
+    if (!k) { cli_error("--recipes: empty list"); return -1; }
+    return k;
+}
+
 int cmd_run(int argc, char **argv) {
-    (void)argc; (void)argv;
-    cli_error("run: not built yet");
-    return CLI_FAIL;
+    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS };
+    static const struct option longopts[] = {
+        {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
+        {"split-of-captions", required_argument, 0, O_CSPLIT}, {"store", required_argument, 0, O_STORE},
+        {"fps", required_argument, 0, O_FPS},
+        {"recipes", required_argument, 0, 'r'}, {"seeds", required_argument, 0, 'S'},
+        {"split", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
+        {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
+    cli_train_args a;
+    cli_train_args_default(&a);
+    cli_encode_args e;
+    memset(&e, 0, sizeof e);
+    slava_encode_opts_default(&e.enc);
+    e.split = -1;
+    char rbuf[1024] = "all";
+    const char *recipes[32];
+    uint64_t seeds[64] = {0, 1, 2};
+    int n_seeds = 3, n_rec, c, r, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        if ((r = cli_train_option(c, optarg, &a)) < 0) return CLI_USAGE;
+        if (r) continue;
+        switch (c) {
+        case O_DATA: e.data_dir = optarg; break;
+        case O_CAPTIONS: e.captions = optarg; break;
+        case O_CSPLIT: if ((e.split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
+        case O_STORE: e.store = optarg; break;
+        case O_FPS:
+            e.enc.fps = cli_parse_double("--fps", optarg);
+            if (!(e.enc.fps > 0 && e.enc.fps <= 1000)) { cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg); return CLI_USAGE; }
+            break;
+        case 'r': snprintf(rbuf, sizeof rbuf, "%s", optarg); break;
+        case 'S': if ((n_seeds = cli_parse_seed_list("--seeds", optarg, seeds, 64)) < 0) return CLI_USAGE; break;
+        case 'p': if ((split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
+        case 'f': if ((fmt = cli_parse_format(optarg)) < 0) return CLI_USAGE; break;
+        case 'h': usage(stdout); return CLI_OK;
+        case ':': cli_error("run: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
+        default: cli_error("run: unknown option '%s' (slava run --help)", argv[optind - 1]); return CLI_USAGE;
+        }
+    }
+    if (optind < argc) { cli_error("run: unexpected argument '%s'", argv[optind]); return CLI_USAGE; }
+    if (!e.data_dir && !e.captions) { cli_error("run: --data DIR (or --captions FILE --split-of-captions S) is required (slava run --help)"); return CLI_USAGE; }
+    if (e.captions && e.split < 0) { cli_error("run: --captions needs --split-of-captions train|val|test"); return CLI_USAGE; }
+    if (!a.train.clip_dir) { cli_error("run: --clip DIR (a Hugging Face CLIP folder) is required"); return CLI_USAGE; }
+    if (!a.train.clap_dir) { cli_error("run: --clap DIR (a Hugging Face CLAP folder) is required"); return CLI_USAGE; }
+    if (!e.store) { cli_error("run: --store FILE is required"); return CLI_USAGE; }
+    if ((n_rec = parse_recipes(rbuf, recipes, 32)) < 0) return CLI_USAGE;
+    e.enc.clip_dir = a.train.clip_dir;
+    e.enc.clap_dir = a.train.clap_dir;
+    e.quiet = a.quiet;
+    slava_set_threads(a.threads);
+    slava_ctx *ctx = slava_ctx_new();
+    cli_progress_install(ctx, a.quiet);
+    cli_log_install(ctx, a.quiet);
+    char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    memset(ids, 0, sizeof ids);
+    int enc_rc = cli_encode_run(ctx, &e, ids);
+    if (enc_rc < 0) { slava_ctx_free(ctx); return CLI_FAIL; }   /* the encoding stopped (printed) */
+    int rc = cli_train_table2(ctx, e.store, ids, &a.train, recipes, n_rec, seeds, n_seeds, split, fmt, NULL);
+    slava_ctx_free(ctx);
+    return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;
 }

@@ -51,6 +51,11 @@ static void linear_residual(float *h, const float *x, int N, int K, const float 
 
 void sv_block_forward(const sv_block_cfg *c, const sv_block_w *w, float *h, int nseq, const int *offs,
                       int causal, float *scratch) {
+    sv_block_forward_ex(c, w, h, nseq, offs, causal, NULL, NULL, 1, scratch);
+}
+
+void sv_block_forward_ex(const sv_block_cfg *c, const sv_block_w *w, float *h, int nseq, const int *offs,
+                         int causal, const float *bias, const float *mask, int nmask, float *scratch) {
     const int D = c->D, F = c->F, N = offs[nseq];
     float *a = scratch;                       /* [N, D]   layernorm output */
     float *b = a + (size_t)N * D;             /* [N, D]   attention output */
@@ -58,7 +63,7 @@ void sv_block_forward(const sv_block_cfg *c, const sv_block_w *w, float *h, int 
     /* attention */
     sv_layernorm(h, a, N, D, w->ln1_w, w->ln1_b, c->ln_eps);
     sv_linear(a, N, D, w->qkv_w, w->qkv_b, 3 * D, big);
-    sv_attention(big, b, nseq, offs, D, c->H, 1.0f / sqrtf((float)(D / c->H)), causal, NULL, NULL, 1);
+    sv_attention(big, b, nseq, offs, D, c->H, 1.0f / sqrtf((float)(D / c->H)), causal, bias, mask, nmask);
     linear_residual(h, b, N, D, w->o_w, w->o_b, D);
     /* MLP */
     sv_layernorm(h, a, N, D, w->ln2_w, w->ln2_b, c->ln_eps);

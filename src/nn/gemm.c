@@ -4,12 +4,56 @@
  */
 #include "nn/nn.h"
 #include <cblas.h>
+#include <omp.h>
+
+extern void openblas_set_num_threads(int);
+
+/* OpenBLAS's own threads (pthreads) and the OpenMP team of the row-wise ops would fight over the
+ * cores: each pool busy-waits after its work, and on a 2-core machine that halved the text
+ * tower's speed. So OpenBLAS runs single-threaded and large products are split into row (or
+ * column) blocks over the one OpenMP team; each block is one cblas_sgemm call. */
+static void blas_single_thread_once(void) {
+    static int done;
+    if (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+        openblas_set_num_threads(1);
+        __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+    }
+}
+
+static void sgemm_block(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
+                        const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K,
+                alpha, A, lda, B, ldb, beta, C, ldc);
+}
 
 void sv_gemm(int transA, int transB, int M, int N, int K, float alpha, const float *A, int lda,
              const float *B, int ldb, float beta, float *C, int ldc) {
     if (M <= 0 || N <= 0) return;
-    cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans, M, N, K,
-                alpha, A, lda, B, ldb, beta, C, ldc);
+    blas_single_thread_once();
+    int T = slava_get_threads();
+    double work = (double)M * N * (K > 0 ? K : 1);
+    if (T <= 1 || work < 4e6 || (M < 32 && N < 32)) {
+        sgemm_block(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        return;
+    }
+    const int by_rows = M >= N || M >= 16 * T;   /* split the longer side, rows when they suffice */
+    const int len = by_rows ? M : N;
+    if (T > len / 8) T = len / 8 > 0 ? len / 8 : 1;
+    #pragma omp parallel num_threads(T)
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        int chunk = ((len + nt - 1) / nt + 7) & ~7;   /* multiples of 8 rows / columns */
+        int s0 = t * chunk, s1 = s0 + chunk < len ? s0 + chunk : len;
+        if (s0 < s1) {
+            if (by_rows)
+                sgemm_block(transA, transB, s1 - s0, N, K, alpha, transA ? A + s0 : A + (size_t)s0 * lda, lda, B, ldb,
+                            beta, C + (size_t)s0 * ldc, ldc);
+            else
+                sgemm_block(transA, transB, M, s1 - s0, K, alpha, A, lda, transB ? B + (size_t)s0 * ldb : B + s0, ldb,
+                            beta, C + s0, ldc);
+        }
+    }
 }
 
 /* y = x Wᵀ + b: the bias is written first and the GEMM accumulates onto it (beta = 1). */

@@ -70,5 +70,9 @@ size_t sv_block_scratch_floats(const sv_block_cfg *c, int N);
  * Sequences as in sv_attention (offs[nseq] == N). scratch: sv_block_scratch_floats(c, N) floats. */
 void sv_block_forward(const sv_block_cfg *c, const sv_block_w *w, float *h, int nseq, const int *offs,
                       int causal, float *scratch);
+/* The same block with sv_attention's additive bias [H, L, L] and mask [nmask, L, L] (Swin windows:
+ * every sequence has length L; either may be NULL). sv_block_forward == this with NULL, NULL. */
+void sv_block_forward_ex(const sv_block_cfg *c, const sv_block_w *w, float *h, int nseq, const int *offs,
+                         int causal, const float *bias, const float *mask, int nmask, float *scratch);
 
 #endif

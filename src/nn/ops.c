@@ -3,7 +3,7 @@
  * Parallel over rows (OpenMP); each row's arithmetic is a plain loop the compiler vectorises.
  */
 #include "nn/nn.h"
-#include <math.h>
+#include "nn/vmath.h"
 
 void sv_layernorm(const float *x, float *y, int n, int d, const float *gamma, const float *beta, float eps) {
     #pragma omp parallel for schedule(static) if ((size_t)n * d > 32768)
@@ -11,9 +11,11 @@ void sv_layernorm(const float *x, float *y, int n, int d, const float *gamma, co
         const float *xi = x + (size_t)i * d;
         float *yi = y + (size_t)i * d;
         float mean = 0.0f;
+        #pragma omp simd reduction(+:mean)
         for (int j = 0; j < d; j++) mean += xi[j];
         mean /= d;
         float var = 0.0f;
+        #pragma omp simd reduction(+:var)
         for (int j = 0; j < d; j++) { float c = xi[j] - mean; var += c * c; }
         var /= d;
         float rs = 1.0f / sqrtf(var + eps);
@@ -26,6 +28,7 @@ void sv_softmax_rows(float *x, int n, int d) {
     for (int i = 0; i < n; i++) {
         float *r = x + (size_t)i * d, m = -INFINITY, s = 0.0f;
         for (int j = 0; j < d; j++) m = r[j] > m ? r[j] : m;
+        #pragma omp simd reduction(+ : s)
         for (int j = 0; j < d; j++) { r[j] = expf(r[j] - m); s += r[j]; }
         float inv = 1.0f / s;
         for (int j = 0; j < d; j++) r[j] *= inv;
@@ -34,12 +37,20 @@ void sv_softmax_rows(float *x, int n, int d) {
 
 void sv_quick_gelu(float *x, size_t n) {
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
+    for (size_t i = 0; i < n; i += 4096) {
+        size_t e = i + 4096 < n ? i + 4096 : n;
+        #pragma omp simd
+        for (size_t k = i; k < e; k++) x[k] = x[k] / (1.0f + expf(-1.702f * x[k]));
+    }
 }
 
 void sv_gelu_erf(float *x, size_t n) {
     #pragma omp parallel for schedule(static) if (n > 65536)
-    for (size_t i = 0; i < n; i++) x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
+    for (size_t i = 0; i < n; i += 4096) {
+        size_t e = i + 4096 < n ? i + 4096 : n;
+        #pragma omp simd
+        for (size_t k = i; k < e; k++) x[k] = 0.5f * x[k] * (1.0f + erff(x[k] * 0.70710678118654752f));
+    }
 }
 
 void sv_relu(float *x, size_t n) {

@@ -1,0 +1,463 @@
+/*
+ * train.c — the seven recipes of DESIGN.md §1 and the training loop: batches over clips (each clip
+ * at most once per batch, one caption of the recipe's kind drawn uniformly per clip per step),
+ * forward through the heads, symmetric InfoNCE per modality pair, backward, AdamW, validation
+ * after every epoch and best-epoch selection (mean R@10 over the validation tasks the stage's
+ * modalities allow).
+ *
+ * Everything that depends on randomness draws from streams seeded by opts.seed; all loops have a
+ * fixed order, so the same seed and thread count give bit-identical heads.
+ */
+#include "align/heads.h"
+#include "align/kernels.h"
+#include "base/rng.h"
+#include "eval/eval.h"
+#include <math.h>
+#include <stdio.h>
+
+/* ------------------------------------------------------------------ recipes */
+
+#define LOSS_AV (1u << AL_LS_AV)
+#define LOSS_AT (1u << AL_LS_AT)
+#define LOSS_VT (1u << AL_LS_VT)
+#define G(g) (1u << (g))
+#define KIND_NONE (-1)
+#define KIND_COIN (-2)   /* per batch a fair coin: audio captions (L_av + L_at) or visual (L_av + L_vt) */
+#define TASKS_VT 0x07u   /* tasks 1-3: visual <- captions */
+#define TASKS_AV 0x40u   /* task 7: visual <- audio */
+
+typedef struct {
+    unsigned train;      /* parameter groups trained (AL_G_* bits); logit scales only if their loss runs */
+    unsigned losses;     /* LOSS_* bits (for KIND_COIN: the union; the coin chooses per batch) */
+    int kind;            /* caption kind drawn per clip, KIND_NONE or KIND_COIN */
+    unsigned val_tasks;  /* forward tasks whose mean R@10 picks the epoch */
+} stage_def;
+
+typedef struct {
+    const char *name;
+    int stages;
+    stage_def st[2];
+} recipe_def;
+
+#define HEADS3 (G(AL_G_VIS) | G(AL_G_TXT) | G(AL_G_AUD))
+#define SCALES3 (G(AL_G_LS_AV) | G(AL_G_LS_AT) | G(AL_G_LS_VT))
+
+static const recipe_def RECIPES[] = {
+    {"wav2clip-frozen", 2,
+     {{G(AL_G_VIS) | G(AL_G_TXT) | G(AL_G_LS_VT), LOSS_VT, SLAVA_CAP_VISUAL, TASKS_VT},
+      {G(AL_G_AUD) | G(AL_G_LS_AT), LOSS_AT, SLAVA_CAP_AUDIO, SV_TASKS_FORWARD}}},
+    {"wav2clip-trainable", 2,
+     {{G(AL_G_VIS) | G(AL_G_TXT) | G(AL_G_LS_VT), LOSS_VT, SLAVA_CAP_VISUAL, TASKS_VT},
+      {G(AL_G_AUD) | G(AL_G_TXT) | G(AL_G_LS_AT), LOSS_AT, SLAVA_CAP_AUDIO, SV_TASKS_FORWARD}}},
+    {"audioclip", 1, {{HEADS3 | SCALES3, LOSS_AV | LOSS_AT | LOSS_VT, SLAVA_CAP_AUDIO, SV_TASKS_FORWARD}}},
+    {"slava-a+v", 1, {{HEADS3 | SCALES3, LOSS_AV | LOSS_AT | LOSS_VT, KIND_COIN, SV_TASKS_FORWARD}}},
+    {"slava-av2", 1, {{HEADS3 | G(AL_G_LS_AT) | G(AL_G_LS_VT), LOSS_AT | LOSS_VT, SLAVA_CAP_GPT, SV_TASKS_FORWARD}}},
+    {"slava-av3", 1, {{HEADS3 | SCALES3, LOSS_AV | LOSS_AT | LOSS_VT, SLAVA_CAP_GPT, SV_TASKS_FORWARD}}},
+    {"av-only", 1, {{G(AL_G_VIS) | G(AL_G_AUD) | G(AL_G_LS_AV), LOSS_AV, KIND_NONE, TASKS_AV}}},
+};
+#define N_RECIPES ((int)(sizeof RECIPES / sizeof RECIPES[0]))
+
+const char *const *slava_recipes(int *n) {
+    static const char *names[N_RECIPES];
+    for (int i = 0; i < N_RECIPES; i++) names[i] = RECIPES[i].name;
+    if (n) *n = N_RECIPES;
+    return names;
+}
+
+static const recipe_def *find_recipe(const char *name) {
+    for (int i = 0; name && i < N_RECIPES; i++)
+        if (!strcmp(RECIPES[i].name, name)) return &RECIPES[i];
+    return NULL;
+}
+
+void slava_train_opts_default(slava_train_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->recipe = "slava-av3";
+    o->epochs = 30;
+    o->batch = 64;
+    o->lr = 1e-4;
+    o->wd = 0.01;
+}
+
+/* ------------------------------------------------------------------ heads init */
+
+/* Untrained heads; sha256 of the checkpoints into clip_sha / clap_sha when not NULL. */
+static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+                               char *clip_sha, char *clap_sha) {
+    *out = NULL;
+    static const char *mod[3] = {"visual", "audio", "text"};
+    const int d[3] = {ds->d_v, ds->d_a, ds->d_t};
+    for (int m = 0; m < 3; m++)
+        if (d[m] <= 0)
+            return sv_err(ctx, SLAVA_E_NOTFOUND, "the feature set has no %s features (encode them first: slava encode)",
+                          mod[m]);
+    int P = 0, H = 0;
+    SV_TRY(al_ckpt_proj_sizes(ctx, o->clip_dir, o->clap_dir, ds->d_v, ds->d_a, ds->d_t, &P, &H));
+    if (!P) P = 512;                       /* CLIP ViT-B/32's and CLAP's projection size */
+    if (o->audio_linear) H = 0;
+    else if (!H) H = P;                    /* CLAP: linear1 maps to the projection size */
+    slava_heads *h;
+    SV_TRY(al_heads_new(ctx, ds->d_v, ds->d_a, ds->d_t, P, H, &h));
+    al_heads_init_seed(h, o->seed);
+    slava_status st = SLAVA_OK;
+    if (o->clip_dir) st = al_heads_init_clip(ctx, h, o->clip_dir, clip_sha);
+    if (!st && o->clap_dir && H > 0) st = al_heads_init_clap(ctx, h, o->clap_dir, clap_sha);
+    if (st) { slava_heads_free(h); return st; }
+    if (o->temperature > 0)
+        for (int k = 0; k < 3; k++) h->t.ls[k] = (float)log(1.0 / o->temperature);
+    *out = h;
+    return SLAVA_OK;
+}
+
+slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out) {
+    return heads_init(ctx, ds, o, out, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------ training data */
+
+/* The train split, prepared once: frame means (the visual head is linear, so it commutes with
+ * the temporal mean: pooling first turns T GEMM rows into one), chunk means for a linear audio
+ * head; an MLP audio head needs every chunk (linear1 + ReLU run per chunk). */
+typedef struct {
+    int n;
+    const slava_clip **clip;   /* [n] train clips in dataset order */
+    float *vbar;               /* [n, d_v] */
+    float *abar;               /* [n, d_a] or NULL (MLP head) */
+} train_data;
+
+/* Per-batch buffers (llm.c "activations"): B ≤ batch clips, N ≤ chunk rows of a batch. */
+typedef struct {
+    int B, N;
+    float *xv, *zv, *ev, *nv, *dev, *dzv;      /* [B,d_v] [B,P]×2 [B] [B,P]×2 */
+    float *xa, *ha, *hbar, *za, *ea, *na, *dea, *dza, *dhbar, *dh;
+    float *xt, *zt, *et, *nt, *det, *dzt;
+    int *offs;                                  /* [B+1] chunk rows per clip */
+    float *work;                                /* [2·B·B + 2·B] InfoNCE */
+} batch_bufs;
+
+static void bufs_free(batch_bufs *b) {
+    float **f[] = {&b->xv, &b->zv, &b->ev, &b->nv, &b->dev, &b->dzv, &b->xa, &b->ha, &b->hbar, &b->za, &b->ea,
+                   &b->na, &b->dea, &b->dza, &b->dhbar, &b->dh, &b->xt, &b->zt, &b->et, &b->nt, &b->det, &b->dzt,
+                   &b->work};
+    for (size_t i = 0; i < SV_ARRAY_LEN(f); i++) { sv_free(*f[i]); *f[i] = NULL; }
+    free(b->offs);
+    b->offs = NULL;
+}
+
+static int bufs_alloc(batch_bufs *b, const slava_heads *h, int B, int N) {
+    memset(b, 0, sizeof *b);
+    b->B = B; b->N = N;
+    size_t P = h->P, Ha = h->H > 0 ? h->H : 1, Na = h->H > 0 ? (size_t)N : (size_t)B;
+#define A(p, n) ((p) = sv_alloc(sizeof(float) * ((size_t)(n) + 1)))
+    int ok = A(b->xv, (size_t)B * h->d_v) && A(b->zv, B * P) && A(b->ev, B * P) && A(b->nv, B) && A(b->dev, B * P) &&
+             A(b->dzv, B * P) && A(b->xa, Na * h->d_a) && A(b->ha, (size_t)N * Ha) && A(b->hbar, (size_t)B * Ha) &&
+             A(b->za, B * P) && A(b->ea, B * P) && A(b->na, B) && A(b->dea, B * P) && A(b->dza, B * P) &&
+             A(b->dhbar, (size_t)B * Ha) && A(b->dh, (size_t)N * Ha) && A(b->xt, (size_t)B * h->d_t) &&
+             A(b->zt, B * P) && A(b->et, B * P) && A(b->nt, B) && A(b->det, B * P) && A(b->dzt, B * P) &&
+             A(b->work, 2 * (size_t)B * B + 2 * (size_t)B);
+#undef A
+    b->offs = malloc(sizeof(int) * (B + 1));
+    if (!ok || !b->offs) { bufs_free(b); return 0; }
+    return 1;
+}
+
+/* ------------------------------------------------------------------ optimiser state */
+
+typedef struct {
+    float *grad, *m, *v;       /* [h->n] each, h's layout */
+    al_tensors g;              /* gradient views */
+    int step[9];               /* AdamW step count per tensor (torch keeps one per parameter) */
+} optim;
+
+/* ------------------------------------------------------------------ one step */
+
+/* Forward + backward of one batch (clips idx[0..B)), caption kind `kind` (KIND_NONE: no text),
+ * losses `losses`. Gradients of the groups in `train` are accumulated into o->g; `used` receives
+ * the groups that got a gradient. Returns the summed loss. */
+static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_bufs *b, const int *idx, int B,
+                           int kind, unsigned losses, unsigned train, int fixed_scale, sv_rng *rng, optim *o,
+                           unsigned *used) {
+    int P = h->P, dv = h->d_v, da = h->d_a, dt = h->d_t;
+    int use_v = (losses & (LOSS_AV | LOSS_VT)) != 0, use_a = (losses & (LOSS_AV | LOSS_AT)) != 0;
+    int use_t = (losses & (LOSS_AT | LOSS_VT)) != 0;
+    /* ---- gather inputs */
+    if (use_v)
+        for (int i = 0; i < B; i++) memcpy(b->xv + (size_t)i * dv, td->vbar + (size_t)idx[i] * dv, sizeof(float) * dv);
+    if (use_a) {
+        b->offs[0] = 0;
+        for (int i = 0; i < B; i++) {
+            const slava_clip *c = td->clip[idx[i]];
+            if (h->H > 0) {
+                memcpy(b->xa + (size_t)b->offs[i] * da, c->audio, sizeof(float) * (size_t)c->t_a * da);
+                b->offs[i + 1] = b->offs[i] + c->t_a;
+            } else {
+                memcpy(b->xa + (size_t)i * da, td->abar + (size_t)idx[i] * da, sizeof(float) * da);
+                b->offs[i + 1] = i + 1;
+            }
+        }
+    }
+    if (use_t)
+        for (int i = 0; i < B; i++) {
+            const slava_clip *c = td->clip[idx[i]];
+            int j = (int)sv_rng_below(rng, (uint64_t)c->n_cap[kind]);   /* one caption, uniformly */
+            memcpy(b->xt + (size_t)i * dt, c->cap[kind] + (size_t)j * dt, sizeof(float) * dt);
+        }
+    /* ---- forward: head → (temporal mean) → L2 norm */
+    if (use_v) {
+        al_linear_fwd_f(b->zv, b->xv, h->t.w_v, NULL, B, dv, P);                 /* zv[B,P] */
+        al_l2norm_fwd_f(b->ev, b->nv, b->zv, B, P);
+    }
+    if (use_a) {
+        if (h->H > 0)
+            al_mlp_fwd_f(b->za, b->ha, b->hbar, b->xa, b->offs, B, h->t.a_w1, h->t.a_b1, h->t.a_w2, h->t.a_b2,
+                         da, h->H, P);                                             /* za[B,P] */
+        else
+            al_linear_fwd_f(b->za, b->xa, h->t.a_w1, h->t.a_b1, B, da, P);
+        al_l2norm_fwd_f(b->ea, b->na, b->za, B, P);
+    }
+    if (use_t) {
+        al_linear_fwd_f(b->zt, b->xt, h->t.w_t, NULL, B, dt, P);                 /* zt[B,P] */
+        al_l2norm_fwd_f(b->et, b->nt, b->zt, B, P);
+    }
+    /* ---- losses (sum over pairs), gradients w.r.t. the normalised embeddings */
+    memset(b->dev, 0, sizeof(float) * B * P);
+    memset(b->dea, 0, sizeof(float) * B * P);
+    memset(b->det, 0, sizeof(float) * B * P);
+    static const struct { unsigned bit; int ls, x, y; } PAIRS[3] = {
+        {LOSS_AV, AL_LS_AV, 1, 0}, {LOSS_AT, AL_LS_AT, 1, 2}, {LOSS_VT, AL_LS_VT, 0, 2}};
+    float *E[3] = {b->ev, b->ea, b->et}, *dE[3] = {b->dev, b->dea, b->det};
+    double loss = 0;
+    *used = 0;
+    for (int p = 0; p < 3; p++) {
+        if (!(losses & PAIRS[p].bit)) continue;
+        int lsg = AL_G_LS_AV + PAIRS[p].ls;
+        int learn = !fixed_scale && (train & G(lsg));
+        loss += al_infonce_f(E[PAIRS[p].x], E[PAIRS[p].y], B, P, h->t.ls[PAIRS[p].ls], dE[PAIRS[p].x],
+                             dE[PAIRS[p].y], learn ? &o->g.ls[PAIRS[p].ls] : NULL, b->work);
+        if (learn) *used |= G(lsg);
+    }
+    /* ---- backward through L2 norm and the heads (only trained heads) */
+    if (use_v && (train & G(AL_G_VIS))) {
+        al_l2norm_bwd_f(b->dzv, b->dev, b->ev, b->nv, B, P);
+        al_linear_bwd_f(NULL, o->g.w_v, NULL, b->dzv, b->xv, h->t.w_v, B, dv, P);
+        *used |= G(AL_G_VIS);
+    }
+    if (use_a && (train & G(AL_G_AUD))) {
+        al_l2norm_bwd_f(b->dza, b->dea, b->ea, b->na, B, P);
+        if (h->H > 0)
+            al_mlp_bwd_f(o->g.a_w1, o->g.a_b1, o->g.a_w2, o->g.a_b2, b->dza, b->xa, b->ha, b->hbar, b->offs, B,
+                         h->t.a_w2, da, h->H, P, b->dhbar, b->dh);
+        else
+            al_linear_bwd_f(NULL, o->g.a_w1, o->g.a_b1, b->dza, b->xa, h->t.a_w1, B, da, P);
+        *used |= G(AL_G_AUD);
+    }
+    if (use_t && (train & G(AL_G_TXT))) {
+        al_l2norm_bwd_f(b->dzt, b->det, b->et, b->nt, B, P);
+        al_linear_bwd_f(NULL, o->g.w_t, NULL, b->dzt, b->xt, h->t.w_t, B, dt, P);
+        *used |= G(AL_G_TXT);
+    }
+    return loss;
+}
+
+/* AdamW on every tensor of the groups in `used`; logit scales clamped to ≤ ln 100 afterwards. */
+static void optim_step(slava_heads *h, optim *o, unsigned used, const slava_train_opts *opt) {
+    for (int k = 0; k < h->n_desc; k++) {
+        const al_tdesc *d = &h->desc[k];
+        if (!(used & G(d->group))) continue;
+        o->step[k]++;
+        al_adamw_f(h->mem + d->off, o->grad + d->off, o->m + d->off, o->v + d->off, d->numel, o->step[k], opt->lr,
+                   0.9, 0.999, 1e-8, d->decay ? opt->wd : 0.0);
+    }
+    for (int k = 0; k < 3; k++)
+        if (h->t.ls[k] > (float)AL_LN100) h->t.ls[k] = (float)AL_LN100;
+}
+
+/* Does clip c have what a stage needs? */
+static int eligible(const slava_clip *c, const stage_def *sd) {
+    unsigned L = sd->losses;
+    if ((L & (LOSS_AV | LOSS_VT)) && !(c->t_v > 0 && c->visual)) return 0;
+    if ((L & (LOSS_AV | LOSS_AT)) && !(c->t_a > 0 && c->audio)) return 0;
+    if (sd->kind == KIND_COIN) return c->n_cap[SLAVA_CAP_AUDIO] > 0 && c->n_cap[SLAVA_CAP_VISUAL] > 0;
+    if (sd->kind >= 0 && (L & (LOSS_AT | LOSS_VT))) return c->n_cap[sd->kind] > 0;
+    return 1;
+}
+
+static double validate(slava_ctx *ctx, const sv_evalset *val, const slava_heads *h, unsigned tasks, slava_status *st) {
+    sv_evalemb m;
+    slava_eval_report r;
+    *st = sv_evalset_embed(ctx, val, h, &m);
+    if (*st) return 0;
+    *st = sv_eval_tasks(ctx, val, &m, tasks, &r);
+    sv_evalemb_free(&m);
+    return *st ? 0 : sv_mean_r10(&r, tasks);
+}
+
+slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *opt, slava_heads **out,
+                         slava_train_info *info) {
+    *out = NULL;
+    memset(info, 0, sizeof *info);
+    double t0 = sv_now();
+    const recipe_def *rd = find_recipe(opt->recipe);
+    if (!rd) {
+        char list[256] = "";
+        for (int i = 0; i < N_RECIPES; i++) {
+            strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+            strncat(list, RECIPES[i].name, sizeof list - strlen(list) - 1);
+        }
+        return sv_err(ctx, SLAVA_E_ARG, "unknown recipe '%s' (known: %s)", opt->recipe ? opt->recipe : "", list);
+    }
+    if (opt->epochs < 1 || opt->batch < 2 || !(opt->lr > 0) || !(opt->wd >= 0) || opt->temperature < 0)
+        return sv_err(ctx, SLAVA_E_ARG, "training: need epochs >= 1, batch >= 2, lr > 0, weight decay >= 0, "
+                                        "temperature >= 0 (got %d, %d, %g, %g, %g)",
+                      opt->epochs, opt->batch, opt->lr, opt->wd, opt->temperature);
+    sv_evalset val;
+    SV_TRY(sv_evalset_build(ctx, ds, SLAVA_SPLIT_VAL, &val));
+    slava_heads *h = NULL, *best = NULL;
+    train_data td = {0};
+    batch_bufs bb = {0};
+    optim o = {0};
+    int *order = NULL;
+    slava_status st = heads_init(ctx, ds, opt, &h, info->clip_sha256, info->clap_sha256);
+    if (st) goto done;
+    st = al_heads_new(ctx, h->d_v, h->d_a, h->d_t, h->P, h->H, &best);
+    if (st) goto done;
+    /* ---- the train split, pooled once */
+    for (int i = 0; i < ds->n; i++) td.n += ds->clips[i].split == SLAVA_SPLIT_TRAIN;
+    if (td.n == 0) { st = sv_err(ctx, SLAVA_E_NOTFOUND, "the feature set has no clips in the train split"); goto done; }
+    td.clip = malloc(sizeof *td.clip * td.n);
+    td.vbar = sv_calloc((size_t)td.n * h->d_v, sizeof(float));
+    td.abar = h->H == 0 ? sv_calloc((size_t)td.n * h->d_a, sizeof(float)) : NULL;
+    order = malloc(sizeof(int) * td.n);
+    o.grad = sv_calloc(h->n, sizeof(float));
+    o.m = sv_calloc(h->n, sizeof(float));
+    o.v = sv_calloc(h->n, sizeof(float));
+    if (!td.clip || !td.vbar || (h->H == 0 && !td.abar) || !order || !o.grad || !o.m || !o.v) {
+        st = sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory");
+        goto done;
+    }
+    al_tensors_point(h, o.grad, &o.g);
+    int max_t_a = 1;
+    for (int i = 0, k = 0; i < ds->n; i++) {
+        const slava_clip *c = &ds->clips[i];
+        if (c->split != SLAVA_SPLIT_TRAIN) continue;
+        td.clip[k] = c;
+        if (c->t_v > 0 && c->visual) {
+            int offs[2] = {0, c->t_v};
+            al_meanpool_fwd_f(td.vbar + (size_t)k * h->d_v, c->visual, offs, 1, h->d_v);
+        }
+        if (c->t_a > 0 && c->audio && td.abar) {
+            int offs[2] = {0, c->t_a};
+            al_meanpool_fwd_f(td.abar + (size_t)k * h->d_a, c->audio, offs, 1, h->d_a);
+        }
+        max_t_a = c->t_a > max_t_a ? c->t_a : max_t_a;
+        k++;
+    }
+    int B = opt->batch < td.n ? opt->batch : td.n;
+    if (!bufs_alloc(&bb, h, B, B * max_t_a)) { st = sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory"); goto done; }
+    info->stages = rd->stages;
+    info->init_val = validate(ctx, &val, h, rd->st[rd->stages - 1].val_tasks, &st);
+    if (st) goto done;
+    sv_rng rng;
+    sv_rng_seed(&rng, opt->seed ^ 0x5EEDBA7C4E5ull);
+    int total = opt->epochs * rd->stages, done_ep = 0;
+    for (int s = 0; s < rd->stages; s++) {
+        const stage_def *sd = &rd->st[s];
+        int ne = 0;
+        for (int i = 0; i < td.n; i++)
+            if (eligible(td.clip[i], sd)) order[ne++] = i;
+        if (ne < 2) {
+            st = sv_err(ctx, SLAVA_E_NOTFOUND, "recipe %s: fewer than 2 train clips have the features and captions "
+                                               "stage %d needs", rd->name, s + 1);
+            goto done;
+        }
+        memset(o.m, 0, sizeof(float) * h->n);      /* a fresh optimiser per stage */
+        memset(o.v, 0, sizeof(float) * h->n);
+        memset(o.step, 0, sizeof o.step);
+        double best_val = -1;
+        for (int ep = 1; ep <= opt->epochs; ep++) {
+            sv_rng_shuffle_int(&rng, order, ne);
+            double loss_sum = 0;
+            int nb = 0;
+            /* batches of B clips; a last batch of a single clip is dropped (its loss is 0) */
+            for (int i0 = 0; i0 + 1 < ne; i0 += B) {
+                int nbat = ne - i0 < B ? ne - i0 : B;
+                int kind = sd->kind;
+                unsigned losses = sd->losses;
+                if (kind == KIND_COIN) {
+                    int audio_caps = sv_rng_below(&rng, 2) == 0;
+                    kind = audio_caps ? SLAVA_CAP_AUDIO : SLAVA_CAP_VISUAL;
+                    losses = LOSS_AV | (audio_caps ? LOSS_AT : LOSS_VT);
+                }
+                memset(o.grad, 0, sizeof(float) * h->n);
+                unsigned used;
+                loss_sum += step_fwd_bwd(h, &td, &bb, order + i0, nbat, kind, losses, sd->train, opt->temperature > 0,
+                                         &rng, &o, &used);
+                optim_step(h, &o, used, opt);
+                nb++;
+            }
+            double v = validate(ctx, &val, h, sd->val_tasks, &st);
+            if (st) goto done;
+            if (v > best_val) {
+                best_val = v;
+                info->best_epoch[s] = ep;
+                info->best_val[s] = v;
+                memcpy(best->mem, h->mem, sizeof(float) * h->n);
+            }
+            char detail[160];
+            snprintf(detail, sizeof detail, "%s seed %llu stage %d/%d epoch %d/%d loss %.4f val R@10 %.1f%% (best %.1f%%)",
+                     rd->name, (unsigned long long)opt->seed, s + 1, rd->stages, ep, opt->epochs, nb ? loss_sum / nb : 0,
+                     100 * v, 100 * best_val);
+            if (sv_progress(ctx, "train", ++done_ep, total, detail)) {
+                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted");
+                goto done;
+            }
+        }
+        memcpy(h->mem, best->mem, sizeof(float) * h->n);   /* the next stage starts from the kept epoch */
+    }
+    info->seconds = sv_now() - t0;
+    *out = h;
+    h = NULL;
+done:
+    slava_heads_free(h);
+    slava_heads_free(best);
+    bufs_free(&bb);
+    sv_free(o.grad); sv_free(o.m); sv_free(o.v);
+    free(td.clip); sv_free(td.vbar); sv_free(td.abar); free(order);
+    sv_evalset_free(&val);
+    return st;
+}
+
+/* ------------------------------------------------------------------ save */
+
+slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const slava_train_opts *o,
+                              const slava_train_info *info, const slava_dataset *ds) {
+    char v[16][96];
+    const char *meta[40];
+    int k = 0, n = 0;
+#define META(key, ...) do { snprintf(v[n], sizeof v[n], __VA_ARGS__); meta[k++] = key; meta[k++] = v[n++]; } while (0)
+    META("format", "slava-heads");
+    META("slava_version", "%s", slava_version());
+    META("audio_head", "%s", h->H > 0 ? "mlp" : "linear");
+    if (o) {
+        META("recipe", "%s", info ? o->recipe : "untrained");
+        META("epochs_per_stage", "%d", o->epochs);
+        META("batch", "%d", o->batch);
+        META("lr", "%g", o->lr);
+        META("weight_decay", "%g", o->wd);
+        META("seed", "%llu", (unsigned long long)o->seed);
+        META("temperature", "%s", o->temperature > 0 ? "fixed" : "learnable");
+        if (o->temperature > 0) META("temperature_value", "%g", o->temperature);
+    }
+    if (info) {
+        META("best_epoch", info->stages > 1 ? "%d,%d" : "%d", info->best_epoch[0], info->best_epoch[1]);
+        META("val_mean_r10", "%.6f", info->best_val[info->stages > 0 ? info->stages - 1 : 0]);
+        if (info->clip_sha256[0]) META("clip_sha256", "%s", info->clip_sha256);
+        if (info->clap_sha256[0]) META("clap_sha256", "%s", info->clap_sha256);
+    }
+#undef META
+    static const char *enc_keys[3] = {"visual_encoder", "audio_encoder", "text_encoder"};
+    for (int m = 0; ds && m < 3; m++)
+        if (ds->encoder_id[m]) { meta[k++] = enc_keys[m]; meta[k++] = ds->encoder_id[m]; }
+    meta[k] = NULL;
+    return al_heads_save(ctx, h, path, meta);
+}

@@ -1,0 +1,115 @@
+/*
+ * cli_train.c — the option handling shared by train / eval / experiment / demo (cli_train.h).
+ */
+#include "cli/cli_train.h"
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void cli_train_args_default(cli_train_args *a) {
+    memset(a, 0, sizeof *a);
+    slava_train_opts_default(&a->train);
+}
+
+int cli_train_option(int c, const char *arg, cli_train_args *a) {
+    slava_train_opts *o = &a->train;
+    long v;
+    double d;
+    switch (c) {
+    case OPT_CLIP: o->clip_dir = arg; return 1;
+    case OPT_CLAP: o->clap_dir = arg; return 1;
+    case OPT_EPOCHS:
+        if ((v = cli_parse_long("--epochs", arg, 1, 100000)) < 0) return -1;
+        o->epochs = (int)v;
+        return 1;
+    case OPT_BATCH:
+        if ((v = cli_parse_long("--batch", arg, 2, 1 << 20)) < 0) return -1;
+        o->batch = (int)v;
+        return 1;
+    case OPT_LR:
+        d = cli_parse_double("--lr", arg);
+        if (!(d > 0)) { if (!isnan(d)) cli_error("--lr: must be > 0"); return -1; }
+        o->lr = d;
+        return 1;
+    case OPT_WD:
+        d = cli_parse_double("--wd", arg);
+        if (!(d >= 0)) { if (!isnan(d)) cli_error("--wd: must be >= 0"); return -1; }
+        o->wd = d;
+        return 1;
+    case OPT_SEED: {
+        char *end = NULL;
+        errno = 0;
+        unsigned long long s = arg ? strtoull(arg, &end, 10) : 0;
+        if (!arg || !*arg || *end || errno || *arg == '-') { cli_error("--seed: expected a non-negative integer, got '%s'", arg ? arg : ""); return -1; }
+        o->seed = s;
+        return 1;
+    }
+    case OPT_TEMPERATURE:
+        d = cli_parse_double("--temperature", arg);
+        if (!(d > 0)) { if (!isnan(d)) cli_error("--temperature: must be > 0"); return -1; }
+        o->temperature = d;
+        return 1;
+    case OPT_AUDIO_HEAD:
+        if (!strcmp(arg, "linear")) o->audio_linear = 1;
+        else if (!strcmp(arg, "mlp")) o->audio_linear = 0;
+        else { cli_error("--audio-head: expected 'mlp' or 'linear', got '%s'", arg); return -1; }
+        return 1;
+    case OPT_THREADS:
+        if ((v = cli_parse_long("--threads", arg, 1, 1024)) < 0) return -1;
+        a->threads = (int)v;
+        return 1;
+    case OPT_QUIET: a->quiet = 1; return 1;
+    default: return 0;
+    }
+}
+
+int cli_parse_split(const char *s) {
+    static const char *names[] = {"train", "val", "test"};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(s, names[i])) return i;
+    cli_error("--split: expected train, val or test, got '%s'", s);
+    return -1;
+}
+
+int cli_parse_format(const char *s) {
+    if (!strcmp(s, "md") || !strcmp(s, "markdown")) return SLAVA_FMT_MD;
+    if (!strcmp(s, "csv")) return SLAVA_FMT_CSV;
+    if (!strcmp(s, "json")) return SLAVA_FMT_JSON;
+    cli_error("--format: expected md, csv or json, got '%s'", s);
+    return -1;
+}
+
+int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_dataset *ds) {
+    slava_store *s = NULL;
+    if (slava_store_open(ctx, path, 0, &s)) return cli_fail(ctx);
+    slava_status st = slava_store_load(ctx, s, mask, NULL, ds);
+    slava_store_close(s);
+    if (st) {
+        /* name the store when the message does not already */
+        const char *m = slava_ctx_error(ctx);
+        if (strncmp(m, path, strlen(path))) cli_error("%s: %s", path, m);
+        else cli_fail(ctx);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        char *end = NULL;
+        errno = 0;
+        if (*p == '-' || *p == '+' || *p == ' ') { cli_error("%s: expected numbers separated by commas, got '%s'", opt, s); return -1; }
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || errno || (*end && *end != ',') || n >= cap) {
+            cli_error("%s: expected at most %d numbers separated by commas, got '%s'", opt, cap, s);
+            return -1;
+        }
+        out[n++] = v;
+        p = *end ? end + 1 : end;
+    }
+    if (!n) { cli_error("%s: empty list", opt); return -1; }
+    return n;
+}

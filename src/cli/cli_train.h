@@ -1,0 +1,58 @@
+/*
+ * cli_train.h — option handling shared by `slava train`, `eval`, `experiment` and `demo`:
+ * the training hyper-parameter options, split / format names, and loading a feature store.
+ */
+#ifndef SLAVA_CLI_TRAIN_H
+#define SLAVA_CLI_TRAIN_H
+
+#include "cli/cli.h"
+#include <getopt.h>
+
+/* getopt_long codes of the shared training options (>= 256 so they never clash with letters). */
+enum {
+    OPT_CLIP = 256, OPT_CLAP, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_SEED, OPT_TEMPERATURE,
+    OPT_AUDIO_HEAD, OPT_THREADS, OPT_QUIET
+};
+
+#define CLI_TRAIN_LONGOPTS                                                                        \
+    {"clip", required_argument, 0, OPT_CLIP}, {"clap", required_argument, 0, OPT_CLAP},           \
+    {"epochs", required_argument, 0, OPT_EPOCHS}, {"batch", required_argument, 0, OPT_BATCH},     \
+    {"lr", required_argument, 0, OPT_LR}, {"wd", required_argument, 0, OPT_WD},                   \
+    {"seed", required_argument, 0, OPT_SEED}, {"temperature", required_argument, 0, OPT_TEMPERATURE}, \
+    {"audio-head", required_argument, 0, OPT_AUDIO_HEAD}, {"threads", required_argument, 0, OPT_THREADS}, \
+    {"quiet", no_argument, 0, OPT_QUIET}
+
+/* The help text of those options. */
+#define CLI_TRAIN_HELP                                                                            \
+    "  --clip DIR          CLIP folder: visual / text heads start from its projections\n"          \
+    "  --clap DIR          CLAP folder: the audio head starts from its projection\n"               \
+    "                      (without them the heads start from --seed, like torch.nn.Linear)\n"    \
+    "  --epochs N          epochs per stage (default 30)\n"                                       \
+    "  --batch N           clips per batch (default 64)\n"                                        \
+    "  --lr X              AdamW learning rate (default 1e-4)\n"                                  \
+    "  --wd X              AdamW decoupled weight decay on every head parameter (default 0.01)\n" \
+    "  --seed N            seed of init, batch order and caption draws (default 0)\n"              \
+    "  --temperature T     fixed softmax temperature (logit scale 1/T) instead of learnable\n"    \
+    "                      logit scales (init ln 100, clamped to <= ln 100)\n"                    \
+    "  --audio-head KIND   mlp (CLAP's linear1 -> ReLU -> linear2, default) or linear\n"          \
+    "  --threads N         threads (default: the cores available)\n"                              \
+    "  --quiet             no progress on stderr\n"
+
+typedef struct {
+    slava_train_opts train;
+    int threads, quiet;
+} cli_train_args;
+
+void cli_train_args_default(cli_train_args *a);
+/* Handle one shared option: 1 handled, 0 not a shared option, -1 bad value (message printed). */
+int cli_train_option(int c, const char *arg, cli_train_args *a);
+/* "train" | "val" | "test" → split, else -1 (message printed). */
+int cli_parse_split(const char *s);
+/* "md" | "csv" | "json" → format, else -1 (message printed). */
+int cli_parse_format(const char *s);
+/* Open the store read-only and load the splits in mask (1 << split). CLI_OK or CLI_FAIL (printed). */
+int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_dataset *ds);
+/* Parse "a,b,c" of unsigned integers (at most cap). Returns the count, -1 on error (printed). */
+int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap);
+
+#endif

@@ -1,0 +1,61 @@
+/*
+ * eval.h — retrieval evaluation internals (DESIGN.md §2), shared by `slava eval` and the
+ * validation step of training.
+ *
+ *   sv_evalset:  one split's features prepared once: clips in clip-id order (the tie-break order),
+ *                frame-mean visual features (the visual head is linear, so it commutes with the
+ *                mean), audio chunks, captions per kind with duplicates within a clip merged.
+ *   sv_evalemb:  the L2-normalised embeddings of an sv_evalset under some heads.
+ *   sv_eval_tasks: the 7 tasks and their reverses from the embeddings.
+ *   sv_retrieval_metrics: the metric core on a score matrix (tested on hand-made matrices).
+ */
+#ifndef SLAVA_EVAL_H
+#define SLAVA_EVAL_H
+
+#include "base/base.h"
+
+typedef struct {
+    int split, n;
+    const slava_clip **clip;        /* [n] borrowed from the dataset, sorted by id */
+    int d_v, d_a, d_t;
+    unsigned char *has_v, *has_a;   /* [n] */
+    float *vbar;                    /* [n, d_v] mean over frames (zero when no frames) */
+    float *abar;                    /* [n, d_a] mean over chunks (for a linear audio head) */
+    int *a_offs;                    /* [n+1] chunk rows of clip i in `a` (empty: no audio) */
+    float *a;                       /* [a_offs[n], d_a] */
+    int n_noaudio;
+    int ncap[SLAVA_CAP_KINDS];      /* captions kept per kind (all clips) */
+    float *cap[SLAVA_CAP_KINDS];    /* [ncap, d_t] */
+    int *cap_owner[SLAVA_CAP_KINDS];/* [ncap] row of the owning clip, non-decreasing */
+    int merged[SLAVA_CAP_KINDS];    /* duplicates merged */
+} sv_evalset;
+
+typedef struct {
+    int P;
+    float *v, *a;                   /* [n, P] each (rows of clips without audio are zero) */
+    float *cap[SLAVA_CAP_KINDS];    /* [ncap[k], P]; GPT-AV rows are not computed (no task uses them) */
+} sv_evalemb;
+
+/* Prepare split `split` of ds. No clip in the split → SLAVA_E_NOTFOUND. */
+slava_status sv_evalset_build(slava_ctx *ctx, const slava_dataset *ds, int split, sv_evalset *out);
+void sv_evalset_free(sv_evalset *e);
+/* Embed every item of e with heads h. Feature sizes must match h. */
+slava_status sv_evalset_embed(slava_ctx *ctx, const sv_evalset *e, const slava_heads *h, sv_evalemb *out);
+void sv_evalemb_free(sv_evalemb *m);
+
+/* Task i (0..6) is task i+1 of DESIGN.md §2, task 7+i its reverse. task_mask bit i selects
+ * task i (others are left with n_queries = 0 and NaN metrics). */
+#define SV_TASKS_ALL 0x3FFFu
+#define SV_TASKS_FORWARD 0x7Fu
+slava_status sv_eval_tasks(slava_ctx *ctx, const sv_evalset *e, const sv_evalemb *m, unsigned task_mask,
+                           slava_eval_report *out);
+/* Mean R@10 (hit@10) over the forward tasks in mask (bits 0..6) that have queries. */
+double sv_mean_r10(const slava_eval_report *r, unsigned forward_mask);
+
+/* Metric core. S [nq, ng] scores (higher = better). Query q's relevant gallery items are
+ * rel_idx[rel_off[q] .. rel_off[q+1]) (at least one). Ties rank the lower gallery index first.
+ * Fills everything of *m except name / reverse. */
+void sv_retrieval_metrics(const float *S, int nq, int ng, const int *rel_off, const int *rel_idx,
+                          slava_task_metrics *m);
+
+#endif

@@ -1,0 +1,674 @@
+/*
+ * encode.c — the encode pipeline (issue 6): a video collection → frozen encoders → feature store.
+ *
+ * Two threads:
+ *   decode thread   for each clip still to do, in collection order: sample frames at fps and
+ *                   preprocess them for CLIP ([T_v, 3, S, S]), read the audio in 10 s chunks and
+ *                   compute CLAP's log-mel front end ([T_a, 1001, 64]); a clip that cannot be read
+ *                   becomes a job carrying its failure reason. Jobs go into a bounded queue.
+ *   calling thread  gathers jobs into a batch (up to frame_batch frames or caption_batch captions),
+ *                   runs the image tower on all frames of the batch, HTSAT on all chunks, the text
+ *                   tower on every caption text not encoded before (same text → same feature,
+ *                   reused from the batch or the store), then commits each clip in ONE store
+ *                   transaction, in collection order.
+ * Every tower computes each row independently of the rest of its batch, so the features of a
+ * clip do not depend on which clips share its batch: an interrupted and resumed run stores the
+ * same bytes as an uninterrupted one (tests/test_e2e.c checks this).
+ */
+#include "base/base.h"
+#include "io/safetensors.h"
+#include <math.h>
+#include <omp.h>
+#include <pthread.h>
+#include <stdio.h>
+
+void slava_encode_opts_default(slava_encode_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->fps = 1.0;
+    o->frame_batch = 64;
+    o->chunk_batch = 8;
+    o->caption_batch = 256;
+}
+
+/* ------------------------------------------------------------------ encoder identities */
+
+static slava_status dir_sha(slava_ctx *ctx, const char *dir, char out[65]) {
+    sv_weights *w;
+    SV_TRY(sv_weights_open(ctx, dir, &w));
+    slava_status st = sv_weights_sha256(ctx, w, out);
+    sv_weights_free(w);
+    return st;
+}
+
+slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
+                               char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]) {
+    char clip_sha[65], clap_sha[65];
+    if (!clip_dir || !clap_dir) return sv_err(ctx, SLAVA_E_ARG, "encode: both a CLIP and a CLAP folder are needed");
+    if (!(fps > 0) || !isfinite(fps)) return sv_err(ctx, SLAVA_E_ARG, "encode: fps must be > 0, got %g", fps);
+    SV_TRY(dir_sha(ctx, clip_dir, clip_sha));
+    SV_TRY(dir_sha(ctx, clap_dir, clap_sha));
+    if (fps == 1.0) snprintf(id[SLAVA_MOD_VISUAL], SLAVA_ENCODER_ID_LEN, "%s", clip_sha);
+    else snprintf(id[SLAVA_MOD_VISUAL], SLAVA_ENCODER_ID_LEN, "%s@%gfps", clip_sha, fps);
+    snprintf(id[SLAVA_MOD_AUDIO], SLAVA_ENCODER_ID_LEN, "%s", clap_sha);
+    snprintf(id[SLAVA_MOD_TEXT], SLAVA_ENCODER_ID_LEN, "%s", clip_sha);
+    return SLAVA_OK;
+}
+
+/* ------------------------------------------------------------------ jobs and the queue */
+
+/* One clip, decoded and preprocessed (or failed). Owned by the queue, then by the batch. */
+typedef struct {
+    int    clip;             /* index into the collection */
+    char  *error;            /* failure reason (malloc'd) or NULL */
+    double duration;         /* seconds, -1 unknown */
+    int    has_audio;
+    int    t_v;
+    float *pixels;           /* [t_v, 3, S, S] */
+    int    t_a;
+    float *mel;              /* [t_a, SLAVA_MEL_FRAMES, SLAVA_MEL_BINS] */
+} job;
+
+static void job_free(job *j) {
+    free(j->error);
+    sv_free(j->pixels);
+    sv_free(j->mel);
+    memset(j, 0, sizeof *j);
+}
+
+#define QUEUE_CAP 64
+
+typedef struct {
+    /* read-only for the decode thread */
+    const slava_collection *c;
+    const int *todo;             /* clip indices to encode, in order */
+    int n_todo;
+    double fps;
+    const slava_clip_preproc *pp;
+    int S;                       /* CLIP image side */
+    const slava_clap_audio *clap;
+    int frame_limit;             /* the decoder waits while this many frames are queued */
+    /* shared, under mu */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    job q[QUEUE_CAP];
+    int head, count;
+    int queued_frames;
+    int produced;                /* jobs pushed so far */
+    int stop;                    /* set by the consumer: finish now */
+    slava_status fatal;          /* out of memory in the decoder */
+    char fatal_msg[1024];
+    double t_decode;
+} pipe_state;
+
+/* Decode one clip into j (never fails as a whole: problems become j->error). Returns SLAVA_E_NOMEM
+ * only when memory ran out (that stops the run). */
+static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, job *j) {
+    const slava_media_clip *mc = &p->c->clips[ci];
+    memset(j, 0, sizeof *j);
+    j->clip = ci;
+    j->duration = -1;
+    int n_caps = 0;
+    for (int k = 0; k < SLAVA_CAP_KINDS; k++) n_caps += mc->n_cap[k];
+    if (!mc->video) {
+        j->error = sv_strdup(mc->problem ? mc->problem : "no video file found");
+        return j->error ? SLAVA_OK : SLAVA_E_NOMEM;
+    }
+    if (n_caps == 0) {
+        j->error = sv_strdup("no captions (every caption list is missing or empty)");
+        return j->error ? SLAVA_OK : SLAVA_E_NOMEM;
+    }
+    /* frames */
+    const size_t fsz = (size_t)3 * p->S * p->S;
+    slava_video *v = NULL;
+    slava_status st = slava_video_open(ctx, mc->video, p->fps, &v);
+    int cap = 0;
+    while (!st) {
+        const slava_image *im;
+        double t;
+        int got;
+        st = slava_video_next(ctx, v, &im, &t, &got);
+        if (st || !got) break;
+        int ow, oh;
+        slava_clip_preproc_out_size(p->pp, im->w, im->h, &ow, &oh);
+        if (ow != p->S || oh != p->S) {
+            st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: preprocessing gives %dx%d images, the CLIP model takes %dx%d",
+                        mc->video, ow, oh, p->S, p->S);
+            break;
+        }
+        if (j->t_v == cap) {
+            int nc = cap ? 2 * cap : 16;
+            float *np = sv_alloc(sizeof(float) * fsz * nc);
+            if (!np) { st = SLAVA_E_NOMEM; break; }
+            if (j->t_v) memcpy(np, j->pixels, sizeof(float) * fsz * j->t_v);
+            sv_free(j->pixels);
+            j->pixels = np;
+            cap = nc;
+        }
+        st = slava_clip_preprocess(ctx, p->pp, im, j->pixels + fsz * j->t_v);
+        if (!st) j->t_v++;
+    }
+    if (v) {
+        slava_video_info info;
+        slava_video_get_info(v, &info);
+        j->duration = info.duration;
+        slava_video_close(v);
+    }
+    if (!st && j->t_v == 0) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: no video frame could be sampled", mc->video);
+    /* audio */
+    slava_audio *a = NULL;
+    if (!st) {
+        st = slava_audio_open(ctx, mc->video, &a);
+        if (st == SLAVA_E_NOAUDIO) st = SLAVA_OK;   /* no audio track: a valid clip */
+        else if (!st) j->has_audio = 1;
+    }
+    if (!st && a) {
+        const size_t msz = (size_t)SLAVA_MEL_FRAMES * SLAVA_MEL_BINS;
+        float *wave = sv_alloc(sizeof(float) * SLAVA_AUDIO_CHUNK);
+        int acap = 0;
+        if (!wave) st = SLAVA_E_NOMEM;
+        while (!st) {
+            int n;
+            st = slava_audio_next_chunk(ctx, a, wave, &n);
+            if (st || n == 0) break;
+            if (j->t_a == acap) {
+                int nc = acap ? 2 * acap : 8;
+                float *nm = sv_alloc(sizeof(float) * msz * nc);
+                if (!nm) { st = SLAVA_E_NOMEM; break; }
+                if (j->t_a) memcpy(nm, j->mel, sizeof(float) * msz * j->t_a);
+                sv_free(j->mel);
+                j->mel = nm;
+                acap = nc;
+            }
+            st = slava_clap_features(ctx, p->clap, wave, n, -1, j->mel + msz * j->t_a);
+            if (!st) j->t_a++;
+        }
+        sv_free(wave);
+        slava_audio_close(a);
+        if (!st && j->t_a == 0) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: the audio track gave no 10 s chunk", mc->video);
+    }
+    if (st == SLAVA_E_NOMEM) { job_free(j); return SLAVA_E_NOMEM; }
+    if (st) {
+        const char *m = slava_ctx_error(ctx);
+        double d = j->duration;
+        job_free(j);
+        j->clip = ci;
+        j->duration = d;
+        j->error = sv_strdup(m && *m ? m : slava_status_name(st));
+        slava_ctx_clear_error(ctx);
+        if (!j->error) return SLAVA_E_NOMEM;
+    }
+    return SLAVA_OK;
+}
+
+static void *decode_thread(void *arg) {
+    pipe_state *p = arg;
+    slava_ctx *ctx = slava_ctx_new();
+    /* The towers use the cores through OpenMP/BLAS on the other thread; decoding here stays serial. */
+    omp_set_num_threads(1);
+    for (int i = 0; i < p->n_todo; i++) {
+        pthread_mutex_lock(&p->mu);
+        while (!p->stop && (p->count == QUEUE_CAP || (p->count > 0 && p->queued_frames >= p->frame_limit)))
+            pthread_cond_wait(&p->cv, &p->mu);
+        int stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop) break;
+        job j;
+        double t0 = sv_now();
+        slava_status st = ctx ? decode_clip(ctx, p, p->todo[i], &j) : SLAVA_E_NOMEM;
+        double dt = sv_now() - t0;
+        pthread_mutex_lock(&p->mu);
+        p->t_decode += dt;
+        if (st) {
+            p->fatal = st;
+            snprintf(p->fatal_msg, sizeof p->fatal_msg, "%s: out of memory while decoding",
+                     p->c->clips[p->todo[i]].video ? p->c->clips[p->todo[i]].video : p->c->clips[p->todo[i]].id);
+            p->stop = 1;
+            pthread_cond_broadcast(&p->cv);
+            pthread_mutex_unlock(&p->mu);
+            break;
+        }
+        p->q[(p->head + p->count) % QUEUE_CAP] = j;
+        p->count++;
+        p->queued_frames += j.t_v;
+        p->produced++;
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    slava_ctx_free(ctx);
+    return NULL;
+}
+
+/* Take the next job (blocking). Returns 0 with *j filled, 1 when there are no more jobs, -1 on a
+ * fatal decoder error. *waited accumulates the seconds spent blocked. */
+static int pop_job(pipe_state *p, job *j, int consumed, double *waited) {
+    double t0 = sv_now();
+    pthread_mutex_lock(&p->mu);
+    while (p->count == 0 && !p->fatal && consumed < p->n_todo) pthread_cond_wait(&p->cv, &p->mu);
+    int r;
+    if (p->count > 0) {
+        *j = p->q[p->head];
+        p->head = (p->head + 1) % QUEUE_CAP;
+        p->count--;
+        p->queued_frames -= j->t_v;
+        pthread_cond_broadcast(&p->cv);
+        r = 0;
+    } else {
+        r = p->fatal ? -1 : 1;
+    }
+    pthread_mutex_unlock(&p->mu);
+    *waited += sv_now() - t0;
+    return r;
+}
+
+/* ------------------------------------------------------------------ the encoding side */
+
+typedef struct {
+    slava_clip_vision *vis;
+    slava_clip_text *txt;
+    slava_clap_audio *aud;
+    int S, Dv, Dt, Da;
+} models;
+
+static void models_free(models *m) {
+    slava_clip_vision_free(m->vis);
+    slava_clip_text_free(m->txt);
+    slava_clap_audio_free(m->aud);
+    memset(m, 0, sizeof *m);
+}
+
+static slava_status models_load(slava_ctx *ctx, const slava_encode_opts *o, models *m) {
+    memset(m, 0, sizeof *m);
+    slava_status st = slava_clip_vision_load(ctx, o->clip_dir, &m->vis);
+    if (!st) st = slava_clip_text_load(ctx, o->clip_dir, &m->txt);
+    if (!st) st = slava_clap_audio_load(ctx, o->clap_dir, &m->aud);
+    if (st) { models_free(m); return st; }
+    slava_clip_vision_dims(m->vis, &m->S, &m->Dv, NULL);
+    slava_clip_text_dims(m->txt, &m->Dt, NULL, NULL);
+    slava_clap_audio_dims(m->aud, &m->Da, NULL);
+    return SLAVA_OK;
+}
+
+/* A batch of jobs with their encoder outputs. Caption features live in `tf` ([n_text, Dt]); the
+ * caption (clip job b, kind k, index i) uses row cap_row[b][k][i]. */
+typedef struct {
+    job   *jobs;
+    int    n, cap;
+    int    frames, chunks, captions;
+    float *vis;                /* [frames, Dv] */
+    float *aud;                /* [chunks, Da] */
+    /* distinct caption texts of the batch */
+    const char **texts;        /* [n_text] borrowed from the collection */
+    int   *text_known;         /* 1: feature taken from the store */
+    float *tf;                 /* [n_text, Dt] */
+    int    n_text, text_cap;
+    int  **cap_row;            /* per job: rows of its captions, kinds in order then idx */
+} batch;
+
+static void batch_clear(batch *b) {
+    for (int i = 0; i < b->n; i++) { job_free(&b->jobs[i]); free(b->cap_row[i]); b->cap_row[i] = NULL; }
+    b->n = b->frames = b->chunks = b->captions = b->n_text = 0;
+}
+
+static void batch_free(batch *b) {
+    batch_clear(b);
+    free(b->jobs);
+    free(b->cap_row);
+    free(b->texts);
+    free(b->text_known);
+    sv_free(b->tf);
+    sv_free(b->vis);
+    sv_free(b->aud);
+    memset(b, 0, sizeof *b);
+}
+
+static slava_status grow(slava_ctx *ctx, void **p, size_t elem, int need, int *cap) {
+    if (need <= *cap) return SLAVA_OK;
+    int nc = *cap ? *cap : 16;
+    while (nc < need) nc *= 2;
+    void *np = realloc(*p, elem * (size_t)nc);
+    if (!np) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+    *p = np;
+    *cap = nc;
+    return SLAVA_OK;
+}
+
+/* Open-addressing hash table of the batch's distinct caption texts (key: the text, borrowed). */
+typedef struct { const char *key; int row; } tslot;
+
+static uint64_t str_hash(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+typedef struct {
+    const slava_collection *c;
+    slava_store *s;
+    const slava_encode_opts *o;
+    models m;
+    char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    slava_encode_summary *sum;
+    batch b;
+    tslot *ht;
+    int ht_cap;
+    int failures_cap;
+    int64_t done, total;
+    slava_progress_fn progress;  /* the caller's, saved while the towers run with none */
+    void *progress_user;
+} encoder;
+
+/* Progress of the whole run (the towers' own per-call progress is switched off meanwhile).
+ * Returns non-zero when the user asked to stop. */
+static int report(encoder *e, int failed) {
+    if (!e->progress) return 0;
+    char detail[64];
+    snprintf(detail, sizeof detail, "%d failed", failed);
+    return e->progress(e->progress_user, "encode", e->done, e->total, detail);
+}
+
+/* Rows for every caption of the batch's clips: distinct texts found in the store are copied,
+ * the others encoded together. */
+static slava_status encode_texts(slava_ctx *ctx, encoder *e) {
+    batch *b = &e->b;
+    int need = 2 * b->captions + 16;
+    if (need > e->ht_cap) {
+        int nc = 64;
+        while (nc < need) nc *= 2;
+        tslot *nh = realloc(e->ht, sizeof(tslot) * nc);
+        if (!nh) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+        e->ht = nh;
+        e->ht_cap = nc;
+    }
+    for (int i = 0; i < e->ht_cap; i++) e->ht[i].key = NULL;
+    b->n_text = 0;
+    for (int bi = 0; bi < b->n; bi++) {
+        const job *j = &b->jobs[bi];
+        const slava_media_clip *mc = &e->c->clips[j->clip];
+        if (j->error) continue;
+        int nc = 0;
+        for (int k = 0; k < SLAVA_CAP_KINDS; k++) nc += mc->n_cap[k];
+        b->cap_row[bi] = malloc(sizeof(int) * (size_t)(nc ? nc : 1));
+        if (!b->cap_row[bi]) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+        int r = 0;
+        for (int k = 0; k < SLAVA_CAP_KINDS; k++)
+            for (int i = 0; i < mc->n_cap[k]; i++, r++) {
+                const char *t = mc->cap[k][i];
+                uint64_t h = str_hash(t) & (uint64_t)(e->ht_cap - 1);
+                while (e->ht[h].key && strcmp(e->ht[h].key, t)) h = (h + 1) & (uint64_t)(e->ht_cap - 1);
+                if (!e->ht[h].key) {
+                    SV_TRY(grow(ctx, (void **)&b->texts, sizeof *b->texts, b->n_text + 1, &b->text_cap));
+                    e->ht[h].key = t;
+                    e->ht[h].row = b->n_text;
+                    b->texts[b->n_text++] = t;
+                }
+                b->cap_row[bi][r] = e->ht[h].row;
+            }
+    }
+    if (!b->n_text) return SLAVA_OK;
+    sv_free(b->tf);
+    free(b->text_known);
+    b->tf = sv_alloc(sizeof(float) * (size_t)b->n_text * e->m.Dt);
+    b->text_known = calloc((size_t)b->n_text, sizeof(int));
+    const char **todo = malloc(sizeof(char *) * (size_t)b->n_text);
+    int *todo_row = malloc(sizeof(int) * (size_t)b->n_text);
+    float *out = sv_alloc(sizeof(float) * (size_t)b->n_text * e->m.Dt);
+    slava_status st = SLAVA_OK;
+    if (!b->tf || !b->text_known || !todo || !todo_row || !out) st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+    int n_todo = 0;
+    double t0 = sv_now();
+    for (int i = 0; !st && i < b->n_text; i++) {
+        int found = 0;
+        st = slava_store_find_text_feature(ctx, e->s, b->texts[i], e->ids[SLAVA_MOD_TEXT],
+                                           b->tf + (size_t)i * e->m.Dt, e->m.Dt, &found);
+        b->text_known[i] = found;
+        if (!found) { todo[n_todo] = b->texts[i]; todo_row[n_todo++] = i; }
+    }
+    e->sum->t_store += sv_now() - t0;
+    t0 = sv_now();
+    for (int i0 = 0; !st && i0 < n_todo; i0 += e->o->caption_batch) {
+        int nb = n_todo - i0 < e->o->caption_batch ? n_todo - i0 : e->o->caption_batch;
+        st = slava_clip_text_encode(ctx, e->m.txt, nb, todo + i0, out, NULL);
+        for (int i = 0; !st && i < nb; i++)
+            memcpy(b->tf + (size_t)todo_row[i0 + i] * e->m.Dt, out + (size_t)i * e->m.Dt, sizeof(float) * e->m.Dt);
+    }
+    e->sum->t_text += sv_now() - t0;
+    free(todo);
+    free(todo_row);
+    sv_free(out);
+    return st;
+}
+
+/* Run the towers over the batch and commit it clip by clip. */
+static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
+    batch *b = &e->b;
+    if (!b->n) return SLAVA_OK;
+    const size_t fsz = (size_t)3 * e->m.S * e->m.S, msz = (size_t)SLAVA_MEL_FRAMES * SLAVA_MEL_BINS;
+    slava_status st = SLAVA_OK;
+    /* vision: all frames of the batch, frame_batch at a time */
+    sv_free(b->vis);
+    sv_free(b->aud);
+    b->vis = b->frames ? sv_alloc(sizeof(float) * (size_t)b->frames * e->m.Dv) : NULL;
+    b->aud = b->chunks ? sv_alloc(sizeof(float) * (size_t)b->chunks * e->m.Da) : NULL;
+    float *pix = b->frames ? sv_alloc(sizeof(float) * fsz * (size_t)(b->frames < e->o->frame_batch ? b->frames : e->o->frame_batch)) : NULL;
+    float *mel = b->chunks ? sv_alloc(sizeof(float) * msz * (size_t)(b->chunks < e->o->chunk_batch ? b->chunks : e->o->chunk_batch)) : NULL;
+    if ((b->frames && (!b->vis || !pix)) || (b->chunks && (!b->aud || !mel))) {
+        st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+        goto out;
+    }
+    /* Frames (and chunks) of consecutive clips are packed into calls of up to frame_batch rows. */
+    double t0 = sv_now();
+    {
+        int row = 0, fill = 0;
+        for (int bi = 0; !st && bi < b->n; bi++) {
+            const job *j = &b->jobs[bi];
+            for (int f = 0; !st && f < j->t_v; f++) {
+                memcpy(pix + fsz * fill, j->pixels + fsz * f, sizeof(float) * fsz);
+                if (++fill == e->o->frame_batch) {
+                    st = slava_clip_vision_encode(ctx, e->m.vis, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
+                    row += fill;
+                    fill = 0;
+                }
+            }
+        }
+        if (!st && fill) st = slava_clip_vision_encode(ctx, e->m.vis, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
+    }
+    e->sum->t_vision += sv_now() - t0;
+    t0 = sv_now();
+    {
+        int row = 0, fill = 0;
+        for (int bi = 0; !st && bi < b->n; bi++) {
+            const job *j = &b->jobs[bi];
+            for (int f = 0; !st && f < j->t_a; f++) {
+                memcpy(mel + msz * fill, j->mel + msz * f, sizeof(float) * msz);
+                if (++fill == e->o->chunk_batch) {
+                    st = slava_clap_audio_encode(ctx, e->m.aud, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
+                    row += fill;
+                    fill = 0;
+                }
+            }
+        }
+        if (!st && fill) st = slava_clap_audio_encode(ctx, e->m.aud, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
+    }
+    e->sum->t_audio += sv_now() - t0;
+    if (!st) st = encode_texts(ctx, e);
+    if (st) goto out;
+    /* store: one transaction per clip */
+    t0 = sv_now();
+    int vrow = 0, arow = 0;
+    for (int bi = 0; !st && bi < b->n; bi++) {
+        const job *j = &b->jobs[bi];
+        const slava_media_clip *mc = &e->c->clips[j->clip];
+        st = slava_store_begin(ctx, e->s);
+        if (!st) st = slava_store_put_clip(ctx, e->s, mc->id, mc->split, mc->video, j->duration, j->has_audio, j->error);
+        int r = 0, reused = 0;
+        if (!j->error) {
+            for (int k = 0; !st && k < SLAVA_CAP_KINDS; k++)
+                for (int i = 0; !st && i < mc->n_cap[k]; i++)
+                    st = slava_store_put_caption(ctx, e->s, mc->id, k, i, mc->cap[k][i]);
+            if (!st) st = slava_store_put_clip_feature(ctx, e->s, mc->id, SLAVA_MOD_VISUAL, e->ids[SLAVA_MOD_VISUAL],
+                                                       b->vis + (size_t)vrow * e->m.Dv, j->t_v, e->m.Dv, NULL);
+            if (!st && j->has_audio)
+                st = slava_store_put_clip_feature(ctx, e->s, mc->id, SLAVA_MOD_AUDIO, e->ids[SLAVA_MOD_AUDIO],
+                                                  b->aud + (size_t)arow * e->m.Da, j->t_a, e->m.Da, NULL);
+            for (int k = 0; !st && k < SLAVA_CAP_KINDS; k++)
+                for (int i = 0; !st && i < mc->n_cap[k]; i++, r++) {
+                    int row = b->cap_row[bi][r];
+                    reused += b->text_known[row];
+                    st = slava_store_put_caption_feature(ctx, e->s, mc->id, k, i, e->ids[SLAVA_MOD_TEXT],
+                                                         b->tf + (size_t)row * e->m.Dt, e->m.Dt, NULL);
+                    /* the same text later in this batch is now "stored" too */
+                    b->text_known[row] = 1;
+                }
+        }
+        if (!st) st = slava_store_commit(ctx, e->s);
+        if (st) { slava_store_rollback(e->s); break; }
+        vrow += j->t_v;
+        arow += j->t_a;
+        slava_encode_summary *sum = e->sum;
+        if (j->error) {
+            st = grow(ctx, (void **)&sum->failures, sizeof *sum->failures, sum->n_failures + 1, &e->failures_cap);
+            if (st) break;
+            slava_encode_failure *f = &sum->failures[sum->n_failures];
+            f->clip = sv_strdup(mc->id);
+            f->split = mc->split;
+            f->reason = sv_strdup(j->error);
+            if (!f->clip || !f->reason) { free(f->clip); free(f->reason); st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory"); break; }
+            sum->n_failures++;
+            sum->failed++;
+        } else {
+            sum->encoded++;
+            sum->no_audio += !j->has_audio;
+            sum->frames += j->t_v;
+            sum->chunks += j->t_a;
+            sum->captions += r;
+            sum->captions_reused += reused;
+        }
+        e->done++;
+        if (report(e, sum->failed)) {
+            e->sum->t_store += sv_now() - t0;
+            st = sv_err(ctx, SLAVA_E_INTERRUPTED, "encode: interrupted");
+            goto out;
+        }
+    }
+    e->sum->t_store += sv_now() - t0;
+out:
+    sv_free(pix);
+    sv_free(mel);
+    batch_clear(b);
+    return st;
+}
+
+void slava_encode_summary_free(slava_encode_summary *sum) {
+    if (!sum) return;
+    for (int i = 0; i < sum->n_failures; i++) { free(sum->failures[i].clip); free(sum->failures[i].reason); }
+    free(sum->failures);
+    sum->failures = NULL;
+    sum->n_failures = 0;
+}
+
+slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
+                                     const slava_encode_opts *o, slava_encode_summary *sum) {
+    memset(sum, 0, sizeof *sum);
+    double t_start = sv_now();
+    sum->clips = c->n;
+    if (o->frame_batch < 1 || o->chunk_batch < 1 || o->caption_batch < 1)
+        return sv_err(ctx, SLAVA_E_ARG, "encode: batch sizes must be >= 1");
+    SV_TRY(slava_encoder_ids(ctx, o->clip_dir, o->clap_dir, o->fps, sum->encoder_id));
+    /* which clips are still to do */
+    int *todo = malloc(sizeof(int) * (size_t)(c->n ? c->n : 1));
+    if (!todo) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+    int n_todo = 0;
+    const char *enc[SLAVA_MODS] = {sum->encoder_id[0], sum->encoder_id[1], sum->encoder_id[2]};
+    double t0 = sv_now();
+    for (int i = 0; i < c->n; i++) {
+        slava_clip_state state;
+        slava_status st = slava_store_clip_state(ctx, s, c->clips[i].id, enc, &state, NULL);
+        if (st) { free(todo); return st; }
+        if (state == SLAVA_CLIP_COMPLETE) sum->skipped++;
+        else todo[n_todo++] = i;
+    }
+    sum->t_store += sv_now() - t0;
+    if (n_todo == 0) { free(todo); sum->seconds = sv_now() - t_start; return SLAVA_OK; }
+
+    encoder e = {0};
+    e.c = c;
+    e.s = s;
+    e.o = o;
+    e.sum = sum;
+    e.total = n_todo;
+    memcpy(e.ids, sum->encoder_id, sizeof e.ids);
+    e.progress = ctx->progress;
+    e.progress_user = ctx->progress_user;
+    ctx->progress = NULL;
+    slava_status st = models_load(ctx, o, &e.m);
+    if (st) { free(todo); ctx->progress = e.progress; return st; }
+    report(&e, 0);
+
+    pipe_state p;
+    memset(&p, 0, sizeof p);
+    p.c = c;
+    p.todo = todo;
+    p.n_todo = n_todo;
+    p.fps = o->fps;
+    p.pp = slava_clip_vision_preproc(e.m.vis);
+    p.S = e.m.S;
+    p.clap = e.m.aud;
+    p.frame_limit = 2 * o->frame_batch;
+    pthread_mutex_init(&p.mu, NULL);
+    pthread_cond_init(&p.cv, NULL);
+    pthread_t th;
+    if (pthread_create(&th, NULL, decode_thread, &p)) {
+        pthread_mutex_destroy(&p.mu);
+        pthread_cond_destroy(&p.cv);
+        models_free(&e.m);
+        free(todo);
+        return sv_err(ctx, SLAVA_E_INTERNAL, "encode: cannot start the decode thread");
+    }
+    int consumed = 0;
+    for (;;) {
+        job j;
+        int r = pop_job(&p, &j, consumed, &sum->t_wait);
+        if (r < 0) { st = sv_err(ctx, p.fatal, "%s", p.fatal_msg); break; }
+        if (r > 0) break;
+        consumed++;
+        batch *b = &e.b;
+        if (b->n == b->cap) {   /* jobs and cap_row grow together */
+            int nc = b->cap ? 2 * b->cap : 16;
+            job *nj = realloc(b->jobs, sizeof *nj * (size_t)nc);
+            if (nj) b->jobs = nj;
+            int **nr = nj ? realloc(b->cap_row, sizeof *nr * (size_t)nc) : NULL;
+            if (nr) b->cap_row = nr;
+            if (!nj || !nr) { job_free(&j); st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory"); break; }
+            b->cap = nc;
+        }
+        b->cap_row[b->n] = NULL;
+        b->jobs[b->n++] = j;
+        b->frames += j.t_v;
+        b->chunks += j.t_a;
+        if (!j.error)
+            for (int k = 0; k < SLAVA_CAP_KINDS; k++) b->captions += c->clips[j.clip].n_cap[k];
+        if (b->frames >= o->frame_batch || b->captions >= o->caption_batch || b->chunks >= 4 * o->chunk_batch ||
+            b->n >= QUEUE_CAP || consumed == n_todo) {
+            st = flush_batch(ctx, &e);
+            if (st) break;
+        }
+    }
+    if (!st) st = flush_batch(ctx, &e);
+    /* stop the decoder (on error it may still be waiting for room) and drain what it queued */
+    pthread_mutex_lock(&p.mu);
+    p.stop = 1;
+    pthread_cond_broadcast(&p.cv);
+    pthread_mutex_unlock(&p.mu);
+    pthread_join(th, NULL);
+    while (p.count > 0) { job_free(&p.q[p.head]); p.head = (p.head + 1) % QUEUE_CAP; p.count--; }
+    sum->t_decode = p.t_decode;
+    pthread_mutex_destroy(&p.mu);
+    pthread_cond_destroy(&p.cv);
+    batch_free(&e.b);
+    free(e.ht);
+    models_free(&e.m);
+    free(todo);
+    ctx->progress = e.progress;
+    sum->seconds = sv_now() - t_start;
+    return st;
+}
