@@ -207,6 +207,12 @@ const slava_clip_preproc *slava_clip_vision_preproc(const slava_clip_vision *m);
  * Frames are run in batches so the GEMMs are large. */
 slava_status slava_clip_vision_encode(slava_ctx *ctx, const slava_clip_vision *m, int n, const float *pixels,
                                       float *pooled, float *projected);
+/* A whole video (or image) file: frames sampled at `fps` (slava_video), preprocessed and encoded
+ * in batches of `batch` frames (<= 0: 32), so memory stays bounded whatever the length.
+ * *pooled = malloc'd [*T, hidden] (caller frees with free()); projected_mean [proj] = mean over
+ * frames of the projected rows (may be NULL). Errors name the file. */
+slava_status slava_clip_vision_embed_file(slava_ctx *ctx, const slava_clip_vision *m, const char *path, double fps,
+                                          int batch, float **pooled, int *T, float *projected_mean);
 
 /* ===================================================================== audio (chunks, mel, HTSAT) */
 
