@@ -345,8 +345,7 @@ slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mas
                               const char *const *enc, slava_dataset *out);
 
 /* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
-const char *slava_store_split_name(int split);     /* slava_split → "train" "val" "test" */
-int         slava_store_split_parse(const char *name);
+int         slava_store_split_parse(const char *name);  /* exactly slava_split_name()'s names, else -1 */
 const char *slava_store_kind_name(int kind);       /* slava_caption_kind → "audio" "visual" "audio_visual" "gpt_av" */
 int         slava_store_kind_parse(const char *name);
 const char *slava_store_modality_name(int m);      /* slava_modality → "visual" "audio" "text" */

@@ -122,7 +122,7 @@ static int store_info(int argc, char **argv) {
         int show = all || in.n_failures <= 20 ? in.n_failures : 20;
         printf("\n  failed clips (%d):\n", in.n_failures);
         for (int i = 0; i < show; i++)
-            printf("  %-5s %s: %s\n", slava_store_split_name(in.failures[i].split), in.failures[i].clip, in.failures[i].error);
+            printf("  %-5s %s: %s\n", slava_split_name(in.failures[i].split), in.failures[i].clip, in.failures[i].error);
         if (show < in.n_failures) printf("  ... %d more (--all lists every one)\n", in.n_failures - show);
     }
     slava_store_info_free(&in);

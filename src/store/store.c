@@ -14,7 +14,6 @@
 
 /* ------------------------------------------------------------------ names */
 
-static const char *const SPLIT_NAMES[SLAVA_SPLITS] = {"train", "val", "test"};
 static const char *const KIND_NAMES[SLAVA_CAP_KINDS] = {"audio", "visual", "audio_visual", "gpt_av"};
 static const char *const MOD_NAMES[3] = {"visual", "audio", "text"};
 
@@ -23,8 +22,12 @@ static int name_parse(const char *const *names, int n, const char *name) {
         if (!strcmp(names[i], name)) return i;
     return -1;
 }
-const char *slava_store_split_name(int split) { return split >= 0 && split < SLAVA_SPLITS ? SPLIT_NAMES[split] : "?"; }
-int slava_store_split_parse(const char *name) { return name_parse(SPLIT_NAMES, SLAVA_SPLITS, name); }
+/* Strict: exactly the names slava_split_name gives (what the store itself writes). */
+int slava_store_split_parse(const char *name) {
+    for (int k = 0; name && k < SLAVA_SPLITS; k++)
+        if (!strcmp(name, slava_split_name(k))) return k;
+    return -1;
+}
 const char *slava_store_kind_name(int kind) { return kind >= 0 && kind < SLAVA_CAP_KINDS ? KIND_NAMES[kind] : "?"; }
 int slava_store_kind_parse(const char *name) { return name_parse(KIND_NAMES, SLAVA_CAP_KINDS, name); }
 const char *slava_store_modality_name(int m) { return m >= 0 && m < 3 ? MOD_NAMES[m] : "?"; }
@@ -337,7 +340,7 @@ static slava_status clip_insert(slava_ctx *ctx, slava_store *s, const char *name
     sqlite3_stmt *q = sv_store_stmt(ctx, s, SQ_CLIP_INSERT);
     if (!q) return SLAVA_E_STORE;
     sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, SPLIT_NAMES[split], -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, slava_split_name(split), -1, SQLITE_STATIC);
     if (source) sqlite3_bind_text(q, 3, source, -1, SQLITE_STATIC);
     if (duration >= 0) sqlite3_bind_double(q, 4, duration);
     sqlite3_bind_int(q, 5, has_audio ? 1 : 0);
@@ -360,7 +363,7 @@ slava_status sv_store_clip_keep(slava_ctx *ctx, slava_store *s, const char *name
     if (f) {
         if (r.split != split)
             return sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s' is stored in split %s, not %s", s->path, name,
-                          slava_store_split_name(r.split), SPLIT_NAMES[split]);
+                          slava_split_name(r.split), slava_split_name(split));
         *rowid = r.id;
         if (stored_has_audio) *stored_has_audio = r.has_audio;
         return SLAVA_OK;
@@ -520,7 +523,7 @@ slava_status slava_store_put_clip(slava_ctx *ctx, slava_store *s, const char *cl
     else if (!f) st = clip_insert(ctx, s, clip, split, source, duration, has_audio, error, &id);
     else if (r.split != split)
         st = sv_err(ctx, SLAVA_E_ARG, "%s: clip '%s' is stored in split %s, not %s", s->path, clip,
-                    slava_store_split_name(r.split), SPLIT_NAMES[split]);
+                    slava_split_name(r.split), slava_split_name(split));
     else {
         sqlite3_stmt *q = sv_store_stmt(ctx, s, SQ_CLIP_UPDATE);
         if (!q) st = SLAVA_E_STORE;
@@ -775,7 +778,7 @@ static int cap_tmp_cmp(const void *a, const void *b) {
 /* Bind the split names of split_mask to ?first..?first+2 (NULL for splits not wanted). */
 static void bind_splits(sqlite3_stmt *q, int first, unsigned split_mask) {
     for (int k = 0; k < SLAVA_SPLITS; k++)
-        if (!split_mask || (split_mask >> k & 1)) sqlite3_bind_text(q, first + k, SPLIT_NAMES[k], -1, SQLITE_STATIC);
+        if (!split_mask || (split_mask >> k & 1)) sqlite3_bind_text(q, first + k, slava_split_name(k), -1, SQLITE_STATIC);
 }
 
 /* Choose modality m's encoder: *id = 0 when none stored (and none asked for). */
@@ -916,8 +919,8 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
     for (int k = 0; k < SLAVA_SPLITS && st == SLAVA_OK; k++)
         if ((split_mask >> k & 1) && !have[k]) {
             if (failed[k]) st = sv_err(ctx, SLAVA_E_NOTFOUND, "%s: no usable clips in split %s (all %lld failed)", s->path,
-                                       SPLIT_NAMES[k], (long long)failed[k]);
-            else st = sv_err(ctx, SLAVA_E_NOTFOUND, "%s: no clips in split %s", s->path, SPLIT_NAMES[k]);
+                                       slava_split_name(k), (long long)failed[k]);
+            else st = sv_err(ctx, SLAVA_E_NOTFOUND, "%s: no clips in split %s", s->path, slava_split_name(k));
         }
     if (st == SLAVA_OK && n == 0) {
         int64_t tot = all[0] + all[1] + all[2];

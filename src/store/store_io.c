@@ -26,7 +26,7 @@ static cJSON *clips_json(const slava_dataset *ds, const sv_clip_meta *meta) {
         if (!o) { cJSON_Delete(arr); return NULL; }
         cJSON_AddItemToArray(arr, o);
         cJSON_AddStringToObject(o, "id", ds->clips[i].id);
-        cJSON_AddStringToObject(o, "split", slava_store_split_name(ds->clips[i].split));
+        cJSON_AddStringToObject(o, "split", slava_split_name(ds->clips[i].split));
         if (meta[i].source) cJSON_AddStringToObject(o, "source", meta[i].source);
         else cJSON_AddNullToObject(o, "source");
         if (meta[i].duration >= 0) cJSON_AddNumberToObject(o, "duration", meta[i].duration);
