@@ -1,12 +1,12 @@
 /*
  * bench_store.c — feature store throughput at AVCaps-like shapes: for N clips (default 1k and
  * 10k; pass others as arguments) with 10 frames × 768, 1–2 audio chunks × 768 and 18 captions × 512
- * each, the time to store them (one transaction per clip), load them all, load one split, export
+ * each, the time to store them (put_dataset), load them all, load one split, export
  * to safetensors and import into a fresh store. Files go to $TMPDIR (default /tmp) and are removed.
  */
-#include <unistd.h>   /* before bench_util.h, which uses sysconf */
 #include "bench_util.h"
 #include <sys/stat.h>
+#include <unistd.h>
 
 enum { DV = 768, DA = 768, DT = 512, TV = 10 };
 
@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
     slava_set_threads(0);
     bench_print_machine(stdout);
     printf("sgemm reference: %.0f GFLOP/s (n = 1024, this run)\n", bench_sgemm_gflops(1024, 5));
-    printf("per clip: %d frames x %d, 1-2 chunks x %d, 18 captions x %d (float32); one transaction per clip\n\n", TV, DV, DA, DT);
+    printf("per clip: %d frames x %d, 1-2 chunks x %d, 18 captions x %d (float32); slava_store_put_dataset (whole clips, <= 256 per transaction)\n\n", TV, DV, DA, DT);
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char db[1024], db2[1024], st[1024];
     snprintf(db, sizeof db, "%s/bench_store_%d.db", tmp, (int)getpid());

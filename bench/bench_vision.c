@@ -9,7 +9,7 @@
  *   --config  default: configs/clip-vit-base-patch32.json beside this source file
  *   --dir     where the random checkpoint is written / read (default /tmp/slava_bench_clip)
  *   --video   the 720p test video (default /tmp/slava_bench_720p.mp4, made when missing)
- *   --seconds minimum timed seconds per measurement (default 5)
+ *   --seconds timed seconds per measurement, split in 5 trials of which the best counts (default 5)
  * Compare like with like (DESIGN.md §6): the kernel line says which OpenBLAS kernels ran; run
  * under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` for what a user's machine does.
  */
@@ -28,18 +28,23 @@ static double vit_flops(const slava_clip_vision *m) {
     return f;
 }
 
-/* Images/s at batch n: repeat until `secs` seconds have passed (after one warm-up run). */
+/* Images/s at batch n: the best of 5 trials of at least secs/5 seconds each (after a warm-up
+ * run), so that a burst of load from other processes does not decide the figure. */
 static double images_per_s(slava_ctx *ctx, const slava_clip_vision *m, int n, const float *px, float *pooled,
                            float *proj, double secs) {
     if (slava_clip_vision_encode(ctx, m, n, px, pooled, proj) != SLAVA_OK) return -1;
-    int reps = 0;
-    double t0 = sv_now(), el;
-    do {
-        if (slava_clip_vision_encode(ctx, m, n, px, pooled, proj) != SLAVA_OK) return -1;
-        reps++;
-        el = sv_now() - t0;
-    } while (el < secs);
-    return (double)reps * n / el;
+    double best = 0;
+    for (int trial = 0; trial < 5; trial++) {
+        int reps = 0;
+        double t0 = sv_now(), el;
+        do {
+            if (slava_clip_vision_encode(ctx, m, n, px, pooled, proj) != SLAVA_OK) return -1;
+            reps++;
+            el = sv_now() - t0;
+        } while (el < secs / 5);
+        if (reps * n / el > best) best = reps * n / el;
+    }
+    return best;
 }
 
 int main(int argc, char **argv) {
@@ -62,8 +67,8 @@ int main(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     printf("## bench_vision: CLIP ViT-B/32 image tower (random weights), fp32\n\n");
     bench_print_machine(stdout);
-    double sgemm = bench_sgemm_gflops(2048, 5);
-    printf("sgemm 2048³: %.0f GFLOP/s\n", sgemm);
+    printf("OMP_WAIT_POLICY: %s\n", getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)");
+    double sgemm = bench_sgemm_gflops(2048, 10);
 
     char probe[1200];
     snprintf(probe, sizeof probe, "%s/model.safetensors", dir);
@@ -78,7 +83,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     const double gflop = vit_flops(m) / 1e9;
-    printf("model: %s (%d layers, hidden %d, %d tokens; %.2f GFLOP per image, counted)\n\n", dir, m->cfg.layers, m->D,
+    printf("model: %s (%d layers, hidden %d, %d tokens; %.2f GFLOP per image, counted)\n", dir, m->cfg.layers, m->D,
            m->L, gflop);
 
     const int B = 32, S = m->S;
@@ -93,6 +98,9 @@ int main(int argc, char **argv) {
     double r1 = images_per_s(ctx, m, 1, px, pooled, proj, secs);
     double r32 = images_per_s(ctx, m, B, px, pooled, proj, secs);
     if (r1 < 0 || r32 < 0) { fprintf(stderr, "bench_vision: %s\n", slava_ctx_error(ctx)); return 1; }
+    double sgemm2 = bench_sgemm_gflops(2048, 10);   /* again after: the best of both is the reference */
+    if (sgemm2 > sgemm) sgemm = sgemm2;
+    printf("sgemm 2048³ (best of 20, before and after): %.0f GFLOP/s\n\n", sgemm);
 
     /* decode + preprocess: 1-minute 720p H.264 at 1 fps */
     if (stat(video, &sb) != 0) {

@@ -5,6 +5,8 @@
  *   - a failing file among good ones: one stderr line naming it, the others still printed, exit 1;
  *   - videos: one pooled row per sampled frame (--fps), projected = mean over frames of
  *     visual_projection(pooled row), embedding = projected / ||projected||;
+ *   - slava_clip_vision_embed_file (the library's whole-file call) gives the same rows;
+ *   - --heads FILE: projected = mean over frames of the trained visual head;
  *   - --heads with a missing file and a missing --clip folder fail with a line naming them.
  */
 #include "test.h"
@@ -150,6 +152,32 @@ int main(void) {
         free(out);
         free(err);
     }
+    /* the library's whole-file call (small batches) gives what the CLI prints */
+    {
+        fmt(cmd, sizeof cmd, "%s embed --clip '%s' --video '%s'", SLAVA_BIN, clip, v1);
+        CHECK(run_cmd(cmd, &out, NULL) == 0);
+        float *rows = NULL, mean[32];
+        int T = 0;
+        CHECK_OK(ctx, slava_clip_vision_embed_file(ctx, m, v1, 1.0, 2, &rows, &T, mean));
+        cJSON *j = out ? cJSON_Parse(out) : NULL;
+        const cJSON *pooled = cJSON_GetObjectItem(j, "pooled");
+        CHECK(T == 3 && cJSON_GetArraySize(pooled) == 3);
+        double md = 0;
+        for (int t = 0; rows && t < T && t < cJSON_GetArraySize(pooled); t++) {
+            float row[64];
+            CHECK(arr_floats(cJSON_GetArrayItem(pooled, t), row, 64) != NULL);
+            md = fmax(md, max_abs_diff(row, rows + t * 64, 64));
+        }
+        float proj[32];
+        CHECK(arr_floats(cJSON_GetObjectItem(j, "projected"), proj, 32) != NULL);
+        md = fmax(md, max_abs_diff(proj, mean, 32));
+        CHECKF(md < 1e-5, "slava_clip_vision_embed_file vs CLI: max diff %g", md);
+        cJSON_Delete(j);
+        free(rows);
+        free(out);
+        CHECK(slava_clip_vision_embed_file(ctx, m, au, 1.0, 0, &rows, &T, NULL) != SLAVA_OK && rows == NULL);
+        CHECK(strstr(slava_ctx_error(ctx), au) == slava_ctx_error(ctx));
+    }
     slava_clip_vision_free(m);
     sv_weights_free(w);
 
@@ -217,6 +245,42 @@ int main(void) {
         CHECK(q != NULL);
         free(out);
         free(err);
+    }
+
+    /* --heads: trained heads instead of the checkpoint's projection (16-d visual head) */
+    {
+        float wv[16 * 64], wt[16 * 64], wa[16 * 8], ba[16];
+        uint32_t r = 99;
+        for (int i = 0; i < 16 * 64; i++) { r = r * 1664525u + 1013904223u; wv[i] = ((r >> 8) / 16777216.0f - 0.5f) * 0.3f; wt[i] = wv[i]; }
+        for (int i = 0; i < 16 * 8; i++) wa[i] = 0.01f * i;
+        for (int i = 0; i < 16; i++) ba[i] = 0;
+        sv_wtensor ht[4] = {{"visual_projection.weight", SV_F32, 2, {16, 64}, wv},
+                            {"text_projection.weight", SV_F32, 2, {16, 64}, wt},
+                            {"audio_projection.weight", SV_F32, 2, {16, 8}, wa},
+                            {"audio_projection.bias", SV_F32, 1, {16}, ba}};
+        char hp[1024];
+        fmt(hp, sizeof hp, "%s", tmp_path("cli/heads.safetensors"));
+        CHECK_OK(ctx, sv_st_write(ctx, hp, ht, 4, NULL));
+        fmt(cmd, sizeof cmd, "%s embed --clip '%s' --heads '%s' --video '%s'", SLAVA_BIN, clip, hp, v1);
+        rc = run_cmd(cmd, &out, NULL);
+        CHECK(rc == 0);
+        cJSON *j = out ? cJSON_Parse(out) : NULL;
+        const cJSON *pooled = cJSON_GetObjectItem(j, "pooled");
+        int T = cJSON_GetArraySize(pooled);
+        double mean[16] = {0};
+        for (int t = 0; t < T; t++) {
+            float row[64];
+            CHECK(arr_floats(cJSON_GetArrayItem(pooled, t), row, 64) != NULL);
+            for (int o = 0; o < 16; o++)
+                for (int d = 0; d < 64; d++) mean[o] += (double)wv[o * 64 + d] * row[d] / T;
+        }
+        float proj[16];
+        CHECKF(T == 3 && arr_floats(cJSON_GetObjectItem(j, "projected"), proj, 16) != NULL, "--heads output: %s", out);
+        double md = 0;
+        for (int o = 0; o < 16; o++) md = fmax(md, fabs(proj[o] - mean[o]));
+        CHECKF(md < 1e-5, "--heads projected vs mean of head(rows): %g", md);
+        cJSON_Delete(j);
+        free(out);
     }
 
     /* --heads with a file that is not there; a --clip folder that is not there */

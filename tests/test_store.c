@@ -241,6 +241,30 @@ static void test_clip_api(slava_ctx *ctx) {
     slava_store_close(s);
 }
 
+/* put_dataset commits whole clips in groups: a failure part-way keeps the committed groups and
+ * nothing of the failed one. */
+static void test_put_dataset_failure(slava_ctx *ctx) {
+    const char *path = tu_tmp("store_batch.db");
+    slava_store *s = open_fresh(ctx, path);
+    if (!s) return;
+    CHECK_OK(ctx, slava_store_put_clip(ctx, s, "c0300", SLAVA_SPLIT_VAL, NULL, -1, 1, NULL));  /* conflicts below */
+    slava_dataset ds;
+    tu_make_dataset(&ds, 400, 4, 4, 4, 9, "b");
+    for (int i = 0; i < ds.n; i++) ds.clips[i].split = SLAVA_SPLIT_TRAIN;
+    CHECK(slava_store_put_dataset(ctx, s, &ds) == SLAVA_E_FORMAT);
+    CHECKF(strstr(slava_ctx_error(ctx), "clip 'c0300' is stored in split val, not train"), "%s", slava_ctx_error(ctx));
+    long long caps = 0;
+    for (int i = 0; i < 256; i++)
+        for (int k = 0; k < SLAVA_CAP_KINDS; k++) caps += ds.clips[i].n_cap[k];
+    CHECK(tu_count(path, "clips") == 257 && tu_count(path, "captions") == caps);
+    slava_dataset got;
+    CHECK_OK(ctx, slava_store_load(ctx, s, 1u << SLAVA_SPLIT_TRAIN, NULL, &got));
+    CHECK(got.n == 256 && !strcmp(got.clips[255].id, "c0255"));
+    slava_dataset_free(&got);
+    slava_dataset_free(&ds);
+    slava_store_close(s);
+}
+
 static int read_all(const char *path, char *buf, size_t cap) {
     FILE *f = fopen(path, "rb");
     if (!f) return -1;
@@ -313,6 +337,7 @@ int main(void) {
     test_missing_split_and_empty(ctx);
     test_encoder_choice(ctx);
     test_clip_api(ctx);
+    test_put_dataset_failure(ctx);
     test_refuses_foreign_files(ctx);
     slava_ctx_free(ctx);
     return test_done("store");

@@ -304,6 +304,15 @@ int main(void) {
     CHECKF(rc == 1 && one_line(err) && strstr(err, "no audio features"), "rc %d: %s", rc, err);
     free(out); free(err);
 
+    /* --out naming the store itself is refused before anything is written */
+    tu_counts(dst3, before, sizeof before);
+    snprintf(cmd, sizeof cmd, "%s store export '%s' --out '%s'", SLAVA_BIN, dst3, dst3);
+    rc = run_cmd(cmd, &out, &err);
+    CHECKF(rc == 2 && one_line(err) && strstr(err, "is the store itself"), "rc %d: %s", rc, err);
+    free(out); free(err);
+    tu_counts(dst3, after, sizeof after);
+    CHECK(!strcmp(before, after) && strcmp(after, "-1/-1/-1/-1"));
+
     /* empty store */
     const char *empty = tu_tmp("cli_empty.db");
     s = fresh(ctx, empty);

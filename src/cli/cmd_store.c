@@ -172,6 +172,11 @@ static int store_export(int argc, char **argv) {
     }
     if (argc - optind != 1) { cli_error("store export: expected one STORE file (slava store export --help)"); return CLI_USAGE; }
     if (!out) { cli_error("store export: --out FILE.safetensors is required"); return CLI_USAGE; }
+    struct stat a, b;
+    if (stat(out, &a) == 0 && stat(argv[optind], &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        cli_error("store export: --out %s is the store itself", out);
+        return CLI_USAGE;
+    }
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_counts n;

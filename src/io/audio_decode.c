@@ -121,7 +121,7 @@ static slava_status setup_swr(slava_ctx *ctx, sv_audio_reader *r, const AVFrame 
                       "%s: audio format changes mid-stream (%d Hz %d ch → %d Hz %d ch)", r->path, r->swr_rate,
                       r->swr_channels, f->sample_rate, nch);
     }
-    AVChannelLayout in_layout, out_layout;
+    AVChannelLayout in_layout = {0}, out_layout = {0};   /* copy() uninits its destination first */
     if (f->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) av_channel_layout_default(&in_layout, nch);
     else if (av_channel_layout_copy(&in_layout, &f->ch_layout) < 0)
         return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", r->path);

@@ -608,27 +608,40 @@ slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava
     for (int m = 0; m < 3; m++)
         if (used[m] && (!ds->encoder_id[m] || !*ds->encoder_id[m]))
             return sv_err(ctx, SLAVA_E_ARG, "%s: dataset has %s features but no encoder identity for them", s->path, MOD_NAMES[m]);
+    /* Whole clips, grouped into transactions of up to 256 clips / 16 MiB of features (fewer
+     * commits; a crash still leaves only whole clips). */
+    int mine = 0;
+    size_t batch_bytes = 0;
+    int batch_clips = 0;
     for (int i = 0; i < ds->n; i++) {
         const slava_clip *c = &ds->clips[i];
-        int mine;
-        SV_TRY(sv_store_tx_begin(ctx, s, &mine));
+        if (batch_clips == 0) SV_TRY(sv_store_tx_begin(ctx, s, &mine));
         int64_t clip = 0, cap;
         slava_status st = sv_store_clip_keep(ctx, s, c->id, c->split, NULL, -1, c->t_a > 0, &clip, NULL, NULL);
         for (int m = 0; m < 3 && st == SLAVA_OK; m++)
             if (used[m] && !enc[m]) st = sv_store_encoder(ctx, s, m, ds->encoder_id[m], dims[m], &enc[m]);
         if (st == SLAVA_OK && c->t_v > 0) st = sv_store_feature(ctx, s, 0, clip, enc[0], c->visual, c->t_v, ds->d_v, NULL);
         if (st == SLAVA_OK && c->t_a > 0) st = sv_store_feature(ctx, s, 0, clip, enc[1], c->audio, c->t_a, ds->d_a, NULL);
+        batch_bytes += 4 * ((size_t)c->t_v * ds->d_v + (size_t)c->t_a * ds->d_a);
         for (int k = 0; k < SLAVA_CAP_KINDS && st == SLAVA_OK; k++)
             for (int j = 0; j < c->n_cap[k] && st == SLAVA_OK; j++) {
                 const char *text = c->cap_text[k] ? c->cap_text[k][j] : NULL;
                 st = sv_store_caption_keep(ctx, s, clip, c->id, k, j, text, &cap, NULL);
                 if (st == SLAVA_OK && c->cap[k])
                     st = sv_store_feature(ctx, s, 1, cap, enc[2], c->cap[k] + (size_t)j * ds->d_t, 1, ds->d_t, NULL);
+                batch_bytes += 4 * (size_t)ds->d_t;
             }
-        slava_status st2 = sv_store_tx_end(ctx, s, mine, st == SLAVA_OK);
-        if (st != SLAVA_OK) return st;
-        if (st2 != SLAVA_OK) return st2;
-        if (sv_progress(ctx, "store", i + 1, ds->n, NULL))
+        batch_clips++;
+        int interrupted = st == SLAVA_OK && sv_progress(ctx, "store", i + 1, ds->n, NULL);
+        if (st != SLAVA_OK || interrupted || i + 1 == ds->n || batch_clips == 256 || batch_bytes >= (16u << 20)) {
+            /* an interrupt keeps the clips stored so far: they are whole */
+            slava_status st2 = sv_store_tx_end(ctx, s, mine, st == SLAVA_OK);
+            if (st != SLAVA_OK) return st;
+            if (st2 != SLAVA_OK) return st2;
+            batch_clips = 0;
+            batch_bytes = 0;
+        }
+        if (interrupted)
             return sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: storing interrupted after %d of %d clips", s->path, i + 1, ds->n);
     }
     return SLAVA_OK;

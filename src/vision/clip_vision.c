@@ -113,7 +113,7 @@ const slava_clip_preproc *slava_clip_vision_preproc(const slava_clip_vision *m) 
  * (c, ky, kx) order, so that cols · patch_wᵀ is the stride-P convolution. */
 static void im2col(const slava_clip_vision *m, int n, const float *pixels, float *cols) {
     const int S = m->S, P = m->P, G = m->G, C = m->C, K = C * P * P;
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(2) schedule(static) if (n >= 8)
     for (int b = 0; b < n; b++)
         for (int gy = 0; gy < G; gy++)
             for (int gx = 0; gx < G; gx++) {
@@ -184,4 +184,68 @@ done:
 slava_status slava_clip_vision_encode(slava_ctx *ctx, const slava_clip_vision *m, int n, const float *pixels,
                                       float *pooled, float *projected) {
     return sv_clip_vision_forward(ctx, m, n, pixels, NULL, pooled, projected);
+}
+
+slava_status slava_clip_vision_embed_file(slava_ctx *ctx, const slava_clip_vision *m, const char *path, double fps,
+                                          int batch, float **pooled, int *T, float *projected_mean) {
+    *pooled = NULL;
+    *T = 0;
+    if (batch <= 0) batch = SV_CLIP_VISION_BATCH;
+    const size_t fs = (size_t)m->C * m->S * m->S;
+    const int D = m->D, P = m->proj_dim;
+    float *px = sv_alloc(sizeof(float) * fs * batch), *proj = sv_alloc(sizeof(float) * (size_t)batch * P);
+    double *sum = calloc((size_t)P, sizeof(double));
+    float *rows = NULL;
+    int n = 0, cap = 0, nb = 0;
+    slava_video *v = NULL;
+    slava_status st = SLAVA_OK;
+    if (!px || !proj || !sum) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto done; }
+    if ((st = slava_video_open(ctx, path, fps, &v)) != SLAVA_OK) goto done;
+    for (;;) {
+        const slava_image *f;
+        double t;
+        int got = 0;
+        if ((st = slava_video_next(ctx, v, &f, &t, &got)) != SLAVA_OK) goto done;
+        if (got) {
+            int ow, oh;
+            slava_clip_preproc_out_size(&m->pre, f->w, f->h, &ow, &oh);
+            if (ow != m->S || oh != m->S) {
+                st = sv_err(ctx, SLAVA_E_FORMAT, "%s: preprocessing gives %dx%d images, the model takes %dx%d",
+                            path, ow, oh, m->S, m->S);
+                goto done;
+            }
+            if ((st = slava_clip_preprocess(ctx, &m->pre, f, px + (size_t)nb * fs)) != SLAVA_OK) goto done;
+            nb++;
+        }
+        if (nb == batch || (!got && nb > 0)) {
+            if (n + nb > cap) {
+                int nc = cap ? 2 * cap : 64;
+                while (nc < n + nb) nc *= 2;
+                float *r = realloc(rows, sizeof(float) * (size_t)nc * D);
+                if (!r) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto done; }
+                rows = r;
+                cap = nc;
+            }
+            if ((st = slava_clip_vision_encode(ctx, m, nb, px, rows + (size_t)n * D, proj)) != SLAVA_OK) goto done;
+            for (int b = 0; b < nb; b++)
+                for (int j = 0; j < P; j++) sum[j] += proj[(size_t)b * P + j];
+            n += nb;
+            nb = 0;
+            if (sv_progress(ctx, "video", n, 0, path)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: cancelled", path); goto done; }
+        }
+        if (!got) break;
+    }
+    if (n == 0) { st = sv_err(ctx, SLAVA_E_FORMAT, "%s: no frames", path); goto done; }
+    if (projected_mean)
+        for (int j = 0; j < P; j++) projected_mean[j] = (float)(sum[j] / n);
+    *pooled = rows;
+    *T = n;
+    rows = NULL;
+done:
+    slava_video_close(v);
+    free(rows);
+    free(sum);
+    sv_free(px);
+    sv_free(proj);
+    return st;
 }
