@@ -104,14 +104,14 @@ int main(void) {
     const char *heads = tmp_path("cli_train_heads.safetensors");
     unlink(heads);
     snprintf(cmd, sizeof cmd, SLAVA_BIN " train --store '%s' --recipe slava-av3 --out '%s' --epochs 2 --batch 32 "
-                              "--lr 1e-3 --seed 5 --threads 2 --quiet", store, heads);
+                              "--lr 1e-3 --seed 5 --threads 1 --quiet", store, heads);
     rc = run_cmd(cmd, &out, &err);
     CHECKF(rc == 0 && out && strstr(out, "kept epoch"), "train: rc %d out %s err %s", rc, out ? out : "", err ? err : "");
     CHECK(file_size(heads) > 0);
     free(out); free(err);
     long heads_size = file_size(heads);
 
-    snprintf(cmd, sizeof cmd, SLAVA_BIN " eval --store '%s' --heads '%s' --threads 2", store, heads);
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " eval --store '%s' --heads '%s' --threads 1", store, heads);
     rc = run_cmd(cmd, &out, &err);
     CHECK(rc == 0 && out && strstr(out, "| 7 | visual <- audio |") && strstr(out, "Reverse directions"));
     free(out); free(err);
@@ -133,7 +133,7 @@ int main(void) {
     rc = run_cmd(cmd, &out, &err);
     CHECKF(rc == 0, "eval --clip --clap: %s", err ? err : "");
     free(out); free(err);
-    snprintf(cmd, sizeof cmd, SLAVA_BIN " experiment --store '%s' --recipes slava-av3,av-only --seeds 0,1 --epochs 1 "
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " experiment --store '%s' --recipes slava-av3,av-only --seeds 0,1 --epochs 1 --threads 1 "
                               "--batch 32 --quiet", store);
     rc = run_cmd(cmd, &out, &err);
     CHECKF(rc == 0 && out && strstr(out, "| slava-av3 |") && strstr(out, "| av-only |") && strstr(out, "±") &&

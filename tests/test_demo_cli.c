@@ -11,7 +11,7 @@ int main(void) {
     unlink(store);
     snprintf(p, sizeof p, "%s-wal", store); unlink(p);
     snprintf(p, sizeof p, "%s-shm", store); unlink(p);
-    snprintf(cmd, sizeof cmd, SLAVA_BIN " demo --epochs 1 --seeds 0,1 --threads 2 --quiet --features '%s'", store);
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " demo --epochs 1 --seeds 0,1 --threads 1 --quiet --features '%s'", store);
     int rc = run_cmd(cmd, &out, &err);
     CHECKF(rc == 0, "demo exit %d: %s", rc, err ? err : "");
     CHECK(out && strstr(out, "SYNTHETIC"));
