@@ -67,7 +67,7 @@ build-valgrind: deps
 test-valgrind: build-valgrind
 	@fail=0; n=0; for t in build-valgrind/test_*; do \
 	  name=$$(basename $$t); if echo "$$name" | grep -Eq '$(VALGRIND_SKIP)'; then continue; fi; n=$$((n+1)); \
-	  if (cd build-valgrind && OMP_NUM_THREADS=2 valgrind -q --error-exitcode=99 --leak-check=full \
+	  if (cd build-valgrind && OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive valgrind -q --error-exitcode=99 --leak-check=full \
 	        --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp ./$$name >/tmp/vg_$$name.log 2>&1); \
 	  then echo "valgrind: $$name ok"; else echo "valgrind: $$name FAILED"; tail -40 /tmp/vg_$$name.log; fail=$$((fail+1)); fi; \
 	done; echo "valgrind: $$((n-fail)) passed, $$fail failed"; [ $$fail = 0 ]
