@@ -669,7 +669,8 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * in parts, so memory stays bounded) while
  * the calling thread runs the towers on batches gathered across clips. Each clip's rows (clip,
  * captions, features) are committed in ONE store transaction, in collection order; clips already
- * complete for these encoders are skipped, so a killed run resumes where it stopped. A clip that
+ * complete for these encoders are skipped (by groups of group_clips), so a killed run resumes
+ * where it stopped, with the same bytes stored as an uninterrupted run. A clip that
  * cannot be used (video missing or ambiguous, unreadable / corrupt file, no captions at all) is
  * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
  * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
@@ -682,6 +683,11 @@ typedef struct {
     int frame_batch;         /* frames gathered across clips per image-tower batch (default 64) */
     int chunk_batch;         /* audio chunks per HTSAT call (default 8) */
     int caption_batch;       /* captions gathered per text-tower batch (default 256) */
+    int group_clips;         /* clips per group, the unit of resumption (default 16): batches never
+                                span two groups, and a group with any clip left to do is encoded
+                                again whole, so a resumed run computes every batch exactly as an
+                                uninterrupted run with the same options and threads does */
+    int retry_failed;        /* 1: clips recorded as failed are tried again (default 0) */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
@@ -702,6 +708,7 @@ typedef struct {
 typedef struct {
     int     clips;           /* clips in the collection */
     int     skipped;         /* already complete in the store: left untouched */
+    int     prev_failed;     /* recorded as failed by an earlier run, not retried */
     int     encoded;         /* encoded and committed by this run */
     int     no_audio;        /* of those, clips without an audio track */
     int     failed;          /* recorded with an error by this run */

@@ -19,6 +19,10 @@
 
 #define CLIP_DIR SLAVA_FIXTURES "/clip-model"
 #define CLAP_DIR SLAVA_FIXTURES "/clap-model"
+/* The same options for the reference and the killed / resumed runs (as a user reruns the same
+ * command): groups of 4 clips, small batches so that a clip's frames span batches. */
+#define ENCODE_OPTS "--threads 2 --group 4 --frame-batch 6 --chunk-batch 2 --caption-batch 24"
+#define ENCODE_OPTS_ARGV "--threads", "2", "--group", "4", "--frame-batch", "6", "--chunk-batch", "2", "--caption-batch", "24"
 
 static char g_dir[512];
 
@@ -78,7 +82,7 @@ static int encode_and_kill(const char *store, int at_least) {
         int fd = open("/dev/null", O_WRONLY);
         if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
         execl(SLAVA_BIN, SLAVA_BIN, "encode", "--data", g_dir, "--clip", CLIP_DIR, "--clap", CLAP_DIR, "--store",
-              store, "--threads", "2", "--frame-batch", "4", "--caption-batch", "16", "--quiet", (char *)NULL);
+              store, ENCODE_OPTS_ARGV, "--quiet", (char *)NULL);
         _exit(127);
     }
     int status, n = 0;
@@ -281,7 +285,7 @@ int main(void) {
     const char *ref = tmp_path("e2e_ref.sqlite"), *res = tmp_path("e2e_resumed.sqlite");
     rm_store(ref);
     rm_store(res);
-    snprintf(cmd, sizeof cmd, SLAVA_BIN " encode --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --threads 2",
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " encode --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' " ENCODE_OPTS,
              g_dir, ref);
     rc = run_cmd(cmd, NULL, &err);
     CHECKF(rc == 1, "reference encode exit %d: %s", rc, err ? err : "");
@@ -296,20 +300,28 @@ int main(void) {
     int n2 = encode_and_kill(res, n1 + 6);
     CHECKF(n2 >= n1 && n2 < 24, "second kill after %d clips (first %d)", n2, n1);
     printf("e2e: encode killed with %d, then %d of 24 clips committed\n", n1, n2);
-    snprintf(cmd, sizeof cmd, SLAVA_BIN " encode --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --threads 2 "
-             "--frame-batch 4 --caption-batch 16", g_dir, res);
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " encode --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' " ENCODE_OPTS,
+             g_dir, res);
     rc = run_cmd(cmd, NULL, &err);
     CHECKF(rc == 1, "resumed encode exit %d: %s", rc, err ? err : "");
-    /* complete clips are skipped (failed ones are tried again) */
+    /* complete groups are skipped */
     CHECKF(err && strstr(err, "already stored") && !strstr(err, " 0 already stored"), "resume summary: %s", err ? err : "");
     free(err);
     compare_stores(ref, res);
     check_rows(res, bad);
 
-    /* a rerun of a finished store encodes nothing */
+    /* a rerun of a finished store encodes nothing; the failures stay recorded (exit 1) */
     rc = run_cmd(cmd, NULL, &err);
-    CHECKF(rc == 1 && err && strstr(err, " 0 encoded") && strstr(err, "21 already stored"), "rerun: %s", err ? err : "");
+    CHECKF(rc == 1 && err && strstr(err, " 0 encoded") && strstr(err, "21 already stored") && strstr(err, "+3 failed in an earlier run"),
+           "rerun: %s", err ? err : "");
     free(err);
+    /* --retry-failed tries them again (they fail again, the same way) */
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " encode --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' " ENCODE_OPTS
+             " --retry-failed", g_dir, res);
+    rc = run_cmd(cmd, NULL, &err);
+    CHECKF(rc == 1 && err && strstr(err, "3 failed;"), "retry: %s", err ? err : "");
+    free(err);
+    compare_stores(ref, res);
 
     /* train one recipe for a few epochs, evaluate */
     const char *heads = tmp_path("e2e_heads.safetensors");

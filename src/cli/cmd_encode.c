@@ -12,7 +12,8 @@
 static void usage(FILE *f) {
     fprintf(f,
         "usage: slava encode --data DIR --clip DIR --clap DIR --store FILE\n"
-        "                    [--captions FILE --split train|val|test] [--fps F] [--threads N] [--quiet]\n\n"
+        "                    [--captions FILE --split train|val|test] [--fps F] [--retry-failed]\n"
+        "                    [--threads N] [--quiet]\n\n"
         "Encodes a video collection in AVCaps' layout (DIR/{train,val,test}_captions.json, each clip's\n"
         "video found by its id = file stem anywhere under DIR) into a feature store:\n"
         "  visual  frames sampled at --fps (middle of each interval) -> CLIP preprocessing -> CLIP image\n"
@@ -23,10 +24,11 @@ static void usage(FILE *f) {
         "Features are stored under the encoders' identity (sha256 of weights + config.json), so the\n"
         "features of different models never mix. Each clip is committed in one transaction: an\n"
         "interrupted run (even kill -9) is finished by running the same command again, which skips\n"
-        "the clips already stored. A clip that cannot be used (missing or corrupt video, no captions)\n"
-        "is recorded with its reason (slava store info lists them) and the others are still encoded;\n"
-        "a clip without an audio track is encoded without audio features. Exit status 1 when any\n"
-        "clip failed.\n\n"
+        "the groups of clips already stored and stores exactly what an uninterrupted run would. A clip\n"
+        "that cannot be used (missing or corrupt video, no captions) is recorded with its reason\n"
+        "(slava store info lists them; a rerun tries it again only with --retry-failed) and the others\n"
+        "are still encoded; a clip without an audio track is encoded without audio features. Exit\n"
+        "status 1 when any clip of the collection is recorded as failed.\n\n"
         "options:\n"
         "  --data DIR          collection folder (captions files + videos anywhere below)\n"
         "  --captions FILE     read this one captions file instead (with --split); videos are\n"
@@ -39,6 +41,9 @@ static void usage(FILE *f) {
         "  --frame-batch N     frames per image-tower batch, gathered across clips (default 64)\n"
         "  --chunk-batch N     10 s chunks per HTSAT call (default 8)\n"
         "  --caption-batch N   captions per text-tower batch (default 256)\n"
+        "  --group N           clips per group, the unit of resumption (default 16): an interrupted\n"
+        "                      group is encoded again whole; batches never span two groups\n"
+        "  --retry-failed      try the clips recorded as failed again\n"
         "  --threads N         threads (default: the cores available); decoding runs ahead in one\n"
         "                      more thread\n"
         "  --quiet             no progress or summary on stderr (failures are still listed)\n");
@@ -73,11 +78,14 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     slava_status st = slava_encode_collection(ctx, &c, s, &a->enc, &sum);
     int rc = 0;
     if (st) { cli_fail(ctx); rc = -1; }
+    char prev[96] = "";
+    if (sum.prev_failed)
+        snprintf(prev, sizeof prev, " (+%d failed in an earlier run, not retried: --retry-failed)", sum.prev_failed);
     if (!a->quiet) {
         fprintf(stderr,
-                "slava: encode: %d clips: %d encoded (%d without audio), %d already stored, %d failed; "
+                "slava: encode: %d clips: %d encoded (%d without audio), %d already stored, %d failed%s; "
                 "%lld frames, %lld audio chunks, %lld captions (%lld reused) in %.1f s\n",
-                sum.clips, sum.encoded, sum.no_audio, sum.skipped, sum.failed, (long long)sum.frames,
+                sum.clips, sum.encoded, sum.no_audio, sum.skipped, sum.failed, prev, (long long)sum.frames,
                 (long long)sum.chunks, (long long)sum.captions, (long long)sum.captions_reused, sum.seconds);
         if (sum.encoded)
             fprintf(stderr, "slava: encode: time: decode %.1f s (parallel thread), waiting for decode %.1f s, "
@@ -85,7 +93,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
                     sum.t_decode, sum.t_wait, sum.t_vision, sum.t_audio, sum.t_text, sum.t_store);
     }
     print_failures(&sum, 20);
-    if (!st && sum.failed) rc = 1;
+    if (!st && (sum.failed || sum.prev_failed)) rc = 1;
     if (ids) memcpy(ids, sum.encoder_id, sizeof sum.encoder_id);
     slava_encode_summary_free(&sum);
     slava_store_close(s);
@@ -95,7 +103,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
 
 int cmd_encode(int argc, char **argv) {
     cli_omp_passive_reexec(argc, argv);
-    enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET };
+    enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET, O_GROUP, O_RETRY };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split", required_argument, 0, O_SPLIT}, {"clip", required_argument, 0, O_CLIP},
@@ -103,6 +111,7 @@ int cmd_encode(int argc, char **argv) {
         {"fps", required_argument, 0, O_FPS}, {"frame-batch", required_argument, 0, O_FB},
         {"chunk-batch", required_argument, 0, O_CB}, {"caption-batch", required_argument, 0, O_TB},
         {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, O_QUIET},
+        {"group", required_argument, 0, O_GROUP}, {"retry-failed", no_argument, 0, O_RETRY},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     cli_encode_args a;
     memset(&a, 0, sizeof a);
@@ -138,6 +147,8 @@ int cmd_encode(int argc, char **argv) {
         case O_TB: if ((v = cli_parse_long("--caption-batch", optarg, 1, 65536)) < 0) return CLI_USAGE; a.enc.caption_batch = (int)v; break;
         case O_THREADS: if ((v = cli_parse_long("--threads", optarg, 1, 1024)) < 0) return CLI_USAGE; threads = (int)v; break;
         case O_QUIET: a.quiet = 1; break;
+        case O_GROUP: if ((v = cli_parse_long("--group", optarg, 1, 1000000)) < 0) return CLI_USAGE; a.enc.group_clips = (int)v; break;
+        case O_RETRY: a.enc.retry_failed = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("encode: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("encode: unknown option '%s' (slava encode --help)", argv[optind - 1]); return CLI_USAGE;

@@ -12,9 +12,11 @@
  *                   tower on every caption text not encoded before (same text → same feature,
  *                   reused from the batch or the store), collects the rows of the clip in flight,
  *                   and commits each clip in ONE store transaction when its last part is through.
- * Every tower computes each row independently of the rest of its batch, so the features of a
- * clip do not depend on which clips share its batch: an interrupted and resumed run stores the
- * same bytes as an uninterrupted one (tests/test_e2e.c checks this).
+ * A GEMM's rounding may depend on the batch a row is in (OpenBLAS's Haswell kernels do), so
+ * resumption works by groups of group_clips clips: batches never span groups, and a group with
+ * anything left to do is encoded again whole. Every batch then holds the same clips, and the text
+ * tower the same texts (a stored text feature is reused only when the text first occurs before
+ * the batch), as in an uninterrupted run: the stored bytes are equal (tests/test_e2e.c).
  */
 #include "base/base.h"
 #include "io/safetensors.h"
@@ -29,6 +31,8 @@ void slava_encode_opts_default(slava_encode_opts *o) {
     o->frame_batch = 64;
     o->chunk_batch = 8;
     o->caption_batch = 256;
+    o->group_clips = 16;
+    o->retry_failed = 0;
 }
 
 /* ------------------------------------------------------------------ encoder identities */
@@ -366,6 +370,13 @@ static uint64_t str_hash(const char *s) {
     return h;
 }
 
+/* Index of the first clip of the collection holding caption text t (table filled beforehand). */
+static int first_clip_of(const tslot *tab, int cap, const char *t) {
+    uint64_t h = str_hash(t) & (uint64_t)(cap - 1);
+    while (tab[h].key && strcmp(tab[h].key, t)) h = (h + 1) & (uint64_t)(cap - 1);
+    return tab[h].key ? tab[h].row : -1;
+}
+
 typedef struct {
     const slava_collection *c;
     slava_store *s;
@@ -376,6 +387,8 @@ typedef struct {
     batch b;
     tslot *ht;
     int ht_cap;
+    tslot *first;              /* every caption text of the collection -> first clip index (row) */
+    int first_cap;
     int failures_cap;
     /* the clip in flight: feature rows of its parts so far */
     int acc_clip;              /* collection index, -1 none */
@@ -445,10 +458,15 @@ static slava_status encode_texts(slava_ctx *ctx, encoder *e) {
     if (!b->tf || !b->text_known || !todo || !todo_row || !out) st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
     int n_todo = 0;
     double t0 = sv_now();
+    /* Reuse a stored feature only for a text that first occurs in a clip before this batch: those
+     * clips are committed (or failed) in any run, so an interrupted and resumed run encodes exactly
+     * the same texts together in this batch as an uninterrupted one. */
+    const int first_clip = b->jobs[0].clip;
     for (int i = 0; !st && i < b->n_text; i++) {
         int found = 0;
-        st = slava_store_find_text_feature(ctx, e->s, b->texts[i], e->ids[SLAVA_MOD_TEXT],
-                                           b->tf + (size_t)i * e->m.Dt, e->m.Dt, &found);
+        if (first_clip_of(e->first, e->first_cap, b->texts[i]) < first_clip)
+            st = slava_store_find_text_feature(ctx, e->s, b->texts[i], e->ids[SLAVA_MOD_TEXT],
+                                               b->tf + (size_t)i * e->m.Dt, e->m.Dt, &found);
         b->text_known[i] = found;
         if (!found) { todo[n_todo] = b->texts[i]; todo_row[n_todo++] = i; }
     }
@@ -615,8 +633,8 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     memset(sum, 0, sizeof *sum);
     double t_start = sv_now();
     sum->clips = c->n;
-    if (o->frame_batch < 1 || o->chunk_batch < 1 || o->caption_batch < 1)
-        return sv_err(ctx, SLAVA_E_ARG, "encode: batch sizes must be >= 1");
+    if (o->frame_batch < 1 || o->chunk_batch < 1 || o->caption_batch < 1 || o->group_clips < 1)
+        return sv_err(ctx, SLAVA_E_ARG, "encode: batch and group sizes must be >= 1");
     SV_TRY(slava_encoder_ids(ctx, o->clip_dir, o->clap_dir, o->fps, sum->encoder_id));
     /* which clips are still to do */
     int *todo = malloc(sizeof(int) * (size_t)(c->n ? c->n : 1));
@@ -624,12 +642,21 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     int n_todo = 0;
     const char *enc[SLAVA_MODS] = {sum->encoder_id[0], sum->encoder_id[1], sum->encoder_id[2]};
     double t0 = sv_now();
-    for (int i = 0; i < c->n; i++) {
-        slava_clip_state state;
-        slava_status st = slava_store_clip_state(ctx, s, c->clips[i].id, enc, &state, NULL);
-        if (st) { free(todo); return st; }
-        if (state == SLAVA_CLIP_COMPLETE) sum->skipped++;
-        else todo[n_todo++] = i;
+    /* Groups of group_clips consecutive clips are the unit of resumption: a group with any clip
+     * absent or incomplete (or failed, with retry_failed) is encoded again as a whole, so every
+     * batch has the same clips as in an uninterrupted run. */
+    for (int g0 = 0; g0 < c->n; g0 += o->group_clips) {
+        int g1 = g0 + o->group_clips < c->n ? g0 + o->group_clips : c->n, redo = 0, complete = 0, failed = 0;
+        for (int i = g0; i < g1; i++) {
+            slava_clip_state state;
+            slava_status st = slava_store_clip_state(ctx, s, c->clips[i].id, enc, &state, NULL);
+            if (st) { free(todo); return st; }
+            if (state == SLAVA_CLIP_COMPLETE) complete++;
+            else if (state == SLAVA_CLIP_FAILED && !o->retry_failed) failed++;
+            else redo = 1;
+        }
+        if (redo) for (int i = g0; i < g1; i++) todo[n_todo++] = i;
+        else { sum->skipped += complete; sum->prev_failed += failed; }
     }
     sum->t_store += sv_now() - t0;
     if (n_todo == 0) { free(todo); sum->seconds = sv_now() - t_start; return SLAVA_OK; }
@@ -646,6 +673,23 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     ctx->progress = NULL;
     slava_status st = models_load(ctx, o, &e.m);
     if (st) { free(todo); ctx->progress = e.progress; return st; }
+    {
+        int total = 0;
+        for (int i = 0; i < c->n; i++)
+            for (int k = 0; k < SLAVA_CAP_KINDS; k++) total += c->clips[i].n_cap[k];
+        e.first_cap = 64;
+        while (e.first_cap < 2 * total + 16) e.first_cap *= 2;
+        e.first = calloc((size_t)e.first_cap, sizeof *e.first);
+        if (!e.first) { models_free(&e.m); free(todo); ctx->progress = e.progress; return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory"); }
+        for (int i = 0; i < c->n; i++)
+            for (int k = 0; k < SLAVA_CAP_KINDS; k++)
+                for (int j = 0; j < c->clips[i].n_cap[k]; j++) {
+                    const char *t = c->clips[i].cap[k][j];
+                    uint64_t h = str_hash(t) & (uint64_t)(e.first_cap - 1);
+                    while (e.first[h].key && strcmp(e.first[h].key, t)) h = (h + 1) & (uint64_t)(e.first_cap - 1);
+                    if (!e.first[h].key) { e.first[h].key = t; e.first[h].row = i; }
+                }
+    }
     report(&e, 0);
 
     pipe_state p;
@@ -678,6 +722,10 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
         if (r < 0) { st = sv_err(ctx, p.fatal, "%s", p.fatal_msg); break; }
         if (r > 0) break;
         batch *b = &e.b;
+        if (b->n && b->jobs[0].clip / o->group_clips != j.clip / o->group_clips) {   /* batches never span groups */
+            st = flush_batch(ctx, &e);
+            if (st) { job_free(&j); break; }
+        }
         if (b->n == b->cap) {   /* jobs and cap_row grow together */
             int nc = b->cap ? 2 * b->cap : 16;
             job *nj = realloc(b->jobs, sizeof *nj * (size_t)nc);
@@ -714,6 +762,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     free(e.ht);
     free(e.acc_vis);
     free(e.acc_aud);
+    free(e.first);
     models_free(&e.m);
     free(todo);
     ctx->progress = e.progress;
