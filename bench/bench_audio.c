@@ -48,6 +48,13 @@ int main(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     printf("## bench_audio: CLAP HTSAT-tiny (random weights), fp32\n\n");
     bench_print_machine(stdout);
+    {
+        /* other processes on the machine skew every figure below: say how busy it was */
+        double la = 0;
+        FILE *f = fopen("/proc/loadavg", "r");
+        if (f) { if (fscanf(f, "%lf", &la) != 1) la = 0; fclose(f); }
+        printf("load average (1 min) at start: %.2f\n", la);
+    }
     double sgemm = bench_sgemm_gflops(2048, 5);
     printf("sgemm 2048³: %.0f GFLOP/s\n", sgemm);
 
@@ -144,7 +151,13 @@ int main(int argc, char **argv) {
         unlink(path);
     }
     free(buf);
-    printf("\nreference (DESIGN.md §6, PyTorch 1.13 + transformers, auto-detected kernels, 2 threads): "
+    {
+        double la = 0;
+        FILE *f = fopen("/proc/loadavg", "r");
+        if (f) { if (fscanf(f, "%lf", &la) != 1) la = 0; fclose(f); }
+        printf("\nload average (1 min) at end: %.2f\n", la);
+    }
+    printf("reference (DESIGN.md §6, PyTorch 1.13 + transformers, auto-detected kernels, 2 threads): "
            "4.3 chunks/s at batch 1, 6.3 at batch 8, front end ≈ 8 ms/chunk\n");
     free(wave); free(feat); free(pooled); free(proj);
     sv_htsat_free(net);

@@ -4,7 +4,7 @@
  * the same run. An epoch = every batch of the train split (forward, backward, AdamW) plus the
  * validation pass on 200 val clips; epoch times come from the progress callback's timestamps.
  *
- * usage: bench_train [max_clips]   (default 100000; features: visual 768-d, 4 frames; audio 768-d,
+ * usage: bench_train [max_clips] [threads]   (default 100000 and the cores available; features: visual 768-d, 4 frames; audio 768-d,
  *        1-6 chunks of 10 s; 3 GPT-AV captions 512-d per train clip, every kind for val clips)
  */
 #include "bench_util.h"
@@ -27,7 +27,7 @@ static int cmp_d(const void *a, const void *b) {
 
 int main(int argc, char **argv) {
     int max_clips = argc > 1 ? atoi(argv[1]) : 100000;
-    slava_set_threads(0);
+    slava_set_threads(argc > 2 ? atoi(argv[2]) : 0);
     printf("bench_train: slava-av3 epoch time on cached features (batch 64, audio MLP head 768->512->512)\n");
     bench_print_machine(stdout);
     double gf = bench_sgemm_gflops(2048, 5);

@@ -102,7 +102,8 @@ void         slava_clip_text_dims(const slava_clip_text *m, int *D, int *P, int 
 slava_tokenizer *slava_clip_text_tokenizer(slava_clip_text *m);   /* borrowed */
 /* n captions (NUL-terminated UTF-8) → pooled [n, D] (final-LN hidden state at the first
  * end-of-text token) and projected [n, P] (text_projection(pooled), not normalised); either
- * output may be NULL. Captions are batched; each is computed only up to its end-of-text token. */
+ * output may be NULL. Captions are batched; each is computed only up to its end-of-text token.
+ * One model encodes from one thread at a time (it keeps its tokenizer and activation buffers). */
 slava_status slava_clip_text_encode(slava_ctx *ctx, slava_clip_text *m, int n, const char *const *texts,
                                     float *pooled, float *projected);
 /* Same from token ids: caption i is ids[i*stride .. i*stride + lens[i]), lens[i] <= L; it must
@@ -665,7 +666,8 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * encoders: frames sampled at `fps` -> CLIP preprocessing -> CLIP image tower (pooled per frame,
  * visual [T_v, D_v]); audio -> 10 s chunks (rule above) -> CLAP front end -> HTSAT (pooled per
  * chunk, audio [T_a, D_a]); every caption of the four kinds -> CLIP text tower (pooled, [D_t]).
- * A second thread decodes clips ahead (demux, decode, frame sampling, preprocessing, mel) while
+ * A second thread decodes clips ahead (demux, decode, frame sampling, preprocessing, mel; long clips
+ * in parts, so memory stays bounded) while
  * the calling thread runs the towers on batches gathered across clips. Each clip's rows (clip,
  * captions, features) are committed in ONE store transaction, in collection order; clips already
  * complete for these encoders are skipped, so a killed run resumes where it stopped. A clip that
@@ -673,7 +675,7 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
  * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
  * done / total = clips finished / clips to encode in this run, detail = failures so far;
- * returning non-zero from the callback stops after the current batch (SLAVA_E_INTERRUPTED). */
+ * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED). */
 typedef struct {
     const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
     const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */

@@ -170,6 +170,15 @@ int main(void) {
         CHECK_OK(ctx, st);
         CHECKF(llabs(t2 - 576000) <= 2048 && nch == 2, "m4a: %lld samples %d chunks", (long long)t2, nch);
 
+        /* a video with an audio track (the AVCaps case): the audio is found past the video packets */
+        const char *av = tmp_path("video_audio.mp4");
+        snprintf(cmd, sizeof cmd, "ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc=size=64x64:rate=10:duration=11 "
+                 "-f lavfi -i sine=frequency=700:sample_rate=44100:duration=11 -c:v mpeg4 -c:a aac -shortest '%s'", av);
+        CHECK(system(cmd) == 0);
+        int64_t t3 = read_all(av, &st, &nch, sizes, 8, NULL);
+        CHECK_OK(ctx, st);
+        CHECKF(llabs(t3 - 528000) <= 4096 && nch == 2, "mp4 with video: %lld samples %d chunks", (long long)t3, nch);
+
         /* truncated mp4: the moov atom at the end is cut off */
         FILE *f = fopen(m4, "rb");
         fseek(f, 0, SEEK_END);

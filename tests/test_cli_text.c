@@ -149,6 +149,28 @@ int main(void) {
         slava_ctx_free(ctx);
     }
     free(out); free(err);
+    /* --heads: untrained heads made from the checkpoint's projections give the checkpoint's output */
+    {
+        slava_ctx *ctx = slava_ctx_new();
+        slava_dataset ds = {0};
+        ds.d_v = 64; ds.d_a = 48; ds.d_t = 64;
+        slava_train_opts to;
+        slava_train_opts_default(&to);
+        to.clip_dir = clip;
+        slava_heads *h = NULL;
+        CHECK_OK(ctx, slava_heads_init(ctx, &ds, &to, &h));
+        const char *hp = tmp_path("text_heads.safetensors");
+        if (h) CHECK_OK(ctx, slava_heads_save(ctx, h, hp, NULL, NULL, &ds));
+        slava_heads_free(h);
+        char *o1 = NULL, *o2 = NULL, *e1 = NULL, *e2 = NULL;
+        snprintf(cmd, sizeof cmd, SLAVA_BIN " embed --clip '%s' --text -- 'a dog barks' 'rain'", clip);
+        CHECK(run_cmd(cmd, &o1, &e1) == 0);
+        snprintf(cmd, sizeof cmd, SLAVA_BIN " embed --clip '%s' --text --heads '%s' -- 'a dog barks' 'rain'", clip, hp);
+        CHECK(run_cmd(cmd, &o2, &e2) == 0);
+        CHECKF(o1 && o2 && count_lines(o2) == 2 && !strcmp(o1, o2), "--heads output differs:\n%s\n%s", o1, o2);
+        free(o1); free(o2); free(e1); free(e2);
+        slava_ctx_free(ctx);
+    }
     /* bad input for embed */
     snprintf(cmd, sizeof cmd, SLAVA_BIN " embed --clip '%s' --text --heads '%s' -- 'a cat'", clip, tmp_path("no_such_heads.safetensors"));
     expect_fail(cmd, 1, "no_such_heads.safetensors");

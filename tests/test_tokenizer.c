@@ -161,6 +161,7 @@ int main(void) {
             check_clean(c, "e\xcc\x81", "\xc3\xa9");                           /* NFC */
             check_clean(c, "\xc2\x93quoted\xc2\x94", "\"quoted\"");            /* C1 → Windows-1252 → uncurled */
             check_clean(c, "a\xe2\x80\xa8" "b\r\nc\x0b" "d\xef\xbb\xbf" "e", "a b cde");
+            check_clean(c, "\x1b[36;44mblue\x1b[0m \x1b[x \x1b[1;2", "blue [1;2");      /* terminal escapes */
             sv_cleaner_free(c);
         }
     }

@@ -38,7 +38,8 @@ void al_adamw_f(float *p, const float *g, float *m, float *v, size_t n, int step
     float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2);
     float b1 = (float)beta1, b2 = (float)beta2, one_b1 = (float)(1.0 - beta1), one_b2 = (float)(1.0 - beta2);
     float e = (float)eps;
-    /* one thread: the tensors are small, and a second thread pool would fight the BLAS threads */
+    /* element-wise: the split over threads cannot change any result */
+    #pragma omp parallel for simd schedule(static) if (n > 65536)
     for (size_t i = 0; i < n; i++) {
         float gi = g[i];
         p[i] *= decay;

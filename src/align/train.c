@@ -10,6 +10,7 @@
  */
 #include "align/heads.h"
 #include "align/kernels.h"
+#include "align/train.h"
 #include "base/rng.h"
 #include "eval/eval.h"
 #include <math.h>
@@ -70,6 +71,11 @@ static const recipe_def *find_recipe(const char *name) {
     return NULL;
 }
 
+int al_recipe_stages(const char *name) {
+    const recipe_def *r = find_recipe(name);
+    return r ? r->stages : 0;
+}
+
 void slava_train_opts_default(slava_train_opts *o) {
     memset(o, 0, sizeof *o);
     o->recipe = "slava-av3";
@@ -102,6 +108,9 @@ static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const sl
     slava_status st = SLAVA_OK;
     if (o->clip_dir) st = al_heads_init_clip(ctx, h, o->clip_dir, clip_sha);
     if (!st && o->clap_dir && H > 0) st = al_heads_init_clap(ctx, h, o->clap_dir, clap_sha);
+    if (!st && o->clap_dir && H == 0)
+        sv_log(ctx, 1, "%s: a linear audio head cannot start from CLAP's two-layer projection; it starts from the seed",
+               o->clap_dir);
     if (st) { slava_heads_free(h); return st; }
     if (o->temperature > 0)
         for (int k = 0; k < 3; k++) h->t.ls[k] = (float)log(1.0 / o->temperature);
@@ -431,7 +440,7 @@ done:
 
 slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const slava_train_opts *o,
                               const slava_train_info *info, const slava_dataset *ds) {
-    char v[16][96];
+    char v[20][96];
     const char *meta[40];
     int k = 0, n = 0;
 #define META(key, ...) do { snprintf(v[n], sizeof v[n], __VA_ARGS__); meta[k++] = key; meta[k++] = v[n++]; } while (0)
@@ -445,6 +454,7 @@ slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *
         META("lr", "%g", o->lr);
         META("weight_decay", "%g", o->wd);
         META("seed", "%llu", (unsigned long long)o->seed);
+        META("threads", "%d", slava_get_threads());   /* results are bit-identical per seed and thread count */
         META("temperature", "%s", o->temperature > 0 ? "fixed" : "learnable");
         if (o->temperature > 0) META("temperature_value", "%g", o->temperature);
     }

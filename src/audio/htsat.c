@@ -65,8 +65,7 @@ void sv_htsat_free(sv_htsat *m) {
             for (int b = 0; b < st->depth; b++) { sv_block_free(&st->blocks[b].w); sv_free(st->blocks[b].bias); }
         free(st->blocks);
         sv_free(st->mask);
-        free(st->perm[0]);
-        free(st->perm[1]);
+        for (int k = 0; k < 2; k++) { free(st->perm[k]); free(st->pos[k]); }
     }
     sv_free(m->bn_scale);
     sv_free(m->bn_shift);
@@ -184,6 +183,12 @@ slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out) {
         int L = W * W, F = (int)(c->mlp_ratio * C), H = sg->heads;
         sg->perm[0] = make_perm(res, W, 0);
         sg->perm[1] = make_perm(res, W, shift);
+        for (int k = 0; k < 2; k++) {
+            sg->pos[k] = malloc(sizeof(int) * (size_t)res * res);
+            if (sg->pos[k] && sg->perm[k])
+                for (int i = 0; i < res * res; i++) sg->pos[k][sg->perm[k][i]] = i;
+        }
+        if (!sg->pos[0] || !sg->pos[1]) FAIL(SLAVA_E_NOMEM, "%s: out of memory", dir);
         if (shift) sg->mask = make_mask(res, W, shift);
         sg->blocks = calloc((size_t)sg->depth, sizeof(sv_swin_block));
         if (!sg->perm[0] || !sg->perm[1] || (shift && !sg->mask) || !sg->blocks) FAIL(SLAVA_E_NOMEM, "%s: out of memory", dir);
@@ -275,20 +280,19 @@ static void cubic_taps(int in, int outn, int i, int idx[4], double wt[4]) {
     }
 }
 
-/* features [T, M] → image [S, S]: BatchNorm, bicubic time resize T → S·r, fold. */
-static void mel_to_image(const sv_htsat *m, const float *feat, float *img) {
+/* Row i (resized time step) of the image of one chunk: features [T, M] → BatchNorm → bicubic
+ * resize T → S·r → fold: time step c·S + t lands in column t, rows c·M .. c·M + M − 1. */
+static void mel_to_image_row(const sv_htsat *m, const float *feat, int i, float *img) {
     const int T = m->T, M = m->M, S = m->S, TT = S * m->ratio;
-    for (int i = 0; i < TT; i++) {
-        int idx[4];
-        double wt[4];
-        cubic_taps(T, TT, i, idx, wt);
-        int c = i / S, t = i % S;
-        for (int f = 0; f < M; f++) {
-            double acc = 0.0;
-            for (int k = 0; k < 4; k++)
-                acc += wt[k] * ((double)feat[(size_t)idx[k] * M + f] * m->bn_scale[f] + m->bn_shift[f]);
-            img[(size_t)(c * M + f) * S + t] = (float)acc;
-        }
+    int idx[4];
+    double wt[4];
+    cubic_taps(T, TT, i, idx, wt);
+    const int c = i / S, t = i % S;
+    for (int f = 0; f < M; f++) {
+        double acc = 0.0;
+        for (int k = 0; k < 4; k++)
+            acc += wt[k] * ((double)feat[(size_t)idx[k] * M + f] * m->bn_scale[f] + m->bn_shift[f]);
+        img[(size_t)(c * M + f) * S + t] = (float)acc;
     }
 }
 
@@ -312,8 +316,10 @@ static void forward_batch(const sv_htsat *m, int B, const float *features, float
     const int S = m->S, p = m->patch, G = m->grid, C0 = m->stages[0].dim;
     const size_t feat_sz = (size_t)m->T * m->M;
     /* 1. mel image */
+    const int TT = S * m->ratio;
     #pragma omp parallel for schedule(static)
-    for (int b = 0; b < B; b++) mel_to_image(m, features + (size_t)b * feat_sz, wk->img + (size_t)b * S * S);
+    for (int r = 0; r < B * TT; r++)
+        mel_to_image_row(m, features + (size_t)(r / TT) * feat_sz, r % TT, wk->img + (size_t)(r / TT) * S * S);
     if (dbg && dbg->mel_image) memcpy(dbg->mel_image + (size_t)chunk0 * S * S, wk->img, sizeof(float) * (size_t)B * S * S);
     /* 2. patch embedding: im2col [B·G·G, p·p] × Wᵀ + b, LayerNorm */
     const int N0 = B * G * G, pp = p * p;
@@ -338,21 +344,36 @@ static void forward_batch(const sv_htsat *m, int B, const float *features, float
         const int nseq = B * sg->nwin;
         for (int i = 0; i <= nseq; i++) wk->offs[i] = i * L;
         sv_block_cfg bc = {.D = C, .H = sg->heads, .F = (int)(m->cfg.mlp_ratio * C), .ln_eps = m->cfg.ln_eps, .quick_gelu = 0};
+        /* Rows stay in window order between blocks: the first block gathers from raster order,
+         * a change of shift moves rows straight from one window order to the other (one copy),
+         * and the last block's order is scattered back to raster order for merging. */
+        int cur = -1;
         for (int bi = 0; bi < sg->depth; bi++) {
             const sv_swin_block *bk = &sg->blocks[bi];
-            const int *perm = sg->perm[bk->shift ? 1 : 0];
-            #pragma omp parallel for schedule(static)
-            for (int r = 0; r < N; r++) {
-                int b = r / RR, i = r % RR;
-                memcpy(xw + (size_t)r * C, h + ((size_t)b * RR + perm[i]) * C, sizeof(float) * C);
+            const int k = bk->shift ? 1 : 0;
+            if (k != cur) {
+                const int *perm = sg->perm[k], *from = cur < 0 ? NULL : sg->pos[cur];
+                #pragma omp parallel for schedule(static)
+                for (int r = 0; r < N; r++) {
+                    int b = r / RR, i = r % RR, src = from ? from[perm[i]] : perm[i];
+                    memcpy(xw + (size_t)r * C, h + ((size_t)b * RR + src) * C, sizeof(float) * C);
+                }
+                cur = k;
+            } else {
+                float *t = h; h = xw; xw = t;   /* keep the current rows in `h` between blocks */
             }
             sv_block_forward_ex(&bc, &bk->w, xw, nseq, wk->offs, 0, bk->bias, bk->shift ? sg->mask : NULL,
                                 sg->nwin, wk->scratch);
+            float *t = h; h = xw; xw = t;       /* h: rows in window order `cur` */
+        }
+        {
+            const int *perm = sg->perm[cur];
             #pragma omp parallel for schedule(static)
             for (int r = 0; r < N; r++) {
                 int b = r / RR, i = r % RR;
-                memcpy(h + ((size_t)b * RR + perm[i]) * C, xw + (size_t)r * C, sizeof(float) * C);
+                memcpy(xw + ((size_t)b * RR + perm[i]) * C, h + (size_t)r * C, sizeof(float) * C);
             }
+            float *t = h; h = xw; xw = t;       /* h: raster order again */
         }
         if (sg->merge_w) {
             /* patch merging: [B, R, R, C] → cat(x(2i,2j), x(2i+1,2j), x(2i,2j+1), x(2i+1,2j+1)) → LN → linear */

@@ -39,6 +39,7 @@ typedef struct {
     sv_swin_block *blocks;
     float *mask;                            /* [nwin, L, L] shifted-window mask (owned), NULL if no shift */
     int   *perm[2];                         /* window order → raster index for shift 0 / shift w/2 (owned) */
+    int   *pos[2];                          /* the inverses: raster index → window-order row (owned) */
     const float *merge_ln_w, *merge_ln_b, *merge_w;   /* patch merging, NULL after the last stage */
 } sv_swin_stage;
 

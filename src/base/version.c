@@ -32,7 +32,9 @@ static int cores_available(void) {
 void slava_set_threads(int n) {
     if (n <= 0) n = cores_available();
     g_threads = n;
-    openblas_set_num_threads(n);
+    /* OpenBLAS stays single-threaded: sv_gemm splits products over the OpenMP team itself
+     * (src/nn/gemm.c), so that only one pool of threads runs and busy-waits. */
+    openblas_set_num_threads(1);
     omp_set_num_threads(n);
 }
 

@@ -1,10 +1,12 @@
 /*
- * cmd_demo.c — `slava demo`: the out-of-the-box run. Generates the synthetic AVCaps-shaped
+ * cmd_demo.c — `slava demo --features`: the feature-level demo (plain `slava demo` is the media
+ * pipeline, cmd_demo_media.c). Generates the synthetic AVCaps-shaped
  * feature set (latent model in docs/spine.md; real runs need the CLIP / CLAP folders and AVCaps),
  * stores it in a feature store and loads it back, trains all seven recipes over a few seeds and
  * prints Table II with mean ± std.
  */
 #include "cli/cli_train.h"
+#include "cli/cli_pipeline.h"
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +23,7 @@ static double now(void) {
 
 static void usage(FILE *f) {
     fprintf(f,
-        "usage: slava demo [--features STORE] [--epochs N] [--seeds LIST] [--format md|csv|json] [--threads N]\n\n"
+        "usage: slava demo --features [STORE | --store STORE] [--epochs N] [--seeds LIST] [--format md|csv|json] [--threads N]\n\n"
         "Runs slava end to end without any download: generates SYNTHETIC features shaped like\n"
         "AVCaps (1661 / 200 / 200 clips; up to 5 audio, visual and audio-visual captions and 3\n"
         "GPT-AV captions per clip; some clips without audio; visual 768-d, audio 768-d, text 512-d)\n"
@@ -30,7 +32,8 @@ static void usage(FILE *f) {
         "The numbers describe the synthetic task, not AVCaps: real runs need the CLIP and CLAP\n"
         "folders and the AVCaps videos (slava encode, then slava experiment).\n\n"
         "options:\n"
-        "  --features STORE    keep the feature store in STORE (default: a temporary file, removed)\n"
+        "  --store STORE       keep the feature store in STORE (default: a temporary file, removed);\n"
+        "                      `--features STORE` says the same\n"
         "  --no-store          skip the feature store round trip (train on the generated set directly)\n"
         "  --epochs N          epochs per stage (default %d, chosen to finish in under two minutes on\n"
         "                      2 cores; the full recipe default is 30)\n"
@@ -42,11 +45,21 @@ static void usage(FILE *f) {
 
 int cmd_demo(int argc, char **argv) {
     static const struct option longopts[] = {
-        {"features", required_argument, 0, 'F'}, {"no-store", no_argument, 0, 'N'},
+        {"store", required_argument, 0, 'F'}, {"no-store", no_argument, 0, 'N'},
         {"epochs", required_argument, 0, 'e'}, {"seeds", required_argument, 0, 'S'},
         {"format", required_argument, 0, 'f'}, {"threads", required_argument, 0, 'j'},
         {"quiet", no_argument, 0, 'q'}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    /* plain `slava demo` is the media pipeline; with --features anywhere, this one. The older
+     * form `--features STORE` (a value not starting with '-') still names the store. */
     const char *features = NULL;
+    int fi = 0, drop = 1;
+    for (int i = 1; i < argc && !fi; i++)
+        if (!strcmp(argv[i], "--features") || !strncmp(argv[i], "--features=", 11)) fi = i;
+    if (!fi) return cmd_demo_media(argc, argv);
+    if (argv[fi][10] == '=') features = argv[fi] + 11;
+    else if (fi + 1 < argc && argv[fi + 1][0] != '-') { features = argv[fi + 1]; drop = 2; }
+    memmove(&argv[fi], &argv[fi + drop], sizeof *argv * (size_t)(argc - fi - drop + 1));   /* with argv[argc] */
+    argc -= drop;
     int c, no_store = 0, quiet = 0, threads = 0, epochs = DEMO_EPOCHS, fmt = SLAVA_FMT_MD, n_seeds;
     uint64_t seeds[16];
     long v;
@@ -68,7 +81,7 @@ int cmd_demo(int argc, char **argv) {
         }
     }
     if (optind < argc) { cli_error("demo: unexpected argument '%s'", argv[optind]); return CLI_USAGE; }
-    if (features && no_store) { cli_error("demo: --features and --no-store exclude each other"); return CLI_USAGE; }
+    if (features && no_store) { cli_error("demo: --store and --no-store exclude each other"); return CLI_USAGE; }
     slava_set_threads(threads);
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, quiet);

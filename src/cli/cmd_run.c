@@ -68,6 +68,7 @@ static int parse_recipes(char *buf, const char **out, int cap) {
 }
 
 int cmd_run(int argc, char **argv) {
+    cli_omp_passive_reexec(argc, argv);
     enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},

@@ -42,11 +42,11 @@ void sv_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
      * (ViT-B/32: 50 rows) that is 25-30 % less CPU per image. */
     const int by_rows = M >= N || M >= 64 * T;
     const int len = by_rows ? M : N;
-    if (T > len / 8) T = len / 8 > 0 ? len / 8 : 1;
+    if (T > len / 16) T = len / 16 > 0 ? len / 16 : 1;
     #pragma omp parallel num_threads(T)
     {
         int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        int chunk = ((len + nt - 1) / nt + 7) & ~7;   /* multiples of 8 rows / columns */
+        int chunk = ((len + nt - 1) / nt + 15) & ~15;   /* multiples of 16 rows / columns (64 bytes) */
         int s0 = t * chunk, s1 = s0 + chunk < len ? s0 + chunk : len;
         if (s0 < s1) {
             if (by_rows)

@@ -6,7 +6,8 @@
  *     sequences (causal or not, optional additive bias / window mask for Swin);
  *   - sv_block: the pre-LN transformer block used by both CLIP towers.
  * All matrices row-major float32. Weights [out, in] (Hugging Face Linear layout).
- * Threading: GEMMs use BLAS threads; the loops here use OpenMP. Both follow slava_set_threads.
+ * Threading: everything runs on the OpenMP team (slava_set_threads); sv_gemm splits large products
+ * into blocks over it and calls OpenBLAS single-threaded per block.
  */
 #ifndef SLAVA_NN_H
 #define SLAVA_NN_H

@@ -4,13 +4,14 @@
  * Two threads:
  *   decode thread   for each clip still to do, in collection order: sample frames at fps and
  *                   preprocess them for CLIP ([T_v, 3, S, S]), read the audio in 10 s chunks and
- *                   compute CLAP's log-mel front end ([T_a, 1001, 64]); a clip that cannot be read
- *                   becomes a job carrying its failure reason. Jobs go into a bounded queue.
+ *                   compute CLAP's log-mel front end ([T_a, 1001, 64]); queued in parts of at most
+ *                   frame_batch frames / 4·chunk_batch chunks (bounded memory for any length), the
+ *                   clip's last part carrying its failure reason if it could not be read.
  *   calling thread  gathers jobs into a batch (up to frame_batch frames or caption_batch captions),
  *                   runs the image tower on all frames of the batch, HTSAT on all chunks, the text
  *                   tower on every caption text not encoded before (same text → same feature,
- *                   reused from the batch or the store), then commits each clip in ONE store
- *                   transaction, in collection order.
+ *                   reused from the batch or the store), collects the rows of the clip in flight,
+ *                   and commits each clip in ONE store transaction when its last part is through.
  * Every tower computes each row independently of the rest of its batch, so the features of a
  * clip do not depend on which clips share its batch: an interrupted and resumed run stores the
  * same bytes as an uninterrupted one (tests/test_e2e.c checks this).
@@ -56,12 +57,16 @@ slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char 
 
 /* ------------------------------------------------------------------ jobs and the queue */
 
-/* One clip, decoded and preprocessed (or failed). Owned by the queue, then by the batch. */
+/* A part of one clip, decoded and preprocessed: a long clip is cut into parts of at most
+ * part_frames frames / part_chunks chunks so that memory stays bounded whatever its length.
+ * The clip's last part (last = 1) carries its duration, audio flag and failure reason; a failed
+ * clip's earlier parts are discarded by the consumer. Owned by the queue, then by the batch. */
 typedef struct {
     int    clip;             /* index into the collection */
-    char  *error;            /* failure reason (malloc'd) or NULL */
-    double duration;         /* seconds, -1 unknown */
-    int    has_audio;
+    int    last;             /* 1: the clip's final part */
+    char  *error;            /* failure reason (malloc'd) or NULL; only on the last part */
+    double duration;         /* seconds, -1 unknown (last part) */
+    int    has_audio;        /* last part */
     int    t_v;
     float *pixels;           /* [t_v, 3, S, S] */
     int    t_a;
@@ -86,42 +91,73 @@ typedef struct {
     const slava_clip_preproc *pp;
     int S;                       /* CLIP image side */
     const slava_clap_audio *clap;
-    int frame_limit;             /* the decoder waits while this many frames are queued */
+    int part_frames, part_chunks;
+    int frame_limit, chunk_limit; /* the decoder waits while this many frames / chunks are queued */
     /* shared, under mu */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     job q[QUEUE_CAP];
     int head, count;
-    int queued_frames;
-    int produced;                /* jobs pushed so far */
+    int queued_frames, queued_chunks;
+    int finished;                /* the decoder pushed every clip */
     int stop;                    /* set by the consumer: finish now */
     slava_status fatal;          /* out of memory in the decoder */
     char fatal_msg[1024];
     double t_decode;
 } pipe_state;
 
-/* Decode one clip into j (never fails as a whole: problems become j->error). Returns SLAVA_E_NOMEM
- * only when memory ran out (that stops the run). */
-static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, job *j) {
-    const slava_media_clip *mc = &p->c->clips[ci];
+/* Queue j (ownership passes), waiting for room. Returns 1 when the consumer asked to stop (j is
+ * freed). The time spent waiting is not decoding time: it is taken out of *t_busy_start. */
+static int push_job(pipe_state *p, job *j, double *t_busy_start) {
+    double t0 = sv_now();
+    pthread_mutex_lock(&p->mu);
+    p->t_decode += t0 - *t_busy_start;
+    while (!p->stop && p->count > 0 &&
+           (p->count == QUEUE_CAP || p->queued_frames + j->t_v > p->frame_limit ||
+            p->queued_chunks + j->t_a > p->chunk_limit))
+        pthread_cond_wait(&p->cv, &p->mu);
+    if (p->stop) {
+        pthread_mutex_unlock(&p->mu);
+        job_free(j);
+        return 1;
+    }
+    p->q[(p->head + p->count) % QUEUE_CAP] = *j;
+    p->count++;
+    p->queued_frames += j->t_v;
+    p->queued_chunks += j->t_a;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     memset(j, 0, sizeof *j);
-    j->clip = ci;
-    j->duration = -1;
+    *t_busy_start = sv_now();
+    return 0;
+}
+
+/* Room for one more frame / chunk in the current part (allocated at the part's full size). */
+static slava_status part_room(job *j, size_t fsz, int part_frames, size_t msz, int part_chunks, int audio) {
+    if (!audio && !j->pixels && !(j->pixels = sv_alloc(sizeof(float) * fsz * part_frames))) return SLAVA_E_NOMEM;
+    if (audio && !j->mel && !(j->mel = sv_alloc(sizeof(float) * msz * part_chunks))) return SLAVA_E_NOMEM;
+    return SLAVA_OK;
+}
+
+/* Decode clip ci and queue it in parts. Problems with the clip become the last part's error.
+ * Returns SLAVA_E_NOMEM when memory ran out (that stops the run), SLAVA_E_INTERRUPTED when the
+ * consumer asked to stop, else SLAVA_OK. */
+static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t_busy) {
+    const slava_media_clip *mc = &p->c->clips[ci];
+    job j;
+    memset(&j, 0, sizeof j);
+    j.clip = ci;
+    j.duration = -1;
     int n_caps = 0;
     for (int k = 0; k < SLAVA_CAP_KINDS; k++) n_caps += mc->n_cap[k];
-    if (!mc->video) {
-        j->error = sv_strdup(mc->problem ? mc->problem : "no video file found");
-        return j->error ? SLAVA_OK : SLAVA_E_NOMEM;
-    }
-    if (n_caps == 0) {
-        j->error = sv_strdup("no captions (every caption list is missing or empty)");
-        return j->error ? SLAVA_OK : SLAVA_E_NOMEM;
-    }
+    const size_t fsz = (size_t)3 * p->S * p->S, msz = (size_t)SLAVA_MEL_FRAMES * SLAVA_MEL_BINS;
+    slava_status st = SLAVA_OK;
+    if (!mc->video) st = sv_err(ctx, SLAVA_E_NOTFOUND, "%s", mc->problem ? mc->problem : "no video file found");
+    else if (n_caps == 0) st = sv_err(ctx, SLAVA_E_FORMAT, "no captions (every caption list is missing or empty)");
     /* frames */
-    const size_t fsz = (size_t)3 * p->S * p->S;
     slava_video *v = NULL;
-    slava_status st = slava_video_open(ctx, mc->video, p->fps, &v);
-    int cap = 0;
+    if (!st) st = slava_video_open(ctx, mc->video, p->fps, &v);
+    int frames = 0;
     while (!st) {
         const slava_image *im;
         double t;
@@ -135,69 +171,66 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, job *j) {
                         mc->video, ow, oh, p->S, p->S);
             break;
         }
-        if (j->t_v == cap) {
-            int nc = cap ? 2 * cap : 16;
-            float *np = sv_alloc(sizeof(float) * fsz * nc);
-            if (!np) { st = SLAVA_E_NOMEM; break; }
-            if (j->t_v) memcpy(np, j->pixels, sizeof(float) * fsz * j->t_v);
-            sv_free(j->pixels);
-            j->pixels = np;
-            cap = nc;
-        }
-        st = slava_clip_preprocess(ctx, p->pp, im, j->pixels + fsz * j->t_v);
-        if (!st) j->t_v++;
+        if ((st = part_room(&j, fsz, p->part_frames, msz, p->part_chunks, 0))) break;
+        st = slava_clip_preprocess(ctx, p->pp, im, j.pixels + fsz * j.t_v);
+        if (st) break;
+        j.t_v++;
+        frames++;
+        if (j.t_v == p->part_frames && push_job(p, &j, t_busy)) { st = SLAVA_E_INTERRUPTED; break; }
+        j.clip = ci;
     }
     if (v) {
         slava_video_info info;
         slava_video_get_info(v, &info);
-        j->duration = info.duration;
+        j.duration = info.duration;
         slava_video_close(v);
     }
-    if (!st && j->t_v == 0) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: no video frame could be sampled", mc->video);
+    if (!st && frames == 0) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: no video frame could be sampled", mc->video);
     /* audio */
     slava_audio *a = NULL;
     if (!st) {
         st = slava_audio_open(ctx, mc->video, &a);
         if (st == SLAVA_E_NOAUDIO) st = SLAVA_OK;   /* no audio track: a valid clip */
-        else if (!st) j->has_audio = 1;
+        else if (!st) j.has_audio = 1;
     }
     if (!st && a) {
-        const size_t msz = (size_t)SLAVA_MEL_FRAMES * SLAVA_MEL_BINS;
         float *wave = sv_alloc(sizeof(float) * SLAVA_AUDIO_CHUNK);
-        int acap = 0;
+        int chunks = 0;
         if (!wave) st = SLAVA_E_NOMEM;
         while (!st) {
             int n;
             st = slava_audio_next_chunk(ctx, a, wave, &n);
             if (st || n == 0) break;
-            if (j->t_a == acap) {
-                int nc = acap ? 2 * acap : 8;
-                float *nm = sv_alloc(sizeof(float) * msz * nc);
-                if (!nm) { st = SLAVA_E_NOMEM; break; }
-                if (j->t_a) memcpy(nm, j->mel, sizeof(float) * msz * j->t_a);
-                sv_free(j->mel);
-                j->mel = nm;
-                acap = nc;
+            if ((st = part_room(&j, fsz, p->part_frames, msz, p->part_chunks, 1))) break;
+            st = slava_clap_features(ctx, p->clap, wave, n, -1, j.mel + msz * j.t_a);
+            if (st) break;
+            j.t_a++;
+            chunks++;
+            if (j.t_a == p->part_chunks) {
+                double d = j.duration;
+                if (push_job(p, &j, t_busy)) { st = SLAVA_E_INTERRUPTED; break; }
+                j.clip = ci;
+                j.duration = d;
+                j.has_audio = 1;
             }
-            st = slava_clap_features(ctx, p->clap, wave, n, -1, j->mel + msz * j->t_a);
-            if (!st) j->t_a++;
         }
         sv_free(wave);
         slava_audio_close(a);
-        if (!st && j->t_a == 0) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: the audio track gave no 10 s chunk", mc->video);
+        if (!st && chunks == 0) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: the audio track gave no 10 s chunk", mc->video);
     }
-    if (st == SLAVA_E_NOMEM) { job_free(j); return SLAVA_E_NOMEM; }
-    if (st) {
+    if (st == SLAVA_E_NOMEM || st == SLAVA_E_INTERRUPTED) { job_free(&j); return st; }
+    if (st) {   /* the clip failed: its last part carries only the reason */
         const char *m = slava_ctx_error(ctx);
-        double d = j->duration;
-        job_free(j);
-        j->clip = ci;
-        j->duration = d;
-        j->error = sv_strdup(m && *m ? m : slava_status_name(st));
+        double d = j.duration;
+        job_free(&j);
+        j.clip = ci;
+        j.duration = d;
+        j.error = sv_strdup(m && *m ? m : slava_status_name(st));
         slava_ctx_clear_error(ctx);
-        if (!j->error) return SLAVA_E_NOMEM;
+        if (!j.error) return SLAVA_E_NOMEM;
     }
-    return SLAVA_OK;
+    j.last = 1;
+    return push_job(p, &j, t_busy) ? SLAVA_E_INTERRUPTED : SLAVA_OK;
 }
 
 static void *decode_thread(void *arg) {
@@ -205,55 +238,47 @@ static void *decode_thread(void *arg) {
     slava_ctx *ctx = slava_ctx_new();
     /* The towers use the cores through OpenMP/BLAS on the other thread; decoding here stays serial. */
     omp_set_num_threads(1);
-    for (int i = 0; i < p->n_todo; i++) {
+    slava_status st = ctx ? SLAVA_OK : SLAVA_E_NOMEM;
+    int i = 0;
+    for (; !st && i < p->n_todo; i++) {
+        double t_busy = sv_now();
+        st = decode_clip(ctx, p, p->todo[i], &t_busy);
         pthread_mutex_lock(&p->mu);
-        while (!p->stop && (p->count == QUEUE_CAP || (p->count > 0 && p->queued_frames >= p->frame_limit)))
-            pthread_cond_wait(&p->cv, &p->mu);
-        int stop = p->stop;
-        pthread_mutex_unlock(&p->mu);
-        if (stop) break;
-        job j;
-        double t0 = sv_now();
-        slava_status st = ctx ? decode_clip(ctx, p, p->todo[i], &j) : SLAVA_E_NOMEM;
-        double dt = sv_now() - t0;
-        pthread_mutex_lock(&p->mu);
-        p->t_decode += dt;
-        if (st) {
-            p->fatal = st;
-            snprintf(p->fatal_msg, sizeof p->fatal_msg, "%s: out of memory while decoding",
-                     p->c->clips[p->todo[i]].video ? p->c->clips[p->todo[i]].video : p->c->clips[p->todo[i]].id);
-            p->stop = 1;
-            pthread_cond_broadcast(&p->cv);
-            pthread_mutex_unlock(&p->mu);
-            break;
-        }
-        p->q[(p->head + p->count) % QUEUE_CAP] = j;
-        p->count++;
-        p->queued_frames += j.t_v;
-        p->produced++;
-        pthread_cond_broadcast(&p->cv);
+        p->t_decode += sv_now() - t_busy;
         pthread_mutex_unlock(&p->mu);
     }
+    pthread_mutex_lock(&p->mu);
+    if (st == SLAVA_E_NOMEM) {
+        const slava_media_clip *mc = &p->c->clips[p->todo[i > 0 ? i - 1 : 0]];
+        p->fatal = st;
+        snprintf(p->fatal_msg, sizeof p->fatal_msg, "%s: out of memory while decoding", mc->video ? mc->video : mc->id);
+    }
+    p->finished = 1;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
     slava_ctx_free(ctx);
     return NULL;
 }
 
 /* Take the next job (blocking). Returns 0 with *j filled, 1 when there are no more jobs, -1 on a
  * fatal decoder error. *waited accumulates the seconds spent blocked. */
-static int pop_job(pipe_state *p, job *j, int consumed, double *waited) {
+static int pop_job(pipe_state *p, job *j, double *waited) {
     double t0 = sv_now();
     pthread_mutex_lock(&p->mu);
-    while (p->count == 0 && !p->fatal && consumed < p->n_todo) pthread_cond_wait(&p->cv, &p->mu);
+    while (p->count == 0 && !p->fatal && !p->finished) pthread_cond_wait(&p->cv, &p->mu);
     int r;
-    if (p->count > 0) {
+    if (p->fatal) {
+        r = -1;
+    } else if (p->count > 0) {
         *j = p->q[p->head];
         p->head = (p->head + 1) % QUEUE_CAP;
         p->count--;
         p->queued_frames -= j->t_v;
+        p->queued_chunks -= j->t_a;
         pthread_cond_broadcast(&p->cv);
         r = 0;
     } else {
-        r = p->fatal ? -1 : 1;
+        r = 1;
     }
     pthread_mutex_unlock(&p->mu);
     *waited += sv_now() - t0;
@@ -352,6 +377,10 @@ typedef struct {
     tslot *ht;
     int ht_cap;
     int failures_cap;
+    /* the clip in flight: feature rows of its parts so far */
+    int acc_clip;              /* collection index, -1 none */
+    float *acc_vis, *acc_aud;  /* [acc_tv, Dv], [acc_ta, Da] */
+    int acc_tv, acc_ta, acc_vcap, acc_acap;
     int64_t done, total;
     slava_progress_fn progress;  /* the caller's, saved while the towers run with none */
     void *progress_user;
@@ -384,7 +413,7 @@ static slava_status encode_texts(slava_ctx *ctx, encoder *e) {
     for (int bi = 0; bi < b->n; bi++) {
         const job *j = &b->jobs[bi];
         const slava_media_clip *mc = &e->c->clips[j->clip];
-        if (j->error) continue;
+        if (!j->last || j->error) continue;
         int nc = 0;
         for (int k = 0; k < SLAVA_CAP_KINDS; k++) nc += mc->n_cap[k];
         b->cap_row[bi] = malloc(sizeof(int) * (size_t)(nc ? nc : 1));
@@ -492,12 +521,29 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
     e->sum->t_audio += sv_now() - t0;
     if (!st) st = encode_texts(ctx, e);
     if (st) goto out;
-    /* store: one transaction per clip */
+    /* store: one transaction per clip, when its last part is through */
     t0 = sv_now();
     int vrow = 0, arow = 0;
     for (int bi = 0; !st && bi < b->n; bi++) {
         const job *j = &b->jobs[bi];
         const slava_media_clip *mc = &e->c->clips[j->clip];
+        if (e->acc_clip != j->clip) { e->acc_clip = j->clip; e->acc_tv = e->acc_ta = 0; }
+        if (j->t_v) {
+            st = grow(ctx, (void **)&e->acc_vis, sizeof(float) * e->m.Dv, e->acc_tv + j->t_v, &e->acc_vcap);
+            if (st) break;
+            memcpy(e->acc_vis + (size_t)e->acc_tv * e->m.Dv, b->vis + (size_t)vrow * e->m.Dv, sizeof(float) * e->m.Dv * j->t_v);
+            e->acc_tv += j->t_v;
+            vrow += j->t_v;
+        }
+        if (j->t_a) {
+            st = grow(ctx, (void **)&e->acc_aud, sizeof(float) * e->m.Da, e->acc_ta + j->t_a, &e->acc_acap);
+            if (st) break;
+            memcpy(e->acc_aud + (size_t)e->acc_ta * e->m.Da, b->aud + (size_t)arow * e->m.Da, sizeof(float) * e->m.Da * j->t_a);
+            e->acc_ta += j->t_a;
+            arow += j->t_a;
+        }
+        if (!j->last) continue;
+        e->acc_clip = -1;
         st = slava_store_begin(ctx, e->s);
         if (!st) st = slava_store_put_clip(ctx, e->s, mc->id, mc->split, mc->video, j->duration, j->has_audio, j->error);
         int r = 0, reused = 0;
@@ -506,10 +552,10 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
                 for (int i = 0; !st && i < mc->n_cap[k]; i++)
                     st = slava_store_put_caption(ctx, e->s, mc->id, k, i, mc->cap[k][i]);
             if (!st) st = slava_store_put_clip_feature(ctx, e->s, mc->id, SLAVA_MOD_VISUAL, e->ids[SLAVA_MOD_VISUAL],
-                                                       b->vis + (size_t)vrow * e->m.Dv, j->t_v, e->m.Dv, NULL);
+                                                       e->acc_vis, e->acc_tv, e->m.Dv, NULL);
             if (!st && j->has_audio)
                 st = slava_store_put_clip_feature(ctx, e->s, mc->id, SLAVA_MOD_AUDIO, e->ids[SLAVA_MOD_AUDIO],
-                                                  b->aud + (size_t)arow * e->m.Da, j->t_a, e->m.Da, NULL);
+                                                  e->acc_aud, e->acc_ta, e->m.Da, NULL);
             for (int k = 0; !st && k < SLAVA_CAP_KINDS; k++)
                 for (int i = 0; !st && i < mc->n_cap[k]; i++, r++) {
                     int row = b->cap_row[bi][r];
@@ -522,8 +568,6 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
         }
         if (!st) st = slava_store_commit(ctx, e->s);
         if (st) { slava_store_rollback(e->s); break; }
-        vrow += j->t_v;
-        arow += j->t_a;
         slava_encode_summary *sum = e->sum;
         if (j->error) {
             st = grow(ctx, (void **)&sum->failures, sizeof *sum->failures, sum->n_failures + 1, &e->failures_cap);
@@ -538,8 +582,8 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
         } else {
             sum->encoded++;
             sum->no_audio += !j->has_audio;
-            sum->frames += j->t_v;
-            sum->chunks += j->t_a;
+            sum->frames += e->acc_tv;
+            sum->chunks += e->acc_ta;
             sum->captions += r;
             sum->captions_reused += reused;
         }
@@ -613,7 +657,11 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     p.pp = slava_clip_vision_preproc(e.m.vis);
     p.S = e.m.S;
     p.clap = e.m.aud;
+    p.part_frames = o->frame_batch;
+    p.part_chunks = 4 * o->chunk_batch;
     p.frame_limit = 2 * o->frame_batch;
+    p.chunk_limit = 8 * o->chunk_batch;
+    e.acc_clip = -1;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
     pthread_t th;
@@ -624,13 +672,11 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
         free(todo);
         return sv_err(ctx, SLAVA_E_INTERNAL, "encode: cannot start the decode thread");
     }
-    int consumed = 0;
     for (;;) {
         job j;
-        int r = pop_job(&p, &j, consumed, &sum->t_wait);
+        int r = pop_job(&p, &j, &sum->t_wait);
         if (r < 0) { st = sv_err(ctx, p.fatal, "%s", p.fatal_msg); break; }
         if (r > 0) break;
-        consumed++;
         batch *b = &e.b;
         if (b->n == b->cap) {   /* jobs and cap_row grow together */
             int nc = b->cap ? 2 * b->cap : 16;
@@ -645,10 +691,10 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
         b->jobs[b->n++] = j;
         b->frames += j.t_v;
         b->chunks += j.t_a;
-        if (!j.error)
+        if (j.last && !j.error)
             for (int k = 0; k < SLAVA_CAP_KINDS; k++) b->captions += c->clips[j.clip].n_cap[k];
         if (b->frames >= o->frame_batch || b->captions >= o->caption_batch || b->chunks >= 4 * o->chunk_batch ||
-            b->n >= QUEUE_CAP || consumed == n_todo) {
+            b->n >= QUEUE_CAP) {
             st = flush_batch(ctx, &e);
             if (st) break;
         }
@@ -666,6 +712,8 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     pthread_cond_destroy(&p.cv);
     batch_free(&e.b);
     free(e.ht);
+    free(e.acc_vis);
+    free(e.acc_aud);
     models_free(&e.m);
     free(todo);
     ctx->progress = e.progress;

@@ -9,6 +9,8 @@
  * Positions after the first end-of-text token cannot influence it (causal mask), so each caption
  * is computed only up to it. Many captions are packed into one [rows, D] matrix (offs marks the
  * sequences) so that every Linear is one large GEMM; batches are cut at SV_TEXT_MAX_ROWS rows.
+ * The activation buffers are kept in the model between calls (grown as needed), so one model
+ * must not encode from two threads at once (its tokenizer could not either).
  * Shapes of all tensors come from config.json; F16/BF16 checkpoints are converted by the reader.
  */
 #include "text/tokenizer.h"
@@ -17,7 +19,7 @@
 #include "nn/nn.h"
 #include <stdio.h>
 
-#define SV_TEXT_MAX_ROWS 2048
+#define SV_TEXT_MAX_ROWS 4096
 
 struct slava_clip_text {
     sv_clip_cfg cfg;
@@ -30,6 +32,8 @@ struct slava_clip_text {
     sv_block_cfg bc;
     const float *lnf_w, *lnf_b;    /* [D] */
     const float *proj;             /* [P, D] */
+    float *buf;                    /* h [rows, D] | block scratch | pooled [n, D], reused */
+    size_t buf_floats;
 };
 
 void slava_clip_text_free(slava_clip_text *m) {
@@ -37,6 +41,7 @@ void slava_clip_text_free(slava_clip_text *m) {
     if (m->blocks)
         for (int l = 0; l < m->cfg.text.layers; l++) sv_block_free(&m->blocks[l]);
     free(m->blocks);
+    sv_free(m->buf);
     sv_weights_free(m->w);
     slava_tokenizer_free(m->tok);
     free(m);
@@ -125,13 +130,17 @@ static slava_status run_batch(slava_ctx *ctx, slava_clip_text *m, int n, const i
     offs[0] = 0;
     for (int i = 0; i < n; i++) offs[i + 1] = offs[i] + len[i];
     const int N = offs[n];
-    float *h = sv_alloc(sizeof(float) * (size_t)N * D);
-    float *scratch = sv_alloc(sizeof(float) * sv_block_scratch_floats(&m->bc, N));
-    float *pool = sv_alloc(sizeof(float) * (size_t)n * D);
-    if (!h || !scratch || !pool) {
-        free(offs); sv_free(h); sv_free(scratch); sv_free(pool);
-        return sv_err(ctx, SLAVA_E_NOMEM, "text encoder: out of memory for %d tokens", N);
+    size_t need = (size_t)N * D + sv_block_scratch_floats(&m->bc, N) + (size_t)n * D;
+    if (need > m->buf_floats) {
+        sv_free(m->buf);
+        m->buf = sv_alloc(sizeof(float) * need);
+        m->buf_floats = m->buf ? need : 0;
+        if (!m->buf) {
+            free(offs);
+            return sv_err(ctx, SLAVA_E_NOMEM, "text encoder: out of memory for %d tokens", N);
+        }
     }
+    float *h = m->buf, *scratch = h + (size_t)N * D, *pool = scratch + sv_block_scratch_floats(&m->bc, N);
     #pragma omp parallel for schedule(static)
     for (int i = 0; i < n; i++)
         for (int t = 0; t < len[i]; t++) {
@@ -145,9 +154,6 @@ static slava_status run_batch(slava_ctx *ctx, slava_clip_text *m, int n, const i
     if (pooled) memcpy(pooled, pool, sizeof(float) * (size_t)n * D);
     if (projected) sv_linear(pool, n, D, m->proj, NULL, m->P, projected);
     free(offs);
-    sv_free(h);
-    sv_free(scratch);
-    sv_free(pool);
     return SLAVA_OK;
 }
 

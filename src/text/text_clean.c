@@ -7,7 +7,7 @@
  * (segments end after '\n'); HTML entities are decoded ("auto": not in a segment containing '<',
  * nor in any later one); then, repeated until nothing changes:
  *   unescape_html → fix_encoding → fix_c1_controls → fix_latin_ligatures → fix_character_width →
- *   uncurl_quotes → fix_line_breaks → remove_control_chars → NFC.
+ *   uncurl_quotes → fix_line_breaks → remove_terminal_escapes → remove_control_chars → NFC.
  * fix_encoding undoes UTF-8 mojibake when ftfy's "badness" pattern fires and the text re-encodes
  * as Latin-1 or sloppy Windows-1252 into valid UTF-8 (with restore_byte_a0, the lossy-sequence
  * replacement and the CESU-8 / Java-NUL variants). Differences from ftfy, all rare in captions:
@@ -633,7 +633,7 @@ static int char_fixes(sv_cleaner *c, const sv_u32s *in, sv_u32s *out) {
         else if (ch >= 0x201C && ch <= 0x201F) ch = '"';
         if (sv_u32s_push(out, ch)) goto out;
     }
-    /* fix_line_breaks, remove_control_chars (in place) */
+    /* fix_line_breaks (in place) */
     size_t k = 0;
     for (size_t i = 0; i < out->n; i++) {
         uint32_t ch = out->p[i];
@@ -641,6 +641,24 @@ static int char_fixes(sv_cleaner *c, const sv_u32s *in, sv_u32s *out) {
             if (i + 1 < out->n && out->p[i + 1] == '\n') continue;   /* \r\n → \n */
             ch = '\n';
         } else if (ch == 0x2028 || ch == 0x2029 || ch == 0x85) ch = '\n';
+        out->p[k++] = ch;
+    }
+    out->n = k;
+    /* remove_terminal_escapes (\033\[((?:\d|;)*)([a-zA-Z]), \d being any Unicode digit), then
+     * remove_control_chars (in place) */
+    k = 0;
+    for (size_t i = 0; i < out->n; i++) {
+        uint32_t ch = out->p[i];
+        if (ch == 0x1B && i + 1 < out->n && out->p[i + 1] == '[') {
+            size_t j = i + 2;
+            while (j < out->n && (out->p[j] == ';' ||
+                                  utf8proc_category((utf8proc_int32_t)out->p[j]) == UTF8PROC_CATEGORY_ND))
+                j++;
+            if (j < out->n && out->p[j] < 0x80 && ((out->p[j] | 0x20) >= 'a' && (out->p[j] | 0x20) <= 'z')) {
+                i = j;
+                continue;
+            }
+        }
         if (is_control_removed(ch)) continue;
         out->p[k++] = ch;
     }
