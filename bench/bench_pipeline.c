@@ -1,7 +1,7 @@
 /*
  * bench_pipeline.c — whole-pipeline throughput of `slava encode` (issue 6) with full-size
  * random-weight encoders (CLIP ViT-B/32 + text tower, CLAP HTSAT-unfused; init-random with
- * bench/configs/ clip-vit-b32.json and clap-htsat-unfused.json) on AVCaps-like clips (bench_media.h: 50 s, 640×360 at 25 fps, AAC;
+ * bench/configs/ clip-vit-base-patch32.json and clap-htsat-unfused.json) on AVCaps-like clips (bench_media.h: 50 s, 640×360 at 25 fps, AAC;
  * 1 fps → 50 frames, 5 audio chunks, 15 captions per clip): clips per minute, the share of time
  * in decode / vision / audio / text / storage, and the projected time for all of AVCaps
  * (2,061 clips, 28.8 h). Run it with the user's default kernels:
@@ -60,7 +60,7 @@ int main(int argc, char **argv) {
     double t0 = sv_now();
     snprintf(probe, sizeof probe, "%s/model.safetensors", clip);
     if (!exists(probe)) {
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s/clip-config' && cp '%s/bench/configs/clip-vit-b32.json' '%s/clip-config/config.json' && "
+        snprintf(cmd, sizeof cmd, "mkdir -p '%s/clip-config' && cp '%s/bench/configs/clip-vit-base-patch32.json' '%s/clip-config/config.json' && "
                  "cp '%s/tests/fixtures/clip-model/vocab.json' '%s/tests/fixtures/clip-model/merges.txt' '%s/clip-config/'",
                  dir, root, dir, root, root, dir);
         if (system(cmd) != 0) { fprintf(stderr, "bench_pipeline: cannot copy the CLIP config / tokenizer files\n"); return 1; }

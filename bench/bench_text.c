@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
     char tmp[] = "/tmp/slava_bench_text_XXXXXX";
     if (!mkdtemp(tmp)) { fprintf(stderr, "bench_text: cannot create a temp folder\n"); return 1; }
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "cp '%s/bench/configs/clip-vit-b32.json' '%s/config.json' && cp '%s/tests/fixtures/clip-model/vocab.json' "
+    snprintf(cmd, sizeof cmd, "cp '%s/bench/configs/clip-vit-base-patch32.json' '%s/config.json' && cp '%s/tests/fixtures/clip-model/vocab.json' "
              "'%s/tests/fixtures/clip-model/merges.txt' '%s/'", root, tmp, root, root, tmp);
     if (system(cmd) != 0) { fprintf(stderr, "bench_text: cannot copy the config / tokenizer files\n"); return 1; }
     char cfg[1100], model[1100];
