@@ -113,3 +113,21 @@ int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap) 
     if (!n) { cli_error("%s: empty list", opt); return -1; }
     return n;
 }
+
+int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap) {
+    int n, k = 0;
+    const char *const *known = slava_recipes(&n);
+    if (!strcmp(buf, "all")) {
+        for (int i = 0; i < n && i < cap; i++) out[k++] = known[i];
+        return k;
+    }
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        int ok = 0;
+        for (int i = 0; i < n; i++) ok |= !strcmp(known[i], t);
+        if (!ok) { cli_error("%s: unknown recipe '%s' (slava %s --help lists them)", cmd, t, cmd); return -1; }
+        if (k >= cap) { cli_error("%s: too many recipes", cmd); return -1; }
+        out[k++] = t;
+    }
+    if (!k) { cli_error("--recipes: empty list"); return -1; }
+    return k;
+}

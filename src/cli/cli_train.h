@@ -53,6 +53,9 @@ int cli_parse_format(const char *s);
 /* Open the store read-only and load the splits in mask (1 << split). CLI_OK or CLI_FAIL (printed). */
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_dataset *ds);
 /* Parse "a,b,c" of unsigned integers (at most cap). Returns the count, -1 on error (printed). */
+/* "all" or "a,b,c" → recipe names (pointers into `buf`, which is modified). Returns the count, or
+ * -1 after printing "<cmd>: unknown recipe ..." for a bad list. */
+int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap);
 int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap);
 
 #endif

@@ -32,24 +32,6 @@ static void usage(FILE *f) {
         CLI_TRAIN_HELP);
 }
 
-/* Split "a,b,c" into recipe names (pointers into `buf`). Returns the count or -1 (printed). */
-static int parse_recipes(char *buf, const char **out, int cap) {
-    int n, k = 0;
-    const char *const *known = slava_recipes(&n);
-    if (!strcmp(buf, "all")) {
-        for (int i = 0; i < n && i < cap; i++) out[k++] = known[i];
-        return k;
-    }
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int ok = 0;
-        for (int i = 0; i < n; i++) ok |= !strcmp(known[i], t);
-        if (!ok) { cli_error("experiment: unknown recipe '%s' (slava experiment --help lists them)", t); return -1; }
-        if (k >= cap) { cli_error("experiment: too many recipes"); return -1; }
-        out[k++] = t;
-    }
-    if (!k) { cli_error("--recipes: empty list"); return -1; }
-    return k;
-}
 
 int cmd_experiment(int argc, char **argv) {
     static const struct option longopts[] = {
@@ -81,7 +63,7 @@ int cmd_experiment(int argc, char **argv) {
     }
     if (optind < argc) { cli_error("experiment: unexpected argument '%s'", argv[optind]); return CLI_USAGE; }
     if (!store) { cli_error("experiment: --store FILE is required (slava experiment --help)"); return CLI_USAGE; }
-    if ((n_rec = parse_recipes(rbuf, recipes, 32)) < 0) return CLI_USAGE;
+    if ((n_rec = cli_parse_recipes("experiment", rbuf, recipes, 32)) < 0) return CLI_USAGE;
     slava_set_threads(a.threads);
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, a.quiet);

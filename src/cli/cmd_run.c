@@ -48,24 +48,6 @@ static void usage(FILE *f) {
         "failed (Table II is still printed, without them) or anything else went wrong.\n");
 }
 
-/* Split "a,b,c" into recipe names (pointers into `buf`). Returns the count or -1 (printed). */
-static int parse_recipes(char *buf, const char **out, int cap) {
-    int n, k = 0;
-    const char *const *known = slava_recipes(&n);
-    if (!strcmp(buf, "all")) {
-        for (int i = 0; i < n && i < cap; i++) out[k++] = known[i];
-        return k;
-    }
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        int ok = 0;
-        for (int i = 0; i < n; i++) ok |= !strcmp(known[i], t);
-        if (!ok) { cli_error("run: unknown recipe '%s' (slava run --help lists them)", t); return -1; }
-        if (k >= cap) { cli_error("run: too many recipes"); return -1; }
-        out[k++] = t;
-    }
-    if (!k) { cli_error("--recipes: empty list"); return -1; }
-    return k;
-}
 
 int cmd_run(int argc, char **argv) {
     cli_omp_passive_reexec(argc, argv);
@@ -116,7 +98,7 @@ int cmd_run(int argc, char **argv) {
     if (!a.train.clip_dir) { cli_error("run: --clip DIR (a Hugging Face CLIP folder) is required"); return CLI_USAGE; }
     if (!a.train.clap_dir) { cli_error("run: --clap DIR (a Hugging Face CLAP folder) is required"); return CLI_USAGE; }
     if (!e.store) { cli_error("run: --store FILE is required"); return CLI_USAGE; }
-    if ((n_rec = parse_recipes(rbuf, recipes, 32)) < 0) return CLI_USAGE;
+    if ((n_rec = cli_parse_recipes("run", rbuf, recipes, 32)) < 0) return CLI_USAGE;
     e.enc.clip_dir = a.train.clip_dir;
     e.enc.clap_dir = a.train.clap_dir;
     e.quiet = a.quiet;
