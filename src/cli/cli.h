@@ -25,6 +25,13 @@ void cli_progress_install(slava_ctx *ctx, int quiet);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 
+/* libgomp spins at every barrier by default and reads its settings only at start-up. When the
+ * cores are shared (encode's decode thread, other processes, ctest -j) spinning teams lose most
+ * of the time (the demo's encode: 54 s -> 15 s passive; image tower batch 1 under load: 0.9 ->
+ * 7.5 images/s). So when OMP_WAIT_POLICY is not set, main() sets it to passive and re-executes
+ * the command once; a user's own setting is kept. Returns only when nothing was re-executed. */
+void cli_omp_passive_reexec(int argc, char **argv);
+
 /* JSON helpers for JSON Lines output. */
 void cli_json_string(FILE *f, const char *s);
 void cli_json_floats(FILE *f, const float *x, int n);                 /* [a,b,...] */

@@ -1,6 +1,5 @@
 /*
- * cli_pipeline.c — shared by `slava encode`, `run` and the media demo: OpenMP's wait policy for
- * a decode thread beside the towers, and Table II from a feature store (the features of exactly
+ * cli_pipeline.c — shared by `slava encode`, `run` and the media demo: Table II from a feature store (the features of exactly
  * the given encoders, recipes × seeds).
  */
 #include "cli/cli_pipeline.h"
@@ -8,17 +7,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-void cli_omp_passive_reexec(int argc, char **argv) {
-    if (getenv("OMP_WAIT_POLICY")) return;
-    char **nv = calloc((size_t)argc + 2, sizeof *nv);
-    if (!nv || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) { free(nv); return; }
-    nv[0] = "slava";
-    for (int i = 0; i < argc; i++) nv[i + 1] = argv[i];
-    fflush(NULL);
-    execv("/proc/self/exe", nv);
-    free(nv);   /* exec failed: go on with the default policy */
-}
 
 int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN],
                      const slava_train_opts *o, const char *const *recipes, int n_recipes,

@@ -30,13 +30,6 @@ int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLA
                      const slava_train_opts *o, const char *const *recipes, int n_recipes,
                      const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface);
 
-/* The encode commands decode in a thread beside the towers' OpenMP teams. libgomp's default
- * (spin at every barrier) loses most of the time when a core is shared that way (the demo's encode:
- * 54 s -> 15 s with passive waiting, same machine and load), and it reads its settings only when
- * the program starts. So when OMP_WAIT_POLICY is not set, this sets it to passive and re-executes
- * the command (argv as the subcommand received it); a user's own setting is kept. Returns only
- * when nothing was re-executed. */
-void cli_omp_passive_reexec(int argc, char **argv);
 
 /* `slava demo` without --features: the media pipeline on synthetic clips. */
 int cmd_demo_media(int argc, char **argv);

@@ -48,6 +48,16 @@ double cli_parse_double(const char *opt, const char *val) {
     return v;
 }
 
+void cli_omp_passive_reexec(int argc, char **argv) {
+    if (getenv("OMP_WAIT_POLICY")) return;
+    char **nv = calloc((size_t)argc + 1, sizeof *nv);
+    if (!nv || setenv("OMP_WAIT_POLICY", "passive", 1) != 0) { free(nv); return; }
+    for (int i = 0; i < argc; i++) nv[i] = argv[i];
+    fflush(NULL);
+    execv("/proc/self/exe", nv);
+    free(nv);   /* exec failed: go on with the default policy */
+}
+
 /* ------------------------------------------------------------------ progress */
 
 typedef struct {

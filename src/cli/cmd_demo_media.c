@@ -153,7 +153,6 @@ static int make_model(slava_ctx *ctx, const char *work, const char *name, const 
 }
 
 int cmd_demo_media(int argc, char **argv) {
-    cli_omp_passive_reexec(argc, argv);
     enum { O_WORK = 256, O_VOCAB, O_SEEDS, O_EPOCHS, O_FORMAT, O_THREADS, O_QUIET };
     static const struct option longopts[] = {
         {"work", required_argument, 0, O_WORK}, {"vocab", required_argument, 0, O_VOCAB},

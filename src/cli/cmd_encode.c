@@ -102,7 +102,6 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
 }
 
 int cmd_encode(int argc, char **argv) {
-    cli_omp_passive_reexec(argc, argv);
     enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET, O_GROUP, O_RETRY };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},

@@ -50,7 +50,6 @@ static void usage(FILE *f) {
 
 
 int cmd_run(int argc, char **argv) {
-    cli_omp_passive_reexec(argc, argv);
     enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},

@@ -44,7 +44,10 @@ int main(int argc, char **argv) {
         return CLI_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (!strcmp(argv[1], commands[i].name)) return commands[i].fn(argc - 1, argv + 1);
+        if (!strcmp(argv[1], commands[i].name)) {
+            cli_omp_passive_reexec(argc, argv);
+            return commands[i].fn(argc - 1, argv + 1);
+        }
     cli_error("unknown command '%s' (slava --help lists them)", argv[1]);
     return CLI_USAGE;
 }
