@@ -80,7 +80,7 @@ static void parity(slava_ctx *ctx, const char *dir, const char *expected, const 
         free(nrm);
     }
     /* one caption at a time gives the same numbers as the packed batch */
-    float p1[64], e1[32];
+    float p1[64], e1[2 * 32];   /* e1 also takes the two-caption call below */
     double worst = 0;
     for (int i = 0; i < NCAP; i++) {
         CHECK_OK(ctx, slava_clip_text_encode(ctx, m, 1, (const char *const *)&captions[i], p1, e1));
