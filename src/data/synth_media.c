@@ -7,6 +7,7 @@
  * so that audio ↔ visual retrieval has something to learn.
  */
 #include "data/synth_media.h"
+#include "io/video.h"
 #include "data/avcaps.h"
 #include "base/rng.h"
 #include <cjson/cJSON.h>
@@ -540,14 +541,10 @@ static slava_status encode_write(slava_ctx *ctx, const char *path, AVFormatConte
     }
 }
 
-/* The library never prints: FFmpeg's (and libx264's) own log lines are switched off; errors
- * reach the caller through the returned status and the ctx message. */
-static void quiet_ffmpeg(void) { av_log_set_level(AV_LOG_QUIET); }
-
 slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth_clip *c, int w, int h, int fps,
                                 const char *codec) {
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, quiet_ffmpeg);
+    /* The library never prints: FFmpeg's (and libx264's) log lines go to the one shared hook. */
+    sv_ffmpeg_init();
     slava_status st = SLAVA_OK;
     AVFormatContext *oc = NULL;
     out_stream vs = {0}, as = {0};

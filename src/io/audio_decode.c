@@ -8,6 +8,7 @@
  * length of the file.
  */
 #include "io/audio_decode.h"
+#include "io/video.h"   /* sv_ffmpeg_init: the one FFmpeg log hook */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -61,7 +62,7 @@ slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_
     *out = NULL;
     if (rate <= 0) return sv_err(ctx, SLAVA_E_ARG, "%s: bad output sample rate %d", path, rate);
     /* FFmpeg would otherwise print its own diagnostics; the library reports through ctx only. */
-    av_log_set_level(AV_LOG_QUIET);
+    sv_ffmpeg_init();
     if (access(path, R_OK) != 0) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
 
     sv_audio_reader *r = calloc(1, sizeof *r);
