@@ -266,6 +266,89 @@ slava_status slava_clap_audio_encode(slava_ctx *ctx, const slava_clap_audio *m, 
 slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio *m, const char *path, int batch,
                                          float **pooled, int *T, float *projected_mean);
 
+/* ===================================================================== embed (one API over the towers) */
+
+/* An embedder: the towers loaded once from a CLIP folder and/or a CLAP folder, with optional
+ * trained heads, turning texts, images, videos and audio files into embeddings. Every command
+ * (embed, encode, demo, index, search, serve) reaches the towers through it (src/embed/).
+ *
+ * Rows and times: a text gives T = 1 row; an image T = 1 (t = 0..0); a video one row per
+ * sampled frame (slava_video: frame k covers [k/fps, (k+1)/fps), cut at the duration); an
+ * audio file one row per 10 s chunk (chunk k covers [10k, min(10k + 10, duration)]).
+ * "pooled" rows are the encoder outputs before any head; "projected" is the mean over rows of
+ * the head (trained heads when given, else the checkpoint's own projection), not normalised;
+ * "embedding" is projected / ||projected|| (all zeros when the norm is 0). */
+typedef struct slava_embedder slava_embedder;
+
+typedef enum { SLAVA_PRECISION_FP32 = 0, SLAVA_PRECISION_BF16 = 1 } slava_precision;
+
+typedef struct {
+    const char *clip_dir;    /* CLIP folder (image + text towers), or NULL: no text / image / video */
+    const char *clap_dir;    /* CLAP folder (HTSAT), or NULL: no audio */
+    const char *heads;       /* trained heads file, or NULL: the checkpoints' own projections */
+    int    force_heads;      /* 1: do not refuse heads whose recorded encoders differ */
+    double fps;              /* video frame sampling rate (default 1) */
+    int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
+    int    chunk_batch;      /* audio chunks per HTSAT call (default 8) */
+    int    text_batch;       /* captions per text-tower call (default 256) */
+    slava_precision precision; /* default FP32 */
+} slava_embedder_opts;
+void slava_embedder_opts_default(slava_embedder_opts *o);
+
+/* Load the towers named in o (at least one folder). Errors name the folder or file. */
+slava_status slava_embedder_load(slava_ctx *ctx, const slava_embedder_opts *o, slava_embedder **out);
+void         slava_embedder_free(slava_embedder *e);
+
+typedef struct {
+    int d_v, d_a, d_t;       /* pooled sizes of the loaded towers (0 when not loaded) */
+    int p_v, p_a, p_t;       /* embedding (projected) sizes per modality (0 when not loaded) */
+    int image_size;          /* CLIP input side S (0 without CLIP) */
+    double fps;
+    int has_heads;
+} slava_embedder_info;
+void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
+
+/* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
+ * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1, precision suffix for
+ * bf16). Computed on first use (reads the weight files once) and cached; copied to
+ * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
+slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
+/* sha256 of the heads file (hex), or "" when no heads were given. */
+const char  *slava_embedder_heads_id(const slava_embedder *e);
+
+typedef struct {
+    slava_status status;     /* SLAVA_OK, or why this input failed */
+    char   *error;           /* one line naming the input (malloc'd), NULL when ok */
+    int     T;               /* rows */
+    int     D;               /* pooled row size */
+    int     P;               /* embedding size */
+    float  *pooled;          /* [T, D] encoder output per row */
+    float  *row_embedding;   /* [T, P] head(row), L2-normalised per row (the moments) */
+    double *t_start, *t_end; /* [T] seconds each row covers */
+    float  *projected;       /* [P] mean over rows of head(row), not normalised */
+    float  *embedding;       /* [P] projected, L2-normalised */
+    double  duration;        /* seconds of the input (-1 unknown; text: 0) */
+    int64_t frames_decoded;  /* video: frames decoded (information) */
+} slava_embedding;
+/* Frees the arrays of n results (not the array itself) and zeroes them. */
+void slava_embeddings_clear(slava_embedding *r, int n);
+
+/* Embed n inputs into out[n] (zeroed by the caller). Inputs of one call are batched together
+ * (frames of several videos in one image-tower call, captions in text batches). Every input is
+ * tried: a failing one (unreadable, no frames, no audio stream, ...) gets out[i].status/error
+ * and the others are still embedded. Returns SLAVA_OK when all inputs succeeded, else the
+ * first failing input's status with its message in the ctx; a failure that stops everything
+ * (out of memory, a tower error) sets that status on every input not yet done.
+ * Progress: stage "embed", done / total in inputs. */
+slava_status slava_embed_texts(slava_ctx *ctx, slava_embedder *e, int n, const char *const *texts,
+                               slava_embedding *out);
+slava_status slava_embed_images(slava_ctx *ctx, slava_embedder *e, int n, const char *const *paths,
+                                slava_embedding *out);
+slava_status slava_embed_videos(slava_ctx *ctx, slava_embedder *e, int n, const char *const *paths,
+                                slava_embedding *out);
+slava_status slava_embed_audios(slava_ctx *ctx, slava_embedder *e, int n, const char *const *paths,
+                                slava_embedding *out);
+
 /* ===================================================================== features (dataset in memory) */
 
 /* Caption kinds of AVCaps, in this fixed order. */
