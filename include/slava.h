@@ -546,6 +546,19 @@ void         slava_heads_free(slava_heads *h);
 slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_modality m,
                                  const float *x, int T, int D, float *out);
 int          slava_heads_dim(const slava_heads *h);
+/* Every row on its own: x [T, D] → out [T, P] = head(x_t) per row (not normalised); T = 0 does
+ * nothing. out must hold T * slava_heads_dim(h) floats. */
+slava_status slava_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slava_modality m,
+                                      const float *x, int T, int D, float *out);
+/* The identity of the modality-m encoder whose features the heads were trained on (the file's
+ * metadata "visual_encoder" / "audio_encoder" / "text_encoder"); NULL when not recorded
+ * (untrained heads, older files). Borrowed from h. */
+const char  *slava_heads_encoder(const slava_heads *h, slava_modality m);
+/* Refuse to apply heads to features of other encoders: for each modality where both the heads'
+ * recorded encoder and enc[m] (may be NULL; enc may be NULL) are known and differ, SLAVA_E_ARG
+ * with one line naming heads_path, both identities and `features` (e.g. the store's path). */
+slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, const char *heads_path,
+                                        const char *const *enc, const char *features);
 
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
