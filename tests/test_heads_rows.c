@@ -62,7 +62,7 @@ int main(void) {
     CHECK(back && slava_heads_encoder(back, SLAVA_MOD_VISUAL) && !strcmp(slava_heads_encoder(back, SLAVA_MOD_VISUAL), vis));
     CHECK(back && slava_heads_encoder(back, SLAVA_MOD_TEXT) == NULL);
     CHECK(slava_heads_encoder(h, SLAVA_MOD_VISUAL) == NULL);   /* made in memory: nothing recorded */
-    const char *same[3] = {"enc-visual-A", "enc-audio-A", "enc-text-Z"};
+    const char *same[3] = {"enc-visual-A@2fps", "enc-audio-A", "enc-text-Z"};
     const char *other[3] = {"enc-visual-A", "enc-audio-B", NULL};
     const char *unknown[3] = {NULL, NULL, NULL};
     CHECK_OK(ctx, slava_heads_check_encoders(ctx, back, path, same, "s.sqlite"));
