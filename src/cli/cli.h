@@ -20,6 +20,9 @@ int cli_fail(slava_ctx *ctx);
 /* Parse a positive integer option value; on error prints and returns -1. */
 long cli_parse_long(const char *opt, const char *val, long lo, long hi);
 double cli_parse_double(const char *opt, const char *val);
+/* "--encoder MODALITY=ID": sets enc[modality] (pointing into arg). 0, or -1 after printing
+ * "<cmd>: --encoder takes ...". */
+int cli_parse_encoder(const char *cmd, const char *arg, const char **enc);
 /* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise. */
 void cli_progress_install(slava_ctx *ctx, int quiet);
 /* Log callback printing "slava: warning: ..." to stderr. */
@@ -53,6 +56,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 /* `slava embed` back ends, one per input kind (cmd_embed.c parses the shared options). */
 typedef struct {

@@ -18,6 +18,8 @@ static const command commands[] = {
     {"experiment",  cmd_experiment,  "recipes x seeds -> Table II with mean ± std"},
     {"run",         cmd_run,         "encode (skipping what is stored) + experiment"},
     {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection"},
+    {"index",       cmd_index,       "build / update a search index from a feature store"},
+    {"search",      cmd_search,      "search an index by text, sound, image, video or clip"},
     {"demo",        cmd_demo,        "the out-of-the-box demo"},
 };
 

@@ -6,8 +6,8 @@
  * index file (float32 or float16), reached through a DistanceComputer over them, so the
  * approximate index costs only its graph (about 4·(2M + M/(M-1)) bytes per row). The graph's
  * arrays are stored as tensors of the index file by the C side and validated here before FAISS
- * sees them, so a corrupt file is an error, never a wild read. HNSW minimises a distance, so the
- * computer returns minus the inner product (what FAISS's IndexHNSW does for METRIC_INNER_PRODUCT).
+ * sees them, so a corrupt file is an error, never a wild read. HNSW minimises a distance: searches
+ * use minus the inner product (what FAISS's IndexHNSW does for METRIC_INNER_PRODUCT).
  * Searches are const and keep their state per call: any number of threads may search at once.
  */
 extern "C" {
@@ -17,22 +17,28 @@ extern "C" {
 #include <faiss/impl/AuxIndexStructures.h>
 #include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/HNSW.h>
+#include <faiss/utils/Heap.h>
+#include <cstdio>
+#include <cstring>
 #include <exception>
 #include <new>
+#include <vector>
 
 namespace {
 
-/* −(row i · query) over rows that live elsewhere. */
+/* sign · (row i · query) over rows that live elsewhere: the storage below hands out sign = +1
+ * (FAISS's builder negates inner products itself), searches use sign = -1 directly. */
 struct RowsDistance : faiss::DistanceComputer {
     const void *X;
     int f16, P;
+    float sign;
     const float *q = nullptr;
-    RowsDistance(const void *X, int f16, int P) : X(X), f16(f16), P(P) {}
+    RowsDistance(const void *X, int f16, int P, float sign) : X(X), f16(f16), P(P), sign(sign) {}
     void set_query(const float *x) override { q = x; }
-    float operator()(idx_t i) override { return -sx_dot(X, f16, i, P, q); }
+    float operator()(idx_t i) override { return sign * sx_dot(X, f16, i, P, q); }
     float symmetric_dis(idx_t i, idx_t j) override {
         /* only used while building, on float32 rows */
-        return -sx_dot(X, 0, i, P, (const float *)X + (size_t)j * P);
+        return sign * sx_dot(X, 0, i, P, (const float *)X + (size_t)j * P);
     }
 };
 
@@ -46,7 +52,7 @@ struct RowsStorage : faiss::Index {
         FAISS_THROW_MSG("RowsStorage is not searched directly");
     }
     void reset() override { ntotal = 0; }
-    faiss::DistanceComputer *get_distance_computer() const override { return new RowsDistance(X, 0, (int)d); }
+    faiss::DistanceComputer *get_distance_computer() const override { return new RowsDistance(X, 0, (int)d, 1.0f); }
 };
 
 }  // namespace
@@ -154,14 +160,22 @@ extern "C" slava_status sx_ann_search(slava_ctx *ctx, const sx_ann *a, const flo
                                       int64_t *ids) {
     if (kk <= 0) return SLAVA_OK;
     try {
-        RowsDistance dis(a->X, a->f16, a->P);
+        RowsDistance dis(a->X, a->f16, a->P, -1.0f);
         dis.set_query(q);
         faiss::VisitedTable vt((int)a->n);
+        /* HNSW::search sizes its candidate queue with the larger of the graph's efSearch (shared,
+         * so left alone) and k, and bounds its steps with the parameters' efSearch: asking for the
+         * ef best and keeping the kk first is a breadth-ef search without touching shared state. */
+        int k = ef > kk ? ef : kk;
         faiss::SearchParametersHNSW params;
-        params.efSearch = ef > kk ? ef : kk;
-        float *D = new float[kk];
-        a->hnsw.search(dis, kk, ids, D, vt, &params);
-        delete[] D;
+        params.efSearch = k;
+        std::vector<float> D((size_t)k);
+        std::vector<faiss::Index::idx_t> I((size_t)k);
+        /* HNSW::search fills a max-heap of distances that the caller prepares and sorts */
+        faiss::maxheap_heapify(k, D.data(), I.data());
+        a->hnsw.search(dis, k, I.data(), D.data(), vt, &params);
+        faiss::maxheap_reorder(k, D.data(), I.data());
+        for (int i = 0; i < kk; i++) ids[i] = I[i];
     } catch (const std::bad_alloc &) {
         return sv_err(ctx, SLAVA_E_NOMEM, "approximate search: out of memory");
     } catch (const std::exception &e) {

@@ -8,6 +8,7 @@
 #include "text/text_clean.h"
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 
 const char *slava_term_kind_name(slava_term_kind k) {
     static const char *names[] = {"text", "audio", "video", "image", "clip"};

@@ -13,6 +13,7 @@
 #include "align/train.h"
 #include "store/store.h"
 #include <math.h>
+#include <stdio.h>
 #include <sys/stat.h>
 
 #define BATCH_ROWS 4096   /* feature rows projected per GEMM */
@@ -241,7 +242,7 @@ static slava_status run(build *b) {
         }
     }
     slava_store *s;
-    SV_TRY(slava_store_open(ctx, o->store, 0, &s));
+    SV_TRY(slava_store_open(ctx, o->store, SLAVA_STORE_READ, &s));
     slava_status st = sv_store_load(ctx, s, o->split_mask, 0x7, o->encoder, &b->ds, &b->meta);
     slava_store_close(s);
     SV_TRY(st);

@@ -6,6 +6,7 @@
 #include "search/search.h"
 #include <cjson/cJSON.h>
 #include <math.h>
+#include <stdio.h>
 
 static void clips_free(sx_clip *c, int n) {
     for (int i = 0; c && i < n; i++) {

@@ -6,6 +6,7 @@
  */
 #include "search/search.h"
 #include <cjson/cJSON.h>
+#include <stdio.h>
 
 static char *clips_json(const sx_write_in *in) {
     cJSON *arr = cJSON_CreateArray();
@@ -32,6 +33,15 @@ static char *clips_json(const sx_write_in *in) {
     char *s = arr ? cJSON_PrintUnformatted(arr) : NULL;
     cJSON_Delete(arr);
     return s;
+}
+
+/* key = value into meta[k..] unless the value is NULL or empty; returns the new k. */
+static int add_meta(const char **meta, int k, const char *key, const char *val) {
+    if (val && *val) {
+        meta[k++] = key;
+        meta[k++] = val;
+    }
+    return k;
 }
 
 slava_status sx_index_write(slava_ctx *ctx, const char *path, const sx_write_in *in, int *ann_built) {
@@ -106,22 +116,20 @@ slava_status sx_index_write(slava_ctx *ctx, const char *path, const sx_write_in 
         snprintf(dim, sizeof dim, "%d", in->P);
         const char *meta[32];
         int k = 0;
-#define META(key, val) do { if ((val) && *(val)) { meta[k++] = key; meta[k++] = val; } } while (0)
-        META("format", SX_FORMAT);
-        META("dim", dim);
-        META("dtype", in->f16 ? "F16" : "F32");
-        META("encoder.visual", in->enc[SLAVA_MOD_VISUAL]);
-        META("encoder.audio", in->enc[SLAVA_MOD_AUDIO]);
-        META("encoder.text", in->enc[SLAVA_MOD_TEXT]);
-        META("heads_id", in->heads_id);
-        META("heads", in->heads);
-        META("clip_dir", in->clip_dir);
-        META("clap_dir", in->clap_dir);
-        META("store", in->store);
-        META("ann", kind);
-        META("ann.visual", graph[0]);
-        META("ann.audio", graph[1]);
-#undef META
+        k = add_meta(meta, k, "format", SX_FORMAT);
+        k = add_meta(meta, k, "dim", dim);
+        k = add_meta(meta, k, "dtype", in->f16 ? "F16" : "F32");
+        k = add_meta(meta, k, "encoder.visual", in->enc[SLAVA_MOD_VISUAL]);
+        k = add_meta(meta, k, "encoder.audio", in->enc[SLAVA_MOD_AUDIO]);
+        k = add_meta(meta, k, "encoder.text", in->enc[SLAVA_MOD_TEXT]);
+        k = add_meta(meta, k, "heads_id", in->heads_id);
+        k = add_meta(meta, k, "heads", in->heads);
+        k = add_meta(meta, k, "clip_dir", in->clip_dir);
+        k = add_meta(meta, k, "clap_dir", in->clap_dir);
+        k = add_meta(meta, k, "store", in->store);
+        k = add_meta(meta, k, "ann", kind);
+        k = add_meta(meta, k, "ann.visual", graph[0]);
+        k = add_meta(meta, k, "ann.audio", graph[1]);
         meta[k] = NULL;
         st = sv_st_write(ctx, path, t, nt, meta);
     }

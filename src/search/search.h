@@ -1,5 +1,5 @@
 /*
- * search.h — internals of the search index shared by src/search/*.c: the index object, the exact
+ * search.h — internals of the search index shared by src/search/: the index object, the exact
  * scan kernels (scores as a blocked matrix product, float32 or float16 rows), the top-k heap and
  * the approximate index (ann.cpp, a small C++ shim over FAISS). The public API is the "index and
  * search" section of include/slava.h.
