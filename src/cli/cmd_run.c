@@ -79,8 +79,7 @@ int cmd_run(int argc, char **argv) {
         case O_CSPLIT: if ((e.split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
         case O_STORE: e.store = optarg; break;
         case O_FPS:
-            e.enc.fps = cli_parse_double("--fps", optarg);
-            if (!(e.enc.fps > 0 && e.enc.fps <= 1000)) { cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg); return CLI_USAGE; }
+            if (cli_parse_fps(optarg, &e.enc.fps) < 0) return CLI_USAGE;
             break;
         case 'r': snprintf(rbuf, sizeof rbuf, "%s", optarg); break;
         case 'S': if ((n_seeds = cli_parse_seed_list("--seeds", optarg, seeds, 64)) < 0) return CLI_USAGE; break;
