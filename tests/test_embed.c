@@ -10,8 +10,9 @@
  *   - batching (rows of several inputs in one tower call) equals one input at a time and batch
  *     size 1, within float tolerance;
  *   - heads: heads made from the checkpoints' own projections reproduce the checkpoint path;
- *     heads recording other encoders' identities are refused (one line naming both) unless
- *     force_heads; heads of the wrong sizes are refused;
+ *     heads recording other encoders' identities (other weights, or visual features at another
+ *     fps) are refused (one line naming both) unless force_heads; heads of the wrong sizes are
+ *     refused;
  *   - identities equal slava_encoder_ids'; bf16 is refused as unsupported; a modality whose
  *     tower is not loaded fails every input; progress and cancellation.
  */
@@ -348,8 +349,15 @@ int main(void) {
             printf("  heads from the checkpoints' projections vs the checkpoint path: max diff %.3g\n", worst);
         }
         slava_embedder_free(eh);
-        /* recorded at 2 fps, same weights: accepted */
-        eh = load(clip, clap, hfps, 0, 0, 0);
+        /* recorded at 2 fps: other features than this embedder's at 1 fps; an embedder at 2 fps takes them */
+        slava_embedder_opts o;
+        slava_embedder_opts_default(&o);
+        o.clip_dir = clip;
+        o.heads = hfps;
+        eh = NULL;
+        CHECK(slava_embedder_load(ctx, &o, &eh) == SLAVA_E_ARG && !eh && strstr(slava_ctx_error(ctx), "@2fps"));
+        o.fps = 2;
+        CHECK_OK(ctx, slava_embedder_load(ctx, &o, &eh));
         slava_embedder_free(eh);
     }
     /* heads recording another visual encoder: refused, one line naming both; --force accepts */

@@ -54,6 +54,7 @@ struct slava_heads {
     al_tensors t;         /* views into mem */
     int n_desc;
     al_tdesc desc[9];
+    char *encoder[3];     /* encoder identities recorded in the file (slava_modality), NULL if none */
 };
 
 /* Allocate zeroed heads with these sizes (H = 0: linear audio head). */
@@ -72,12 +73,6 @@ slava_status al_heads_init_clap(slava_ctx *ctx, slava_heads *h, const char *dir,
  * folder is NULL), checked against the feature sizes d_v, d_a, d_t. */
 slava_status al_ckpt_proj_sizes(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, int d_v, int d_a,
                                 int d_t, int *P, int *H);
-/* Input size of modality m's head (d_v, d_a or d_t; 0 for an unknown modality). */
-int al_heads_in_dim(const slava_heads *h, slava_modality m);
-/* Every row on its own: x [T, D] rows of modality m → out [T, P], out[t] = head(x[t]) (not
- * normalised). Checks as slava_heads_project. */
-slava_status al_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slava_modality m, const float *x, int T,
-                                   int D, float *out);
 /* Write every tensor (Hugging Face names) + metadata (key, value, ..., NULL). */
 slava_status al_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const char *const *meta);
 

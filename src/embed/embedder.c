@@ -34,41 +34,34 @@ void slava_embedder_free(slava_embedder *e) {
 
 static const char *mod_name(int m) { return slava_store_modality_name(m); }
 
-/* The identities the heads file's __metadata__ records (keys written by slava_heads_save) must be
- * the loaded checkpoints' ones, modality by modality; the frame rate suffix does not count (a
- * head projects one frame, whatever the rate it was sampled at). */
-static slava_status check_heads_identity(slava_ctx *ctx, slava_embedder *e, const sv_stfile *f) {
-    static const char *keys[SLAVA_MODS] = {"visual_encoder", "audio_encoder", "text_encoder"};
-    slava_status st = SLAVA_OK;
-    for (int m = 0; !st && m < SLAVA_MODS; m++) {
-        if (!e->d[m]) continue;
-        char *rec = sv_st_meta(f, keys[m]);
-        if (!rec) continue;
-        char id[SLAVA_ENCODER_ID_LEN];
-        st = slava_embedder_encoder_id(ctx, e, m, id);
-        size_t nr = strcspn(rec, "@"), ni = strcspn(id, "@");
-        if (!st && (nr != ni || memcmp(rec, id, nr)))
-            st = sv_err(ctx, SLAVA_E_ARG,
-                        "%s: heads trained on %s features of encoder %s, but %s is encoder %s "
-                        "(force_heads / slava embed --force uses them anyway)",
-                        e->heads_path, mod_name(m), rec, m == SLAVA_MOD_AUDIO ? e->clap_dir : e->clip_dir, id);
-        free(rec);
-    }
-    return st;
-}
+static const char *tower_dir(const slava_embedder *e, int m) { return m == SLAVA_MOD_AUDIO ? e->clap_dir : e->clip_dir; }
 
+/* The heads' input sizes must be the loaded towers' outputs; unless forced, the encoders the heads
+ * file records (slava_heads_encoder) must be the loaded checkpoints (slava_heads_check_encoders:
+ * the project's one rule, as `slava eval` applies it to a store). Identities are computed only
+ * for modalities whose encoder the file records. */
 static slava_status load_heads(slava_ctx *ctx, slava_embedder *e) {
     sv_stfile *f;
     SV_TRY(sv_st_open(ctx, e->heads_path, &f));
     slava_status st = sv_st_sha256(ctx, f, e->heads_sha);
-    if (!st && !e->o.force_heads) st = check_heads_identity(ctx, e, f);
     sv_st_close(f);
     if (!st) st = slava_heads_load(ctx, e->heads_path, &e->heads);
-    for (int m = 0; !st && m < SLAVA_MODS; m++)
-        if (e->d[m] && al_heads_in_dim(e->heads, m) != e->d[m])
+    const slava_heads *h = e->heads;
+    for (int m = 0; !st && m < SLAVA_MODS; m++) {
+        int in = m == SLAVA_MOD_VISUAL ? h->d_v : m == SLAVA_MOD_AUDIO ? h->d_a : h->d_t;
+        if (e->d[m] && in != e->d[m])
             st = sv_err(ctx, SLAVA_E_SHAPE, "%s: the %s head takes %d-d features, %s gives %d-d", e->heads_path,
-                        mod_name(m), al_heads_in_dim(e->heads, m), m == SLAVA_MOD_AUDIO ? e->clap_dir : e->clip_dir,
-                        e->d[m]);
+                        mod_name(m), in, tower_dir(e, m), e->d[m]);
+    }
+    if (st || e->o.force_heads) return st;
+    for (int m = 0; !st && m < SLAVA_MODS; m++) {
+        if (!e->d[m] || !slava_heads_encoder(h, m)) continue;
+        char id[SLAVA_ENCODER_ID_LEN];
+        const char *enc[SLAVA_MODS] = {NULL, NULL, NULL};
+        st = slava_embedder_encoder_id(ctx, e, m, id);
+        enc[m] = id;
+        if (!st) st = slava_heads_check_encoders(ctx, h, e->heads_path, enc, tower_dir(e, m));
+    }
     return st;
 }
 

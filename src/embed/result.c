@@ -5,7 +5,6 @@
  * failures that stop the call, progress ("embed", inputs done / inputs), and freeing results.
  */
 #include "embed/embed.h"
-#include "align/heads.h"
 #include "nn/nn.h"
 #include <stdio.h>
 
@@ -83,7 +82,7 @@ static slava_status project(sv_embed_call *c, const float *pooled, const float *
                             float *rows, float *mean) {
     const slava_embedder *e = c->e;
     if (e->heads) {
-        SV_TRY(al_heads_project_rows(c->ctx, e->heads, c->modality, pooled, T, D, rows));
+        SV_TRY(slava_heads_project_rows(c->ctx, e->heads, c->modality, pooled, T, D, rows));
         return slava_heads_project(c->ctx, e->heads, c->modality, pooled, T, D, mean);
     }
     if (!proj) return sv_err(c->ctx, SLAVA_E_INTERNAL, "embed: no projected rows");
