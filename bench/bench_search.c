@@ -105,12 +105,12 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 static const char *size_name(int64_t n) {
-    static char b[4][16];
+    static char b[4][32];
     static int k;
     char *s = b[k++ & 3];
-    if (n >= 1000000 && n % 1000000 == 0) snprintf(s, 16, "%lldM", (long long)(n / 1000000));
-    else if (n >= 1000 && n % 1000 == 0) snprintf(s, 16, "%lldk", (long long)(n / 1000));
-    else snprintf(s, 16, "%lld", (long long)n);
+    if (n >= 1000000 && n % 1000000 == 0) snprintf(s, 32, "%lldM", (long long)(n / 1000000));
+    else if (n >= 1000 && n % 1000 == 0) snprintf(s, 32, "%lldk", (long long)(n / 1000));
+    else snprintf(s, 32, "%lld", (long long)n);
     return s;
 }
 

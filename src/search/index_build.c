@@ -5,8 +5,9 @@
  * checkpoints' own projections), many clips' rows in one GEMM; the clip's pooled embedding is
  * the normalised mean of its projected rows (DESIGN.md §1), each moment the normalised row.
  * Incremental: when the output already holds an index built with the same encoders, heads and
- * dtype, a clip whose features hash the same is taken over as it was, so a re-run projects only
- * the clips that are new or changed.
+ * dtype, a clip whose features hash the same keeps its rows (its source, duration and captions
+ * are rewritten from the store), so a re-run projects only the clips whose features are new or
+ * changed.
  */
 #include "search/search.h"
 #include "align/heads.h"
@@ -126,11 +127,11 @@ static slava_status make_heads(build *b) {
 
 static int same_str(const char *a, const char *b) { return !strcmp(a ? a : "", b ? b : ""); }
 
-/* Does clip i of the store equal clip j of the old index in everything the index records? */
-static int same_clip(const build *b, int i, int j) {
+/* Does clip i of the store equal clip j of the old index in what the index records besides its
+ * rows (source, duration, split, captions)? */
+static int same_facts(const build *b, int i, int j) {
     const sx_clip *n = &b->clips[i], *o = &b->old->clips[j];
-    if (b->hash[i] != b->old->hash[j] || n->split != o->split || n->has_audio != o->has_audio ||
-        !same_str(n->source, o->source) || n->duration != o->duration)
+    if (n->split != o->split || n->has_audio != o->has_audio || !same_str(n->source, o->source) || n->duration != o->duration)
         return 0;
     for (int k = 0; k < SLAVA_CAP_KINDS; k++) {
         if (n->n_cap[k] != o->n_cap[k]) return 0;
@@ -243,7 +244,14 @@ static slava_status run(build *b) {
     }
     slava_store *s;
     SV_TRY(slava_store_open(ctx, o->store, SLAVA_STORE_READ, &s));
-    slava_status st = sv_store_load(ctx, s, o->split_mask, 0x7, o->encoder, &b->ds, &b->meta);
+    /* a store whose clips (of these splits) all failed, or none yet, gives an empty index */
+    slava_store_info si;
+    slava_status st = slava_store_get_info(ctx, s, &si);
+    int64_t usable = 0;
+    for (int k = 0; !st && k < SLAVA_SPLITS; k++)
+        if (!o->split_mask || (o->split_mask & (1u << k))) usable += si.clips[k];
+    if (!st) slava_store_info_free(&si);
+    if (!st && usable) st = sv_store_load(ctx, s, o->split_mask, 0x7, o->encoder, &b->ds, &b->meta);
     slava_store_close(s);
     SV_TRY(st);
     slava_dataset *ds = &b->ds;
@@ -280,10 +288,11 @@ static slava_status run(build *b) {
         b->hash[c] = clip_hash(cl, ds->d_v, ds->d_a);
         int j = b->old ? slava_index_find_clip(b->old, cl->id) : -1;
         if (j >= 0) seen[j] = 1;
-        b->from_old[c] = j >= 0 && b->compatible && same_clip(b, c, j) ? j : -1;
-        if (b->from_old[c] >= 0) b->sum.unchanged++;
-        else if (j >= 0) b->sum.updated++;
-        else b->sum.added++;
+        /* rows are taken over when the features hash the same; other facts are just rewritten */
+        b->from_old[c] = j >= 0 && b->compatible && b->hash[c] == b->old->hash[j] ? j : -1;
+        if (j < 0) b->sum.added++;
+        else if (b->from_old[c] >= 0 && same_facts(b, c, j)) b->sum.unchanged++;
+        else b->sum.updated++;
     }
     if (b->old)
         for (int j = 0; j < b->old->n; j++) {
@@ -291,24 +300,41 @@ static slava_status run(build *b) {
             for (int m = 0; m < 2; m++) b->sum.rows_removed += b->old->off[m][j + 1] - b->old->off[m][j];
         }
     free(seen);
-    st = fill_rows(b);
-    if (st) return st;
-    int64_t rows = b->off[0][n] + b->off[1][n];
+    int64_t rows = 0;
+    for (int c = 0; c < n; c++) {
+        if (ds->clips[c].t_v) rows += ds->clips[c].t_v + 1;
+        if (ds->clips[c].t_a) rows += ds->clips[c].t_a + 1;
+    }
     b->sum.clips = n;
     b->sum.rows = rows;
+    char *abs[5] = {abs_path(o->store), abs_path(o->heads), abs_path(o->clip_dir), abs_path(o->clap_dir), NULL};
+    int ann = o->ann > 0 || (o->ann < 0 && rows >= SX_ANN_AUTO_ROWS);
+    /* nothing changed at all: the file stays as it is (an approximate index is not rebuilt) */
+    if (b->old && b->compatible && !b->sum.added && !b->sum.removed && !b->sum.updated && n == b->old->n &&
+        same_str(abs[0], b->old->store) && same_str(abs[1], b->old->heads) && same_str(abs[2], b->old->clip_dir) &&
+        same_str(abs[3], b->old->clap_dir) && same_str(enc[SLAVA_MOD_TEXT], b->old->enc[SLAVA_MOD_TEXT]) &&
+        ann == (b->old->ann[0] || b->old->ann[1])) {
+        b->sum.rows_removed = 0;
+        for (int i = 0; i < 4; i++) free(abs[i]);
+        return SLAVA_OK;
+    }
+    st = fill_rows(b);
+    if (st) {
+        for (int i = 0; i < 4; i++) free(abs[i]);
+        return st;
+    }
     /* rows of clips taken over are neither added nor removed */
     for (int c = 0; c < n; c++) {
         int64_t r = b->off[0][c + 1] - b->off[0][c] + b->off[1][c + 1] - b->off[1][c];
         if (b->from_old[c] >= 0) b->sum.rows_removed -= r;
         else b->sum.rows_added += r;
     }
-    char *abs[5] = {abs_path(o->store), abs_path(o->heads), abs_path(o->clip_dir), abs_path(o->clap_dir), NULL};
     sx_write_in in = {
         .n = n, .P = P, .f16 = !!o->f16, .clips = b->clips, .hash = b->hash,
         .off = {b->off[0], b->off[1]}, .rows = {b->rows[0], b->rows[1]},
         .enc = {enc[0], enc[1], enc[2]}, .heads_id = b->heads_id,
         .store = abs[0], .heads = abs[1], .clip_dir = abs[2], .clap_dir = abs[3],
-        .ann = o->ann > 0 || (o->ann < 0 && rows >= SX_ANN_AUTO_ROWS),
+        .ann = ann,
     };
     st = sx_index_write(ctx, o->out, &in, &b->sum.ann_built);
     for (int i = 0; i < 4; i++) free(abs[i]);
