@@ -583,9 +583,8 @@ slava_status slava_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slav
  * (untrained heads, older files). Borrowed from h. */
 const char  *slava_heads_encoder(const slava_heads *h, slava_modality m);
 /* Refuse to apply heads to features of other encoders: for each modality where both the heads'
- * recorded encoder and enc[m] (may be NULL; enc may be NULL) are known and differ (ignoring an
- * "@<fps>fps" suffix: a head projects one frame whatever the rate), SLAVA_E_ARG with one line
- * naming heads_path, both identities and `features` (e.g. the store's path). */
+ * recorded encoder and enc[m] (may be NULL; enc may be NULL) are known and differ, SLAVA_E_ARG
+ * with one line naming heads_path, both identities and `features` (e.g. the store's path). */
 slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, const char *heads_path,
                                         const char *const *enc, const char *features);
 

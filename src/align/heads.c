@@ -305,10 +305,7 @@ const char *slava_heads_encoder(const slava_heads *h, slava_modality m) {
 slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, const char *heads_path,
                                         const char *const *enc, const char *features) {
     for (int m = 0; enc && m < SLAVA_MODS; m++) {
-        if (!h->encoder[m] || !enc[m]) continue;
-        /* a head projects one frame whatever rate it was sampled at: "@<fps>fps" does not count */
-        size_t a = strcspn(h->encoder[m], "@"), b = strcspn(enc[m], "@");
-        if (a == b && !memcmp(h->encoder[m], enc[m], a)) continue;
+        if (!h->encoder[m] || !enc[m] || !strcmp(h->encoder[m], enc[m])) continue;
         return sv_err(ctx, SLAVA_E_ARG,
                       "%s: heads trained on %s encoder '%s', but %s has %s features of encoder '%s' "
                       "(--force to use them anyway)",
