@@ -90,6 +90,16 @@ static void normalize(float *x, int P) {
     for (int j = 0; j < P; j++) x[j] /= (float)sqrt(s);
 }
 
+/* The query of one feature row: its own normalised projection, for both modalities. */
+static void row_query(slava_ctx *ctx, const slava_heads *h, int m, const float *x, int D, slava_search_query *q) {
+    q->dim = 512;
+    q->visual = malloc(sizeof(float) * 512);
+    q->audio = malloc(sizeof(float) * 512);
+    CHECK_OK(ctx, slava_heads_project_rows(ctx, h, (slava_modality)m, x, 1, D, q->visual));
+    normalize(q->visual, 512);
+    memcpy(q->audio, q->visual, sizeof(float) * 512);
+}
+
 static void test_rows_and_self(slava_ctx *ctx, const char *path, int f16) {
     slava_index *ix;
     CHECK_OK(ctx, slava_index_open(ctx, path, &ix));
@@ -150,12 +160,8 @@ static void test_rows_and_self(slava_ctx *ctx, const char *path, int f16) {
     const slava_clip *c = clip_by_id("c0009");   /* 5 frames */
     CHECK(c && c->t_v == 5);
     for (int k = 2; hh && c && k < 5; k += 2) {
-        float row[512];
-        CHECK_OK(ctx, slava_heads_project_rows(ctx, hh, SLAVA_MOD_VISUAL, c->visual + (size_t)k * DV, 1, DV, row));
-        normalize(row, 512);
-        slava_search_query q = {512, malloc(sizeof row), malloc(sizeof row)};
-        memcpy(q.visual, row, sizeof row);
-        memcpy(q.audio, row, sizeof row);
+        slava_search_query q;
+        row_query(ctx, hh, SLAVA_MOD_VISUAL, c->visual + (size_t)k * DV, DV, &q);
         int n = search(ctx, ix, &q, SLAVA_IN_VISUAL, 1, 1, hits);
         CHECK(n == 1 && !strcmp(hits[0].id, "c0009") && hits[0].modality == SLAVA_MOD_VISUAL);
         double t_end = k == 4 ? 4.25 : k + 1.0;   /* the last interval is cut at the duration */
@@ -168,12 +174,8 @@ static void test_rows_and_self(slava_ctx *ctx, const char *path, int f16) {
     const slava_clip *ca = clip_by_id("c0005");
     CHECK(ca && ca->t_a == 3);
     if (hh && ca) {
-        float row[512];
-        CHECK_OK(ctx, slava_heads_project_rows(ctx, hh, SLAVA_MOD_AUDIO, ca->audio + DA, 1, DA, row));
-        normalize(row, 512);
-        slava_search_query q = {512, malloc(sizeof row), malloc(sizeof row)};
-        memcpy(q.visual, row, sizeof row);
-        memcpy(q.audio, row, sizeof row);
+        slava_search_query q;
+        row_query(ctx, hh, SLAVA_MOD_AUDIO, ca->audio + DA, DA, &q);
         int n = search(ctx, ix, &q, SLAVA_IN_AUDIO, 2, 1, hits);
         CHECK(n == 2 && !strcmp(hits[0].id, "c0005") && hits[0].modality == SLAVA_MOD_AUDIO);
         CHECK(n >= 1 && hits[0].t_start == 10 && hits[0].t_end == 20);

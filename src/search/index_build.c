@@ -149,7 +149,7 @@ static slava_status project_batch(build *b, int m, int c0, int c1, float *X, flo
     for (int c = c0; c < c1; c++) {
         const slava_clip *cl = &ds->clips[c];
         int T = b->from_old[c] < 0 ? (m ? cl->t_a : cl->t_v) : 0;
-        memcpy(X + R * D, m ? cl->audio : cl->visual, sizeof(float) * (size_t)T * D);
+        if (T) memcpy(X + R * D, m ? cl->audio : cl->visual, sizeof(float) * (size_t)T * D);
         R += T;
     }
     if (!R) return SLAVA_OK;
