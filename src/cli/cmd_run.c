@@ -76,8 +76,7 @@ int cmd_run(int argc, char **argv) {
         case O_CSPLIT: if ((e.split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
         case O_STORE: e.store = optarg; break;
         case O_FPS:
-            e.enc.fps = cli_parse_double("--fps", optarg);
-            if (!(e.enc.fps > 0 && e.enc.fps <= 1000)) { cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg); return CLI_USAGE; }
+            if (cli_parse_fps(optarg, &e.enc.fps) < 0) return CLI_USAGE;
             break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("run: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
