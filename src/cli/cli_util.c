@@ -48,6 +48,15 @@ double cli_parse_double(const char *opt, const char *val) {
     return v;
 }
 
+void cli_store_remove(const char *path) {
+    char aux[4096];
+    unlink(path);
+    snprintf(aux, sizeof aux, "%s-wal", path);
+    unlink(aux);
+    snprintf(aux, sizeof aux, "%s-shm", path);
+    unlink(aux);
+}
+
 void cli_omp_passive_reexec(int argc, char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
     char **nv = calloc((size_t)argc + 1, sizeof *nv);
