@@ -404,9 +404,17 @@ void slava_dataset_free(slava_dataset *ds);
  * A slava_store is used by one thread at a time; several processes may open the same file (a
  * writer waits up to 10 s for another writer). Close rolls back a transaction left open. */
 typedef struct slava_store slava_store;
-/* create != 0: create the file/schema when missing; else the file must exist. A file that is not
+/* mode: SLAVA_STORE_WRITE (0): an existing store, read-write; SLAVA_STORE_CREATE (1): read-write,
+ * the file / schema created when missing; SLAVA_STORE_READ (2): an existing store, read-only — no
+ * write, no journal-mode switch, usable in a read-only file or folder (when the folder is
+ * read-only and no -shm file exists, SQLite's immutable mode is used, which needs no -wal/-shm
+ * files; a non-empty -wal file there, holding changes not yet in the main file, is an error
+ * rather than silently ignored). Every write function then fails (SLAVA_E_IO). A file that is not
  * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
-slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
+#define SLAVA_STORE_WRITE  0
+#define SLAVA_STORE_CREATE 1
+#define SLAVA_STORE_READ   2
+slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out);
 void         slava_store_close(slava_store *s);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
  * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
