@@ -85,7 +85,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
         eo.shard_count = a->shard_count;
         snprintf(what, sizeof what, " (shard %d/%d)", a->shard_index, a->shard_count);
         /* clips the target store already holds complete are not encoded again */
-        if (access(a->store, F_OK) == 0 && slava_store_open(ctx, a->store, 0, &done)) {
+        if (access(a->store, F_OK) == 0 && slava_store_open(ctx, a->store, SLAVA_STORE_READ, &done)) {
             slava_collection_free(&c);
             cli_fail(ctx);
             return -1;

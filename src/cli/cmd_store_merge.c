@@ -52,7 +52,7 @@ int cmd_store_merge(int argc, char **argv) {
     slava_store *s = NULL;
     slava_store_counts cnt;
     int rc = CLI_OK;
-    if (slava_store_open(ctx, out, 1, &s) || slava_store_merge(ctx, s, n, shards, each ? SLAVA_MERGE_COMMIT_EACH : 0, &cnt)) {
+    if (slava_store_open(ctx, out, SLAVA_STORE_CREATE, &s) || slava_store_merge(ctx, s, n, shards, each ? SLAVA_MERGE_COMMIT_EACH : 0, &cnt)) {
         rc = cli_fail(ctx);
         slava_store_close(s);
         s = NULL;
@@ -66,7 +66,7 @@ int cmd_store_merge(int argc, char **argv) {
             slava_store *sh = NULL;
             slava_shard_info info;
             int is_shard = 0;
-            if (!slava_store_open(ctx, shards[i], 0, &sh) && !slava_store_get_shard(ctx, sh, &info, &is_shard) && is_shard) {
+            if (!slava_store_open(ctx, shards[i], SLAVA_STORE_READ, &sh) && !slava_store_get_shard(ctx, sh, &info, &is_shard) && is_shard) {
                 if (!have) { count = info.count; have = calloc((size_t)count, 1); }
                 if (have && info.count == count && !have[info.index - 1]) { have[info.index - 1] = 1; distinct++; }
             }

@@ -69,7 +69,7 @@ static slava_status open_shards(slava_ctx *ctx, slava_store *out, int n, const c
         return sv_err(ctx, SLAVA_E_ARG, "%s: is itself shard %d/%d; merge into a store of its own", out->path, oi.index, oi.count);
     for (int i = 0; i < n; i++) {
         sh[i].path = paths[i];
-        SV_TRY(slava_store_open(ctx, paths[i], 0, &sh[i].s));
+        SV_TRY(slava_store_open(ctx, paths[i], SLAVA_STORE_READ, &sh[i].s));
         SV_TRY(slava_store_get_shard(ctx, sh[i].s, &sh[i].info, &is_shard));
         const slava_shard_info *a = &sh[i].info;
         if (!is_shard)
