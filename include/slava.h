@@ -60,6 +60,9 @@ const char *slava_status_name(slava_status s);
 void slava_set_threads(int n);
 int  slava_get_threads(void);
 
+/* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
+double slava_now(void);
+
 /* Version and backends: fills `buf` with a multi-line report (version, BLAS library and kernel,
  * threads, FFmpeg / SQLite / FFTW versions). */
 void        slava_version_report(char *buf, size_t cap);
@@ -748,6 +751,18 @@ void slava_synth_defaults(slava_synth_opts *o);
 /* Write the collection; clips are written in parallel (slava_get_threads()), progress is
  * reported as stage "synth". On failure no partial mp4 is left behind. */
 slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_synth_summary *sum);
+
+/* The media demo's inputs in folder `work` (created when missing), each step skipped when an
+ * earlier call completed it: work/data, the collection of o (out_dir and force are set here;
+ * written again unless work/.synth-complete records a finished write), and work/clip, work/clap:
+ * tiny random-weight checkpoints in the Hugging Face layout written by init-random (seed 0) from
+ * configs built into slava: CLIP with 2 layers of width 128 per tower, 32-pixel patches on
+ * 224 x 224 inputs, 64-d projections and the tokenizer files vocab.json + merges.txt of vocab_dir;
+ * CLAP with HTSAT of patch width 16, depths 1/1/2/1 (pooled width 128), 64-d projection. A
+ * checkpoint folder with a model.safetensors is left as it is. Info log lines name each step
+ * taken. seconds (may be NULL): [0] spent on the collection, [1] on the checkpoints. */
+slava_status slava_demo_prepare(slava_ctx *ctx, const char *work, const slava_synth_opts *o, const char *vocab_dir,
+                                double seconds[2]);
 
 /* Synthetic AVCaps-shaped feature set from the latent model of docs/spine.md: n_clips[split]
  * clips per split, up to 5 human captions of each kind and 3 GPT-AV captions per clip,

@@ -131,3 +131,36 @@ int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap) {
     if (!k) { cli_error("--recipes: empty list"); return -1; }
     return k;
 }
+
+int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface) {
+    int rc = CLI_OK;
+    slava_eval_report *reps = calloc((size_t)n_recipes * n_seeds, sizeof *reps), untrained;
+    char *text = NULL;
+    double t0 = slava_now();
+    if (!reps) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
+    if (slava_experiment(ctx, ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained)) {
+        rc = cli_fail(ctx);
+        goto done;
+    }
+    double secs = slava_now() - t0;
+    text = slava_table2_format(recipes, n_recipes, n_seeds, reps, &untrained, (slava_format)fmt);
+    if (!text) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
+    if (fmt == SLAVA_FMT_MD) {
+        int n[SLAVA_SPLITS] = {0};
+        for (int i = 0; i < ds->n; i++) n[ds->clips[i].split]++;
+        if (preface) fputs(preface, stdout);
+        printf("Table II: R@10 (%%) on the %s split (%d clips, %d without audio), mean ± std over %d seed%s; "
+               "trained on %d train clips, epoch chosen on %d val clips; epochs %d per stage, batch %d, lr %g, "
+               "wd %g, %s logit scales; %d threads, %.1f s\n\n",
+               slava_split_name(split), untrained.n_clips, untrained.n_without_audio, n_seeds, n_seeds > 1 ? "s" : "",
+               n[SLAVA_SPLIT_TRAIN], n[SLAVA_SPLIT_VAL], o->epochs, o->batch, o->lr, o->wd,
+               o->temperature > 0 ? "fixed" : "learnable", slava_get_threads(), secs);
+    }
+    fputs(text, stdout);
+    fflush(stdout);
+done:
+    free(text);
+    free(reps);
+    return rc;
+}

@@ -1,6 +1,7 @@
 /*
  * cli_train.h — option handling shared by `slava train`, `eval`, `experiment` and `demo`:
- * the training hyper-parameter options, split / format names, and loading a feature store.
+ * the training hyper-parameter options, split / format names, loading a feature store, and the
+ * one Table II printer.
  */
 #ifndef SLAVA_CLI_TRAIN_H
 #define SLAVA_CLI_TRAIN_H
@@ -57,5 +58,11 @@ int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_datase
  * -1 after printing "<cmd>: unknown recipe ..." for a bad list. */
 int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap);
 int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap);
+/* Every recipe × seed on ds (slava_experiment: trained on train, epoch chosen on val, evaluated
+ * on `split`), Table II printed in fmt on stdout; in Markdown, `preface` (may be NULL) and one
+ * line with the split's clips and the settings come first. The one Table II printer of
+ * experiment, run and both demos. CLI_OK or CLI_FAIL (printed). */
+int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface);
 
 #endif

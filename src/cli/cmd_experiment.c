@@ -5,13 +5,6 @@
 #include "cli/cli_train.h"
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void usage(FILE *f) {
     int n;
@@ -72,28 +65,7 @@ int cmd_experiment(int argc, char **argv) {
     unsigned mask = (1u << SLAVA_SPLIT_TRAIN) | (1u << SLAVA_SPLIT_VAL) | (1u << split);
     int rc = cli_load_store(ctx, store, mask, &ds);
     if (rc) { slava_ctx_free(ctx); return rc; }
-    slava_eval_report *reps = calloc((size_t)n_rec * n_seeds, sizeof *reps), untrained;
-    if (!reps) { cli_error("experiment: out of memory"); rc = CLI_FAIL; goto done; }
-    double t0 = now();
-    if (slava_experiment(ctx, &ds, &a.train, recipes, n_rec, seeds, n_seeds, split, reps, &untrained)) {
-        rc = cli_fail(ctx);
-        goto done;
-    }
-    double secs = now() - t0;
-    char *text = slava_table2_format(recipes, n_rec, n_seeds, reps, &untrained, (slava_format)fmt);
-    if (!text) { cli_error("experiment: out of memory"); rc = CLI_FAIL; goto done; }
-    if (fmt == SLAVA_FMT_MD) {
-        static const char *sn[] = {"train", "val", "test"};
-        printf("Table II: R@10 (%%) on the %s split, mean ± std over %d seed%s; epochs %d per stage, batch %d, "
-               "lr %g, wd %g, %s logit scales; %d threads, %.1f s\n\n",
-               sn[split], n_seeds, n_seeds > 1 ? "s" : "", a.train.epochs, a.train.batch, a.train.lr, a.train.wd,
-               a.train.temperature > 0 ? "fixed" : "learnable", slava_get_threads(),
-               secs);
-    }
-    fputs(text, stdout);
-    free(text);
-done:
-    free(reps);
+    rc = cli_table2_print(ctx, &ds, &a.train, recipes, n_rec, seeds, n_seeds, split, fmt, NULL);
     slava_dataset_free(&ds);
     slava_ctx_free(ctx);
     return rc;
