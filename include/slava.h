@@ -280,11 +280,17 @@ slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio 
  * audio file one row per 10 s chunk (chunk k covers [10k, min(10k + 10, duration)]).
  * "pooled" rows are the encoder outputs before any head; "projected" is the mean over rows of
  * the head (trained heads when given, else the checkpoint's own projection), not normalised;
- * "embedding" is projected / ||projected|| (all zeros when the norm is 0). */
+ * "embedding" is projected / ||projected|| (all zeros when the norm is 0). With trained heads
+ * the head runs on the pooled rows (row_embedding[t] = head(row t), projected = the head of the
+ * item as slava_heads_project computes it); without, the checkpoint's projection of each row.
+ * The towers run on slava_get_threads() threads. One embedder is used by one thread at a time
+ * (the text tower keeps buffers, identities are cached on first use); load one per thread to
+ * embed concurrently. docs/embed.md has examples. */
 typedef struct slava_embedder slava_embedder;
 
 typedef enum { SLAVA_PRECISION_FP32 = 0, SLAVA_PRECISION_BF16 = 1 } slava_precision;
 
+/* Zero values (a zeroed struct) mean the defaults for fps and the batch sizes. */
 typedef struct {
     const char *clip_dir;    /* CLIP folder (image + text towers), or NULL: no text / image / video */
     const char *clap_dir;    /* CLAP folder (HTSAT), or NULL: no audio */
@@ -292,13 +298,21 @@ typedef struct {
     int    force_heads;      /* 1: do not refuse heads whose recorded encoders differ */
     double fps;              /* video frame sampling rate (default 1) */
     int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
-    int    chunk_batch;      /* audio chunks per HTSAT call (default 8) */
+    int    chunk_batch;      /* audio chunks per HTSAT call, gathered across inputs (default 8) */
     int    text_batch;       /* captions per text-tower call (default 256) */
-    slava_precision precision; /* default FP32 */
+    slava_precision precision; /* default FP32; BF16 is not implemented yet (SLAVA_E_UNSUPPORTED) */
+    unsigned modalities;     /* towers to load, bits 1 << slava_modality (image tower = visual);
+                                0: every tower of the folders given (default) */
 } slava_embedder_opts;
 void slava_embedder_opts_default(slava_embedder_opts *o);
 
-/* Load the towers named in o (at least one folder). Errors name the folder or file. */
+/* Load the towers named in o (at least one folder). Errors name the folder or file.
+ * Heads: their input sizes must match the loaded towers (SLAVA_E_SHAPE). When the heads file
+ * records the encoders its features came from (slava_heads_encoder) and force_heads is 0, each
+ * recorded identity of a loaded tower must equal this embedder's (slava_embedder_encoder_id,
+ * so visual features recorded at another fps differ too), checked by slava_heads_check_encoders:
+ * else SLAVA_E_ARG with one line naming both identities. Only then are the checkpoints hashed
+ * (about 2 s per GB). */
 slava_status slava_embedder_load(slava_ctx *ctx, const slava_embedder_opts *o, slava_embedder **out);
 void         slava_embedder_free(slava_embedder *e);
 
@@ -312,8 +326,8 @@ typedef struct {
 void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
 
 /* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
- * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1, precision suffix for
- * bf16). Computed on first use (reads the weight files once) and cached; copied to
+ * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1; a precision suffix
+ * for bf16 once that is implemented). Computed on first use (reads the weight files once) and cached; copied to
  * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
 slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
 /* sha256 of the heads file (hex), or "" when no heads were given. */
@@ -333,7 +347,8 @@ typedef struct {
     double  duration;        /* seconds of the input (-1 unknown; text: 0) */
     int64_t frames_decoded;  /* video: frames decoded (information) */
 } slava_embedding;
-/* Frees the arrays of n results (not the array itself) and zeroes them. */
+/* Frees the arrays of n results (not the array itself) and zeroes them. Every array above is
+ * malloc'd (release a single one with free() after taking it out of the struct). */
 void slava_embeddings_clear(slava_embedding *r, int n);
 
 /* Embed n inputs into out[n] (zeroed by the caller). Inputs of one call are batched together
@@ -341,8 +356,10 @@ void slava_embeddings_clear(slava_embedding *r, int n);
  * tried: a failing one (unreadable, no frames, no audio stream, ...) gets out[i].status/error
  * and the others are still embedded. Returns SLAVA_OK when all inputs succeeded, else the
  * first failing input's status with its message in the ctx; a failure that stops everything
- * (out of memory, a tower error) sets that status on every input not yet done.
- * Progress: stage "embed", done / total in inputs. */
+ * (out of memory, a tower error, inputs of a modality whose tower is not loaded, cancellation)
+ * sets that status on every input not yet done. A NULL text or path fails that input.
+ * Progress: stage "embed", done / total in inputs; returning non-zero cancels
+ * (SLAVA_E_INTERRUPTED on the inputs not done). */
 slava_status slava_embed_texts(slava_ctx *ctx, slava_embedder *e, int n, const char *const *texts,
                                slava_embedding *out);
 slava_status slava_embed_images(slava_ctx *ctx, slava_embedder *e, int n, const char *const *paths,

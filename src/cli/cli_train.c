@@ -132,6 +132,30 @@ int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap) {
     return k;
 }
 
+void cli_table2_args_default(cli_table2_args *t) {
+    memset(t, 0, sizeof *t);
+    snprintf(t->recipe_list, sizeof t->recipe_list, "all");
+    t->seeds[1] = 1; t->seeds[2] = 2;
+    t->n_seeds = 3;
+    t->split = SLAVA_SPLIT_TEST;
+    t->fmt = SLAVA_FMT_MD;
+}
+
+int cli_table2_option(int c, const char *arg, cli_table2_args *t) {
+    switch (c) {
+    case OPT_RECIPES: snprintf(t->recipe_list, sizeof t->recipe_list, "%s", arg); return 1;
+    case OPT_SEEDS: return (t->n_seeds = cli_parse_seed_list("--seeds", arg, t->seeds, 64)) < 0 ? -1 : 1;
+    case OPT_SPLIT: return (t->split = cli_parse_split(arg)) < 0 ? -1 : 1;
+    case OPT_FORMAT: return (t->fmt = cli_parse_format(arg)) < 0 ? -1 : 1;
+    default: return 0;
+    }
+}
+
+int cli_table2_args_finish(const char *cmd, cli_table2_args *t) {
+    t->n_recipes = cli_parse_recipes(cmd, t->recipe_list, t->recipes, 32);
+    return t->n_recipes < 0 ? -1 : 0;
+}
+
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
                      int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface) {
     int rc = CLI_OK;

@@ -7,7 +7,6 @@
 #include "cli/cli_pipeline.h"
 #include <getopt.h>
 #include <unistd.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -168,11 +167,7 @@ int cmd_encode(int argc, char **argv) {
         case O_CLAP: a.enc.clap_dir = optarg; break;
         case O_STORE: a.store = optarg; break;
         case O_FPS:
-            a.enc.fps = cli_parse_double("--fps", optarg);
-            if (!(a.enc.fps > 0 && a.enc.fps <= 1000)) {
-                if (!isnan(a.enc.fps)) cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg);
-                return CLI_USAGE;
-            }
+            if (cli_parse_fps(optarg, &a.enc.fps) < 0) return CLI_USAGE;
             break;
         case O_FB: if ((v = cli_parse_long("--frame-batch", optarg, 1, 4096)) < 0) return CLI_USAGE; a.enc.frame_batch = (int)v; break;
         case O_CB: if ((v = cli_parse_long("--chunk-batch", optarg, 1, 1024)) < 0) return CLI_USAGE; a.enc.chunk_batch = (int)v; break;

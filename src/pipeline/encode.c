@@ -12,6 +12,7 @@
  *                   tower on every caption text not encoded before (same text → same feature,
  *                   reused from the batch or the store), collects the rows of the clip in flight,
  *                   and commits each clip in ONE store transaction when its last part is through.
+ * The towers are the embedder's (src/embed/embed.h: loaded once, called batch by batch here).
  * A GEMM's rounding may depend on the batch a row is in (OpenBLAS's Haswell kernels do), so
  * resumption works by groups of group_clips clips: batches never span groups, and a group with
  * anything left to do is encoded again whole. Every batch then holds the same clips, and the text
@@ -19,7 +20,7 @@
  * the batch), as in an uninterrupted run: the stored bytes are equal (tests/test_e2e.c).
  */
 #include "base/base.h"
-#include "io/safetensors.h"
+#include "embed/embed.h"
 #include "pipeline/shard.h"
 #include "store/shard.h"
 #include <math.h>
@@ -35,30 +36,6 @@ void slava_encode_opts_default(slava_encode_opts *o) {
     o->caption_batch = 256;
     o->group_clips = 16;
     o->retry_failed = 0;
-}
-
-/* ------------------------------------------------------------------ encoder identities */
-
-static slava_status dir_sha(slava_ctx *ctx, const char *dir, char out[65]) {
-    sv_weights *w;
-    SV_TRY(sv_weights_open(ctx, dir, &w));
-    slava_status st = sv_weights_sha256(ctx, w, out);
-    sv_weights_free(w);
-    return st;
-}
-
-slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
-                               char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]) {
-    char clip_sha[65], clap_sha[65];
-    if (!clip_dir || !clap_dir) return sv_err(ctx, SLAVA_E_ARG, "encode: both a CLIP and a CLAP folder are needed");
-    if (!(fps > 0) || !isfinite(fps)) return sv_err(ctx, SLAVA_E_ARG, "encode: fps must be > 0, got %g", fps);
-    SV_TRY(dir_sha(ctx, clip_dir, clip_sha));
-    SV_TRY(dir_sha(ctx, clap_dir, clap_sha));
-    if (fps == 1.0) snprintf(id[SLAVA_MOD_VISUAL], SLAVA_ENCODER_ID_LEN, "%s", clip_sha);
-    else snprintf(id[SLAVA_MOD_VISUAL], SLAVA_ENCODER_ID_LEN, "%s@%gfps", clip_sha, fps);
-    snprintf(id[SLAVA_MOD_AUDIO], SLAVA_ENCODER_ID_LEN, "%s", clap_sha);
-    snprintf(id[SLAVA_MOD_TEXT], SLAVA_ENCODER_ID_LEN, "%s", clip_sha);
-    return SLAVA_OK;
 }
 
 /* ------------------------------------------------------------------ jobs and the queue */
@@ -96,7 +73,7 @@ typedef struct {
     double fps;
     const slava_clip_preproc *pp;
     int S;                       /* CLIP image side */
-    const slava_clap_audio *clap;
+    const slava_embedder *emb;   /* its CLAP front end (the mel features) */
     int part_frames, part_chunks;
     int frame_limit, chunk_limit; /* the decoder waits while this many frames / chunks are queued */
     /* shared, under mu */
@@ -208,7 +185,7 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
             st = slava_audio_next_chunk(ctx, a, wave, &n);
             if (st || n == 0) break;
             if ((st = part_room(&j, fsz, p->part_frames, msz, p->part_chunks, 1))) break;
-            st = slava_clap_features(ctx, p->clap, wave, n, -1, j.mel + msz * j.t_a);
+            st = sv_embedder_mel(ctx, p->emb, wave, n, j.mel + msz * j.t_a);
             if (st) break;
             j.t_a++;
             chunks++;
@@ -293,29 +270,34 @@ static int pop_job(pipe_state *p, job *j, double *waited) {
 
 /* ------------------------------------------------------------------ the encoding side */
 
+/* The towers, loaded through the embedder (src/embed/), and their sizes. */
 typedef struct {
-    slava_clip_vision *vis;
-    slava_clip_text *txt;
-    slava_clap_audio *aud;
+    slava_embedder *emb;
     int S, Dv, Dt, Da;
 } models;
 
 static void models_free(models *m) {
-    slava_clip_vision_free(m->vis);
-    slava_clip_text_free(m->txt);
-    slava_clap_audio_free(m->aud);
+    slava_embedder_free(m->emb);
     memset(m, 0, sizeof *m);
 }
 
 static slava_status models_load(slava_ctx *ctx, const slava_encode_opts *o, models *m) {
     memset(m, 0, sizeof *m);
-    slava_status st = slava_clip_vision_load(ctx, o->clip_dir, &m->vis);
-    if (!st) st = slava_clip_text_load(ctx, o->clip_dir, &m->txt);
-    if (!st) st = slava_clap_audio_load(ctx, o->clap_dir, &m->aud);
-    if (st) { models_free(m); return st; }
-    slava_clip_vision_dims(m->vis, &m->S, &m->Dv, NULL);
-    slava_clip_text_dims(m->txt, &m->Dt, NULL, NULL);
-    slava_clap_audio_dims(m->aud, &m->Da, NULL);
+    slava_embedder_opts eo;
+    slava_embedder_opts_default(&eo);
+    eo.clip_dir = o->clip_dir;
+    eo.clap_dir = o->clap_dir;
+    eo.fps = o->fps;
+    eo.frame_batch = o->frame_batch;
+    eo.chunk_batch = o->chunk_batch;
+    eo.text_batch = o->caption_batch;
+    SV_TRY(slava_embedder_load(ctx, &eo, &m->emb));
+    slava_embedder_info info;
+    slava_embedder_get_info(m->emb, &info);
+    m->S = info.image_size;
+    m->Dv = info.d_v;
+    m->Dt = info.d_t;
+    m->Da = info.d_a;
     return SLAVA_OK;
 }
 
@@ -487,12 +469,12 @@ static slava_status encode_texts(slava_ctx *ctx, encoder *e) {
     t0 = sv_now();
     for (int i0 = 0; !st && i0 < n_todo; i0 += e->o->caption_batch) {
         int nb = n_todo - i0 < e->o->caption_batch ? n_todo - i0 : e->o->caption_batch;
-        st = slava_clip_text_encode(ctx, e->m.txt, nb, todo + i0, out, NULL);
+        st = sv_embedder_captions(ctx, e->m.emb, nb, todo + i0, out, NULL);
         for (int i = 0; !st && i < nb; i++)
             memcpy(b->tf + (size_t)todo_row[i0 + i] * e->m.Dt, out + (size_t)i * e->m.Dt, sizeof(float) * e->m.Dt);
     }
     for (int i = b->n_text - 1; !st && i >= b->n_text - n_alone; i--)
-        st = slava_clip_text_encode(ctx, e->m.txt, 1, todo + i, b->tf + (size_t)todo_row[i] * e->m.Dt, NULL);
+        st = sv_embedder_captions(ctx, e->m.emb, 1, todo + i, b->tf + (size_t)todo_row[i] * e->m.Dt, NULL);
     e->sum->t_text += sv_now() - t0;
     free(todo);
     free(todo_row);
@@ -526,13 +508,13 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
             for (int f = 0; !st && f < j->t_v; f++) {
                 memcpy(pix + fsz * fill, j->pixels + fsz * f, sizeof(float) * fsz);
                 if (++fill == e->o->frame_batch) {
-                    st = slava_clip_vision_encode(ctx, e->m.vis, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
+                    st = sv_embedder_frames(ctx, e->m.emb, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
                     row += fill;
                     fill = 0;
                 }
             }
         }
-        if (!st && fill) st = slava_clip_vision_encode(ctx, e->m.vis, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
+        if (!st && fill) st = sv_embedder_frames(ctx, e->m.emb, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
     }
     e->sum->t_vision += sv_now() - t0;
     t0 = sv_now();
@@ -543,13 +525,13 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
             for (int f = 0; !st && f < j->t_a; f++) {
                 memcpy(mel + msz * fill, j->mel + msz * f, sizeof(float) * msz);
                 if (++fill == e->o->chunk_batch) {
-                    st = slava_clap_audio_encode(ctx, e->m.aud, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
+                    st = sv_embedder_chunks(ctx, e->m.emb, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
                     row += fill;
                     fill = 0;
                 }
             }
         }
-        if (!st && fill) st = slava_clap_audio_encode(ctx, e->m.aud, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
+        if (!st && fill) st = sv_embedder_chunks(ctx, e->m.emb, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
     }
     e->sum->t_audio += sv_now() - t0;
     if (!st) st = encode_texts(ctx, e);
@@ -736,9 +718,9 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     p.todo = todo;
     p.n_todo = n_todo;
     p.fps = o->fps;
-    p.pp = slava_clip_vision_preproc(e.m.vis);
+    p.pp = sv_embedder_preproc(e.m.emb);
     p.S = e.m.S;
-    p.clap = e.m.aud;
+    p.emb = e.m.emb;
     p.part_frames = o->frame_batch;
     p.part_chunks = 4 * o->chunk_batch;
     p.frame_limit = 2 * o->frame_batch;
