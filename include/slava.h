@@ -829,6 +829,12 @@ typedef struct {
                                 again whole, so a resumed run computes every batch exactly as an
                                 uninterrupted run with the same options and threads does */
     int retry_failed;        /* 1: clips recorded as failed are tried again (default 0) */
+    int shard_index;         /* with shard_count >= 1: encode only shard shard_index (1-based) of
+                                shard_count, the groups g with g mod shard_count = shard_index - 1,
+                                into a shard store (see slava_store_merge; default 0 / 0: all) */
+    int shard_count;
+    slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
+                                clips count as already stored (read only) */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
@@ -847,7 +853,7 @@ typedef struct {
 } slava_encode_failure;
 
 typedef struct {
-    int     clips;           /* clips in the collection */
+    int     clips;           /* clips in the collection (in a shard run: in this shard's groups) */
     int     skipped;         /* already complete in the store: left untouched */
     int     prev_failed;     /* recorded as failed by an earlier run, not retried */
     int     encoded;         /* encoded and committed by this run */
@@ -871,6 +877,43 @@ typedef struct {
 slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
                                      const slava_encode_opts *o, slava_encode_summary *sum);
 void         slava_encode_summary_free(slava_encode_summary *sum);
+
+/* --- shards (slava encode --shard I/N, mpirun -n N slava encode, slava store merge) ---
+ * A shard store holds the share of a collection that shard I of N encoded: the groups g of
+ * group_clips consecutive clips (collection order, g = 0, 1, ...) with g mod N = I - 1. Besides
+ * the tables above it records what it is a share of (table `shard`, key / value) and the caption
+ * texts whose feature it computed in the batch of the text's first clip in the whole collection
+ * (table `shard_first_text`); a text first met in another shard's group is encoded there on its
+ * own instead, and the merge takes the first shard's value. So the merged store holds the bytes
+ * a one-process encode with the same options (and threads) stores. */
+typedef struct {
+    int  index, count;                 /* shard index (1-based) of count */
+    int  group_clips;                  /* clips per group (slava_encode_opts.group_clips) */
+    int  threads;                      /* threads the shard was encoded with (information) */
+    int  complete;                     /* 1: the encode finished every group of the share */
+    char collection[65];               /* sha256 (hex) of the clip ids, splits and captions, in order */
+    char options[160];                 /* encode options that change the stored bytes */
+    char encoder[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    char token[33];                    /* random id of this shard file (hex) */
+} slava_shard_info;
+/* Read s's shard record: *is_shard = 0 (out zeroed) when s is not a shard store. */
+slava_status slava_store_get_shard(slava_ctx *ctx, slava_store *s, slava_shard_info *out, int *is_shard);
+
+/* Merge the shard stores paths[0..n) into out (which must not be a shard itself). Every shard
+ * must be complete and of the same encode as the others (collection, encoders, options, group
+ * size, count); the same file given twice is merged once, two different files claiming the same
+ * index are refused. Rows already in out are kept (a clip under another split or a caption with
+ * another text is refused); a clip out recorded as failed and a shard holds encoded replaces the
+ * failure. A text feature takes the value of the shard that computed the text in its first
+ * clip's batch (out's own features of such a text are corrected to it). Idempotent: merging the
+ * same shards again changes nothing. Transactional: everything is merged in one transaction and
+ * any error leaves out as it was; with SLAVA_MERGE_COMMIT_EACH each shard is one transaction
+ * instead (whole shards only; for very large merges). Shards may be a subset of the N (merge the
+ * rest later). counts (may be NULL): clips / captions / features added and kept; progress: stage
+ * "merge", done / total in clips of all shards. */
+#define SLAVA_MERGE_COMMIT_EACH 1u
+slava_status slava_store_merge(slava_ctx *ctx, slava_store *out, int n, const char *const *paths, unsigned flags,
+                               slava_store_counts *counts);
 
 /* ===================================================================== index and search */
 

@@ -51,6 +51,15 @@ double cli_parse_double(const char *opt, const char *val) {
     return v;
 }
 
+void cli_store_remove(const char *path) {
+    char aux[4096];
+    unlink(path);
+    snprintf(aux, sizeof aux, "%s-wal", path);
+    unlink(aux);
+    snprintf(aux, sizeof aux, "%s-shm", path);
+    unlink(aux);
+}
+
 int cli_parse_fps(const char *val, double *fps) {
     double v = parse_number(val);
     if (!(v > 0 && v <= 1000)) {

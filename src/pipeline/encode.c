@@ -21,6 +21,8 @@
  */
 #include "base/base.h"
 #include "embed/embed.h"
+#include "pipeline/shard.h"
+#include "store/shard.h"
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
@@ -310,6 +312,7 @@ typedef struct {
     /* distinct caption texts of the batch */
     const char **texts;        /* [n_text] borrowed from the collection */
     int   *text_known;         /* 1: feature taken from the store */
+    int   *text_first;         /* 1: the text's first clip is in this batch (encoded with the batch) */
     float *tf;                 /* [n_text, Dt] */
     int    n_text, text_cap;
     int  **cap_row;            /* per job: rows of its captions, kinds in order then idx */
@@ -326,6 +329,7 @@ static void batch_free(batch *b) {
     free(b->cap_row);
     free(b->texts);
     free(b->text_known);
+    free(b->text_first);
     sv_free(b->tf);
     sv_free(b->vis);
     sv_free(b->aud);
@@ -431,26 +435,35 @@ static slava_status encode_texts(slava_ctx *ctx, encoder *e) {
     if (!b->n_text) return SLAVA_OK;
     sv_free(b->tf);
     free(b->text_known);
+    free(b->text_first);
     b->tf = sv_alloc(sizeof(float) * (size_t)b->n_text * e->m.Dt);
     b->text_known = calloc((size_t)b->n_text, sizeof(int));
+    b->text_first = calloc((size_t)b->n_text, sizeof(int));
     const char **todo = malloc(sizeof(char *) * (size_t)b->n_text);
     int *todo_row = malloc(sizeof(int) * (size_t)b->n_text);
     float *out = sv_alloc(sizeof(float) * (size_t)b->n_text * e->m.Dt);
     slava_status st = SLAVA_OK;
-    if (!b->tf || !b->text_known || !todo || !todo_row || !out) st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
-    int n_todo = 0;
+    if (!b->tf || !b->text_known || !b->text_first || !todo || !todo_row || !out)
+        st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+    int n_todo = 0, n_alone = 0;
     double t0 = sv_now();
-    /* Reuse a stored feature only for a text that first occurs in a clip before this batch: those
-     * clips are committed (or failed) in any run, so an interrupted and resumed run encodes exactly
-     * the same texts together in this batch as an uninterrupted one. */
+    /* A text whose first clip (in the collection) is in this batch is encoded with the batch's other
+     * such texts: the same texts together in any run, so an interrupted and resumed run (or a shard
+     * of a sharded run) computes the same bytes. A text first met before this batch is reused from
+     * the store; when the store lacks it (its first clip failed, or belongs to another shard) it is
+     * encoded on its own, which gives the same bytes whatever else the batch holds. Those texts are
+     * queued from the end of todo. */
     const int first_clip = b->jobs[0].clip;
     for (int i = 0; !st && i < b->n_text; i++) {
-        int found = 0;
-        if (first_clip_of(e->first, e->first_cap, b->texts[i]) < first_clip)
+        int found = 0, earlier = first_clip_of(e->first, e->first_cap, b->texts[i]) < first_clip;
+        if (earlier)
             st = slava_store_find_text_feature(ctx, e->s, b->texts[i], e->ids[SLAVA_MOD_TEXT],
                                                b->tf + (size_t)i * e->m.Dt, e->m.Dt, &found);
         b->text_known[i] = found;
-        if (!found) { todo[n_todo] = b->texts[i]; todo_row[n_todo++] = i; }
+        b->text_first[i] = !earlier;
+        if (found) continue;
+        if (earlier) { n_alone++; todo[b->n_text - n_alone] = b->texts[i]; todo_row[b->n_text - n_alone] = i; }
+        else { todo[n_todo] = b->texts[i]; todo_row[n_todo++] = i; }
     }
     e->sum->t_store += sv_now() - t0;
     t0 = sv_now();
@@ -460,6 +473,8 @@ static slava_status encode_texts(slava_ctx *ctx, encoder *e) {
         for (int i = 0; !st && i < nb; i++)
             memcpy(b->tf + (size_t)todo_row[i0 + i] * e->m.Dt, out + (size_t)i * e->m.Dt, sizeof(float) * e->m.Dt);
     }
+    for (int i = b->n_text - 1; !st && i >= b->n_text - n_alone; i--)
+        st = sv_embedder_captions(ctx, e->m.emb, 1, todo + i, b->tf + (size_t)todo_row[i] * e->m.Dt, NULL);
     e->sum->t_text += sv_now() - t0;
     free(todo);
     free(todo_row);
@@ -562,6 +577,9 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
                     reused += b->text_known[row];
                     st = slava_store_put_caption_feature(ctx, e->s, mc->id, k, i, e->ids[SLAVA_MOD_TEXT],
                                                          b->tf + (size_t)row * e->m.Dt, e->m.Dt, NULL);
+                    /* a shard lists the texts it computed in their first clip's batch (merge takes those) */
+                    if (!st && e->o->shard_count > 0 && b->text_first[row]) st = sv_shard_first_text(ctx, e->s, mc->cap[k][i]);
+                    b->text_first[row] = 0;
                     /* the same text later in this batch is now "stored" too */
                     b->text_known[row] = 1;
                 }
@@ -617,7 +635,14 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     sum->clips = c->n;
     if (o->frame_batch < 1 || o->chunk_batch < 1 || o->caption_batch < 1 || o->group_clips < 1)
         return sv_err(ctx, SLAVA_E_ARG, "encode: batch and group sizes must be >= 1");
+    if (o->shard_count < 0 || (o->shard_count > 0 && (o->shard_index < 1 || o->shard_index > o->shard_count)))
+        return sv_err(ctx, SLAVA_E_ARG, "encode: shard %d of %d: expected 1 <= I <= N", o->shard_index, o->shard_count);
     SV_TRY(slava_encoder_ids(ctx, o->clip_dir, o->clap_dir, o->fps, sum->encoder_id));
+    if (o->shard_count > 0) {
+        slava_shard_info want;
+        SV_TRY(sv_shard_describe(ctx, c, o, sum->encoder_id, &want));
+        SV_TRY(sv_shard_claim(ctx, s, &want));
+    }
     /* which clips are still to do */
     int *todo = malloc(sizeof(int) * (size_t)(c->n ? c->n : 1));
     if (!todo) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
@@ -627,11 +652,20 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     /* Groups of group_clips consecutive clips are the unit of resumption: a group with any clip
      * absent or incomplete (or failed, with retry_failed) is encoded again as a whole, so every
      * batch has the same clips as in an uninterrupted run. */
+    if (o->shard_count > 0) sum->clips = 0;
     for (int g0 = 0; g0 < c->n; g0 += o->group_clips) {
         int g1 = g0 + o->group_clips < c->n ? g0 + o->group_clips : c->n, redo = 0, complete = 0, failed = 0;
+        if (!sv_shard_owns_group(o, g0 / o->group_clips)) continue;
+        if (o->shard_count > 0) sum->clips += g1 - g0;
         for (int i = g0; i < g1; i++) {
             slava_clip_state state;
             slava_status st = slava_store_clip_state(ctx, s, c->clips[i].id, enc, &state, NULL);
+            if (!st && o->done && state != SLAVA_CLIP_COMPLETE) {
+                slava_clip_state in_done;
+                st = slava_store_clip_state(ctx, o->done, c->clips[i].id, enc, &in_done, NULL);
+                if (!st && (in_done == SLAVA_CLIP_COMPLETE || (in_done == SLAVA_CLIP_FAILED && state == SLAVA_CLIP_ABSENT)))
+                    state = in_done;
+            }
             if (st) { free(todo); return st; }
             if (state == SLAVA_CLIP_COMPLETE) complete++;
             else if (state == SLAVA_CLIP_FAILED && !o->retry_failed) failed++;
@@ -641,7 +675,11 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
         else { sum->skipped += complete; sum->prev_failed += failed; }
     }
     sum->t_store += sv_now() - t0;
-    if (n_todo == 0) { free(todo); sum->seconds = sv_now() - t_start; return SLAVA_OK; }
+    if (n_todo == 0) {
+        free(todo);
+        sum->seconds = sv_now() - t_start;
+        return o->shard_count > 0 ? sv_shard_set_complete(ctx, s, 1) : SLAVA_OK;
+    }
 
     encoder e = {0};
     e.c = c;
@@ -748,6 +786,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     models_free(&e.m);
     free(todo);
     ctx->progress = e.progress;
+    if (!st && o->shard_count > 0) st = sv_shard_set_complete(ctx, s, 1);
     sum->seconds = sv_now() - t_start;
     return st;
 }
