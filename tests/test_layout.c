@@ -6,10 +6,10 @@
  * source file opens with a comment. A planted bad tree checks that the checker itself fails.
  */
 #include "test.h"
+#include "base/base.h"
 #include <dirent.h>
 #include <sys/stat.h>
 
-#define SV_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 /* What each folder may include besides itself (and slava.h). A folder missing here fails. */
 static const struct { const char *dir, *may; } RULES[] = {
@@ -38,19 +38,6 @@ static const char *const CLI_BANNED_CALLS[] = {"slava_clip_vision_encode", "slav
                                                "slava_clap_audio_encode", "slava_clip_vision_embed_file",
                                                "slava_clap_audio_embed_file"};
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    size_t got = b ? fread(b, 1, (size_t)n, f) : 0;
-    fclose(f);
-    if (b) b[got] = 0;
-    return b;
-}
-
 static int word_in(const char *word, size_t len, const char *list) {
     for (const char *p = list; *p;) {
         while (*p == ' ') p++;
@@ -63,8 +50,8 @@ static int word_in(const char *word, size_t len, const char *list) {
 
 /* Checks one source file; returns the number of problems (each printed with `report`). */
 static int check_file(const char *path, const char *dir, const char *may, FILE *report) {
-    char *text = slurp(path);
-    if (!text) { fprintf(report, "%s: cannot read\n", path); return 1; }
+    char *text = NULL;
+    if (sv_read_file(NULL, path, &text, NULL) != SLAVA_OK) { fprintf(report, "%s: cannot read\n", path); return 1; }
     int bad = 0;
     const char *s = text;
     while (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r') s++;
@@ -88,7 +75,7 @@ static int check_file(const char *path, const char *dir, const char *may, FILE *
                     }
                 }
             } else if (!strcmp(dir, "base")) {
-                for (size_t i = 0; i < SV_LEN(BASE_BANNED); i++)
+                for (size_t i = 0; i < SV_ARRAY_LEN(BASE_BANNED); i++)
                     if (!strncmp(q, BASE_BANNED[i], strlen(BASE_BANNED[i]))) {
                         fprintf(report, "%s:%d: src/base/ names a library (%.*s)\n", path, line, (int)(p + n - q), q);
                         bad++;
@@ -96,7 +83,7 @@ static int check_file(const char *path, const char *dir, const char *may, FILE *
             }
         }
         if (!strcmp(dir, "cli"))
-            for (size_t i = 0; i < SV_LEN(CLI_BANNED_CALLS); i++) {
+            for (size_t i = 0; i < SV_ARRAY_LEN(CLI_BANNED_CALLS); i++) {
                 const char *hit = p;
                 size_t len = strlen(CLI_BANNED_CALLS[i]);
                 while ((hit = strstr(hit, CLI_BANNED_CALLS[i])) && hit < p + n) {
@@ -132,7 +119,7 @@ static int check_tree(const char *root, FILE *report) {
         if (stat(sub, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
         folders++;
         const char *may = NULL;
-        for (size_t i = 0; i < SV_LEN(RULES); i++)
+        for (size_t i = 0; i < SV_ARRAY_LEN(RULES); i++)
             if (!strcmp(RULES[i].dir, de->d_name)) may = RULES[i].may;
         if (!may) { fprintf(report, "%s: a folder without a layering rule (add it to test_layout.c and README)\n", sub); bad++; continue; }
         char readme[1600];
