@@ -221,6 +221,10 @@ slava_status sv_clap_config_load(slava_ctx *ctx, const char *dir, sv_clap_audio_
     st = r.st;
     if (!st && cfg->enable_fusion)
         st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: enable_fusion is true; only the unfused CLAP audio model is supported", path);
+    for (int s = 0; s < cfg->num_stages && !st; s++)   /* "depths" may name more stages than the default heads */
+        if (cfg->num_heads[s] < 1)
+            st = sv_err(ctx, SLAVA_E_FORMAT, "%s: \"depths\" has %d stages but \"num_attention_heads\" gives none for stage %d",
+                        path, cfg->num_stages, s + 1);
     if (!st) {
         int C = cfg->patch_embeds_hidden_size;
         for (int s = 0; s < cfg->num_stages && !st; s++) {
