@@ -36,6 +36,7 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
             if (s + 1 < clap.num_stages) C *= 2;
         }
         if (C != clap.hidden_size || clap.enable_fusion || clap.projection_dim < 1 || !(clap.ln_eps > 0)) abort();
+        if (!(clap.mlp_ratio > 0) || (int)(clap.mlp_ratio * clap.patch_embeds_hidden_size) < 1) abort();
     }
     slava_ctx_free(ctx);
     return 0;
