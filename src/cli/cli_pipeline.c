@@ -16,7 +16,7 @@ int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLA
     memset(&ds, 0, sizeof ds);
     const char *enc[SLAVA_MODS] = {ids[0], ids[1], ids[2]};
     unsigned mask = (1u << SLAVA_SPLIT_TRAIN) | (1u << SLAVA_SPLIT_VAL) | (1u << split);
-    if (slava_store_open(ctx, store, 0, &s) || slava_store_load(ctx, s, mask, enc, &ds)) {
+    if (slava_store_open(ctx, store, SLAVA_STORE_READ, &s) || slava_store_load(ctx, s, mask, enc, &ds)) {
         slava_store_close(s);
         return cli_fail(ctx);
     }

@@ -82,7 +82,7 @@ int cli_parse_format(const char *s) {
 
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_dataset *ds) {
     slava_store *s = NULL;
-    if (slava_store_open(ctx, path, 0, &s)) return cli_fail(ctx);
+    if (slava_store_open(ctx, path, SLAVA_STORE_READ, &s)) return cli_fail(ctx);
     slava_status st = slava_store_load(ctx, s, mask, NULL, ds);
     slava_store_close(s);
     if (st) {
