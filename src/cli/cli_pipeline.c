@@ -10,7 +10,8 @@
 
 int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN],
                      const slava_train_opts *o, const char *const *recipes, int n_recipes,
-                     const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface) {
+                     const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
+                     const char *on_stop) {
     slava_store *s = NULL;
     slava_dataset ds;
     memset(&ds, 0, sizeof ds);
@@ -27,8 +28,9 @@ int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLA
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     if (!reps) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
-    if (slava_experiment(ctx, &ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained)) {
-        rc = cli_fail(ctx);
+    slava_status st = slava_experiment(ctx, &ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s", on_stop);
         goto done;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);

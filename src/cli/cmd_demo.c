@@ -104,10 +104,12 @@ int cmd_demo(int argc, char **argv) {
         }
         slava_store *s = NULL;
         double t1 = now();
-        if (slava_store_open(ctx, features, 1, &s) || slava_store_put_dataset(ctx, s, &gen) ||
-            slava_store_load(ctx, s, 0, NULL, &ds)) {
+        slava_status sst = slava_store_open(ctx, features, 1, &s);
+        if (!sst) sst = slava_store_put_dataset(ctx, s, &gen);
+        if (!sst) sst = slava_store_load(ctx, s, 0, NULL, &ds);
+        if (sst) {
             slava_store_close(s);
-            rc = cli_fail(ctx);
+            rc = cli_fail_or_stop(ctx, sst, "%s keeps the clips committed so far: run the same command again", features);
             goto done;
         }
         slava_store_close(s);
@@ -122,8 +124,9 @@ int cmd_demo(int argc, char **argv) {
     reps = calloc((size_t)n_rec * n_seeds, sizeof *reps);
     if (!reps) { cli_error("demo: out of memory"); rc = CLI_FAIL; goto done; }
     double t2 = now();
-    if (slava_experiment(ctx, use, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, reps, &untrained)) {
-        rc = cli_fail(ctx);
+    slava_status st = slava_experiment(ctx, use, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, reps, &untrained);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "no table was printed: run the same command again");
         goto done;
     }
     double t_train = now() - t2;

@@ -149,7 +149,7 @@ static int make_model(slava_ctx *ctx, const char *work, const char *name, const 
     }
     if (!quiet) fprintf(stderr, "slava: demo: writing a tiny random-weight %s checkpoint -> %s\n", name, dir);
     slava_status st = vocab ? slava_clip_init_random(ctx, path, 0, dir) : slava_clap_init_random(ctx, path, 0, dir);
-    return st ? (cli_fail(ctx), -1) : 0;
+    return st ? (cli_fail_or_stop(ctx, st, "%s has no checkpoint yet: run slava demo again", dir), -1) : 0;
 }
 
 int cmd_demo_media(int argc, char **argv) {
@@ -205,15 +205,22 @@ int cmd_demo_media(int argc, char **argv) {
     so.force = 1;          /* an interrupted earlier attempt is overwritten: same options, same files */
     if (!file_exists(marker)) {
         if (!quiet) fprintf(stderr, "slava: demo: writing synthetic clips -> %s\n", data);
-        if (slava_synth_write(ctx, &so, NULL)) { cli_fail(ctx); goto done; }
+        slava_status st = slava_synth_write(ctx, &so, NULL);
+        if (st) {
+            rc = cli_fail_or_stop(ctx, st, "no partial clip was left in %s: run slava demo again to finish", data);
+            goto done;
+        }
         if (write_text(marker, "slava synth finished\n")) goto done;
     }
     t_synth = now() - t0;
 
     /* 2. tiny random-weight encoders */
     double t1 = now();
-    if (make_model(ctx, work, "clip", demo_clip_config, vocab, quiet)) goto done;
-    if (make_model(ctx, work, "clap", demo_clap_config, NULL, quiet)) goto done;
+    if (make_model(ctx, work, "clip", demo_clip_config, vocab, quiet) ||
+        make_model(ctx, work, "clap", demo_clap_config, NULL, quiet)) {
+        rc = cli_stopped_status();
+        goto done;
+    }
     t_models = now() - t1;
 
     /* 3. encode (resumes) */
@@ -229,7 +236,7 @@ int cmd_demo_media(int argc, char **argv) {
     ea.enc.clap_dir = clap;
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     int erc = cli_encode_run(ctx, &ea, ids);
-    if (erc < 0) goto done;
+    if (erc < 0) { rc = cli_stopped_status(); goto done; }
     t_encode = now() - t1;
 
     /* 4. all seven recipes x seeds -> Table II */
@@ -253,7 +260,9 @@ int cmd_demo_media(int argc, char **argv) {
         data, so.clips[0], so.clips[1], so.clips[2], so.min_seconds, so.max_seconds, so.width, so.height,
         100 * so.no_audio_share, clip, clap, store, t_synth, t_models, t_encode, so.clips[2],
         so.clips[2] > 10 ? 1000.0 / so.clips[2] : 100.0);
-    rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface);
+    rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
+                          "the clips, checkpoints and features in the work folder are kept: run slava demo again "
+                          "(it reuses them; training starts over)");
     if (!rc && fmt == SLAVA_FMT_MD)
         printf("\nTotal %.1f s. Rerunning reuses %s (delete it to start over).\n", now() - t0, work);
     if (!rc && erc) rc = CLI_FAIL;

@@ -75,8 +75,9 @@ int cmd_experiment(int argc, char **argv) {
     slava_eval_report *reps = calloc((size_t)n_rec * n_seeds, sizeof *reps), untrained;
     if (!reps) { cli_error("experiment: out of memory"); rc = CLI_FAIL; goto done; }
     double t0 = now();
-    if (slava_experiment(ctx, &ds, &a.train, recipes, n_rec, seeds, n_seeds, split, reps, &untrained)) {
-        rc = cli_fail(ctx);
+    slava_status st = slava_experiment(ctx, &ds, &a.train, recipes, n_rec, seeds, n_seeds, split, reps, &untrained);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "nothing was written or printed: run the same command again");
         goto done;
     }
     double secs = now() - t0;

@@ -108,8 +108,10 @@ int cmd_run(int argc, char **argv) {
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
-    if (enc_rc < 0) { slava_ctx_free(ctx); return CLI_FAIL; }   /* the encoding stopped (printed) */
-    int rc = cli_train_table2(ctx, e.store, ids, &a.train, recipes, n_rec, seeds, n_seeds, split, fmt, NULL);
+    if (enc_rc < 0) { slava_ctx_free(ctx); return cli_stopped_status(); }   /* the encoding stopped (printed) */
+    int rc = cli_train_table2(ctx, e.store, ids, &a.train, recipes, n_rec, seeds, n_seeds, split, fmt, NULL,
+                              "the store keeps every encoded clip and no table was printed: run the same command again "
+                              "(stored clips are skipped, the experiment starts over)");
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;
 }

@@ -9,6 +9,7 @@
  * This host is assumed little-endian (x86-64, aarch64), like the format.
  */
 #include "io/safetensors.h"
+#include "base/atomic_file.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -432,8 +433,13 @@ slava_status sv_weights_sha256(slava_ctx *ctx, const sv_weights *w, char out[65]
             if (w->files[j]->path == names[i]) {
                 const uint8_t *p = w->files[j]->map;
                 size_t left = w->files[j]->map_len;
-                while (left) { /* av_sha_update takes an unsigned int length */
-                    unsigned int step = left > (1u << 30) ? (1u << 30) : (unsigned int)left;
+                while (left) { /* 64 MiB at a time (about 0.1 s), a cancellation point between */
+                    unsigned int step = left > (1u << 26) ? (1u << 26) : (unsigned int)left;
+                    if (sv_cancelled(ctx)) {
+                        free(names);
+                        av_free(sha);
+                        return sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: hashing interrupted", w->files[j]->path);
+                    }
                     av_sha_update(sha, p, step);
                     p += step;
                     left -= step;
@@ -485,34 +491,18 @@ slava_status sv_st_write(slava_ctx *ctx, const char *path, const sv_wtensor *t, 
     cJSON_Delete(root);
     if (!hdr) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     size_t hl = strlen(hdr), padded = (hl + 7) & ~(size_t)7;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) { free(hdr); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
-    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)getpid() % 100000);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        free(hdr); free(tmp);
-        return st;
-    }
     unsigned char lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    int ok = fwrite(lenb, 1, 8, f) == 8 && fwrite(hdr, 1, hl, f) == hl;
-    for (size_t i = hl; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
-    for (int i = 0; ok && i < n; i++) {
+    sv_afile *f = NULL;
+    slava_status st = sv_afile_open(ctx, path, &f);
+    if (!st) st = sv_afile_write(ctx, f, lenb, 8);
+    if (!st) st = sv_afile_write(ctx, f, hdr, hl);
+    if (!st && padded > hl) st = sv_afile_write(ctx, f, "        ", padded - hl);
+    for (int i = 0; !st && i < n; i++) {
         size_t bytes = sv_dtype_size(t[i].dtype);
         for (int d = 0; d < t[i].ndim; d++) bytes *= (size_t)t[i].shape[d];
-        ok = bytes == 0 || fwrite(t[i].data, 1, bytes, f) == bytes;
+        if (bytes) st = sv_afile_write(ctx, f, t[i].data, bytes);
     }
-    ok = (fflush(f) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
     free(hdr);
-    if (!ok || rename(tmp, path) != 0) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return SLAVA_OK;
+    return st ? st : sv_afile_commit(ctx, f);   /* a failed write has already removed the temporary file */
 }

@@ -12,6 +12,7 @@
  * Deterministic: one xoshiro stream seeded with `seed`, filled in tensor-name order.
  */
 #include "base/base.h"
+#include "base/atomic_file.h"
 #include "base/rng.h"
 #include "io/config.h"
 #include "io/safetensors.h"
@@ -96,12 +97,9 @@ static slava_status copy_file(slava_ctx *ctx, const char *src, const char *dst) 
     char *buf = NULL;
     size_t len = 0;
     SV_TRY(sv_read_file(ctx, src, &buf, &len));
-    FILE *f = fopen(dst, "wb");
-    if (!f) { free(buf); return sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", dst, strerror(errno)); }
-    int ok = fwrite(buf, 1, len, f) == len;
-    ok = fclose(f) == 0 && ok;
+    slava_status st = sv_write_file_atomic(ctx, dst, buf, len);
     free(buf);
-    return ok ? SLAVA_OK : sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", dst, strerror(errno));
+    return st;
 }
 
 static slava_status make_dir(slava_ctx *ctx, const char *dir) {

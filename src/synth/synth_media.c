@@ -7,6 +7,7 @@
  * so that audio ↔ visual retrieval has something to learn.
  */
 #include "synth/synth_media.h"
+#include "base/atomic_file.h"
 #include "io/video.h"
 #include "data/avcaps.h"
 #include "base/rng.h"
@@ -729,13 +730,11 @@ static slava_status write_json(slava_ctx *ctx, const char *dir, const char *name
     char *path = sv_path_join(dir, name);
     char *text = cJSON_Print(root);
     slava_status st = SLAVA_OK;
-    FILE *f = path && text ? fopen(path, "wb") : NULL;
     if (!path || !text) st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
-    else if (!f) st = sv_err(ctx, SLAVA_E_IO, "%s: cannot create: %s", path, strerror(errno));
     else {
         size_t len = strlen(text);
-        int bad = fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF;
-        if (fclose(f) != 0 || bad) st = sv_err(ctx, SLAVA_E_IO, "%s: write error", path);
+        text[len] = '\n';   /* the terminating NUL's byte becomes the final newline */
+        st = sv_write_file_atomic(ctx, path, text, len + 1);
     }
     free(path);
     free(text);
