@@ -79,14 +79,8 @@ static slava_status audio_open(slava_ctx *ctx, const char *path, const void *mem
     char eb[128];
     slava_status st = SLAVA_OK;
     if (!r->path) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
-    if (mem) {
-        r->mem_pb = sv_mem_avio_open(mem, mem_len);
-        r->fmt = r->mem_pb ? avformat_alloc_context() : NULL;
-        if (!r->fmt) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
-        r->fmt->pb = r->mem_pb;
-        r->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-    }
-    int e = avformat_open_input(&r->fmt, mem ? NULL : path, NULL, NULL);
+    int e = sv_media_open_input(&r->fmt, &r->mem_pb, path, mem, mem_len);
+    if (e == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the file", path); goto fail; }
     if (e < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: not a media file FFmpeg can read (%s)", path, av_errstr(e, eb, sizeof eb));
         goto fail;

@@ -62,3 +62,15 @@ void sv_mem_avio_close(AVIOContext **pb) {
     av_freep(&(*pb)->buffer);   /* FFmpeg may have replaced the buffer it was given */
     avio_context_free(pb);
 }
+
+int sv_media_open_input(AVFormatContext **fmt, AVIOContext **pb, const char *path, const void *buf, size_t len) {
+    if (buf) {
+        *pb = sv_mem_avio_open(buf, len);
+        *fmt = *pb ? avformat_alloc_context() : NULL;
+        if (!*fmt) return AVERROR(ENOMEM);
+        (*fmt)->pb = *pb;
+        (*fmt)->flags |= AVFMT_FLAG_CUSTOM_IO;
+        path = NULL;
+    }
+    return avformat_open_input(fmt, path, NULL, NULL);
+}

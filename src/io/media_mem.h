@@ -15,4 +15,11 @@ struct AVIOContext *sv_mem_avio_open(const void *buf, size_t len);
 /* Frees the context, its buffer and its state; *pb = NULL. No-op on NULL. */
 void sv_mem_avio_close(struct AVIOContext **pb);
 
+struct AVFormatContext;
+/* avformat_open_input on `path`, or (buf != NULL) on buf[len] in memory: *pb then receives the
+ * in-memory context, which the caller frees with sv_mem_avio_close after avformat_close_input.
+ * Returns FFmpeg's code (< 0 on failure, AVERROR(ENOMEM) when out of memory). */
+int sv_media_open_input(struct AVFormatContext **fmt, struct AVIOContext **pb, const char *path, const void *buf,
+                        size_t len);
+
 #endif

@@ -114,14 +114,8 @@ static slava_status open_input(slava_ctx *ctx, const char *path, const void *mem
     slava_status st = SLAVA_OK;
     AVDictionary **sopts = NULL;
     if (!v->path) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
-    if (mem) {
-        v->mem_pb = sv_mem_avio_open(mem, mem_len);
-        v->fmt = v->mem_pb ? avformat_alloc_context() : NULL;
-        if (!v->fmt) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
-        v->fmt->pb = v->mem_pb;
-        v->fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
-    }
-    int ret = avformat_open_input(&v->fmt, mem ? NULL : path, NULL, NULL);
+    int ret = sv_media_open_input(&v->fmt, &v->mem_pb, path, mem, mem_len);
+    if (ret == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the file", path); goto fail; }
     if (ret < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: not an image or video FFmpeg can read: %s%s", path,
                     av_err2str(ret), ff_detail(det, sizeof det));
