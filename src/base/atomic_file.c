@@ -107,10 +107,3 @@ slava_status sv_afile_commit(slava_ctx *ctx, sv_afile *f) {
     sv_afile_abort(f);
     return SLAVA_OK;
 }
-
-slava_status sv_write_file_atomic(slava_ctx *ctx, const char *path, const void *buf, size_t n) {
-    sv_afile *f;
-    SV_TRY(sv_afile_open(ctx, path, &f));
-    SV_TRY(sv_afile_write(ctx, f, buf, n));
-    return sv_afile_commit(ctx, f);
-}

@@ -3,8 +3,9 @@
  * bytes go to a temporary file beside it ("<path>.tmp-<pid>-<hex>"), which is flushed to the disk
  * (fsync), renamed over `path`, and the folder is synced so the rename survives a crash. Any
  * failure — a full disk, an interruption, a write error — removes the temporary file and leaves
- * `path` as it was (absent or the previous version). Used for heads, exports, checkpoints,
- * captions files and indexes; the feature store is SQLite's business.
+ * `path` as it was (absent or the previous version). Every file slava writes goes through here
+ * (sv_write_file: heads, exports, checkpoints, captions files, indexes) except the feature store,
+ * which is SQLite's business.
  *
  * A full disk (ENOSPC / EDQUOT) gives "<path>: disk full (...)" so the user knows to free space
  * and run the command again; other errors name the file and the system's reason.
@@ -26,7 +27,6 @@ slava_status sv_afile_commit(slava_ctx *ctx, sv_afile *f);
 /* Give up: remove the temporary file, free f. No-op on NULL. */
 void         sv_afile_abort(sv_afile *f);
 
-/* The whole file in one call. */
-slava_status sv_write_file_atomic(slava_ctx *ctx, const char *path, const void *buf, size_t n);
+/* Whole files in one call: sv_write_file / sv_write_parts in base.h (files.c) use this writer. */
 
 #endif
