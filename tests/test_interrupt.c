@@ -12,7 +12,8 @@
  * exit is printed (the issue's target is 2 s; timings are not asserted, a command that has not
  * stopped after 60 s fails as hung). Encoders: the tiny random-weight fixtures.
  */
-#include "test.h"
+#include "cli_testutil.h"
+#include "base/base.h"
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -47,17 +48,12 @@ static const char *in_dir(const char *name) {
 }
 static void free_paths(void) { while (g_npaths) free(g_paths[--g_npaths]); }
 
+/* A whole file (malloc'd, NUL-terminated) or NULL. */
 static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, f);
-    b[got] = 0;
-    fclose(f);
-    if (len) *len = got;
+    char *b = NULL;
+    slava_ctx *ctx = slava_ctx_new();
+    sv_read_file(ctx, path, &b, len);
+    slava_ctx_free(ctx);
     return b;
 }
 
@@ -197,13 +193,6 @@ static void check_store_whole(const char *store, const char *label) {
     slava_store_info_free(&info);
     slava_store_close(s);
     slava_ctx_free(ctx);
-}
-
-static void rm_store(const char *p) {
-    char b[1024];
-    unlink(p);
-    snprintf(b, sizeof b, "%s-wal", p); unlink(b);
-    snprintf(b, sizeof b, "%s-shm", p); unlink(b);
 }
 
 static int export_store(const char *store, const char *out) {
