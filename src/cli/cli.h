@@ -24,6 +24,9 @@ double cli_parse_double(const char *opt, const char *val);
 void cli_progress_install(slava_ctx *ctx, int quiet);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
+/* Remove a feature store this command created (the file and its -wal / -shm), after a failure
+ * left it empty. */
+void cli_store_discard(const char *path);
 
 /* libgomp spins at every barrier by default and reads its settings only at start-up. When the
  * cores are shared (encode's decode thread, other processes, ctest -j) spinning teams lose most

@@ -118,6 +118,13 @@ static void log_cb(void *user, int level, const char *line) {
 
 void cli_log_install(slava_ctx *ctx, int quiet) { slava_ctx_set_log(ctx, log_cb, (void *)(intptr_t)quiet); }
 
+void cli_store_discard(const char *path) {
+    char aux[4200];
+    unlink(path);
+    snprintf(aux, sizeof aux, "%s-wal", path); unlink(aux);
+    snprintf(aux, sizeof aux, "%s-shm", path); unlink(aux);
+}
+
 /* ------------------------------------------------------------------ JSON out */
 
 void cli_json_string(FILE *f, const char *s) {

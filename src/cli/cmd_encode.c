@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -24,7 +25,10 @@ static void usage(FILE *f) {
         "Features are stored under the encoders' identity (sha256 of weights + config.json), so the\n"
         "features of different models never mix. Each clip is committed in one transaction: an\n"
         "interrupted run (even kill -9) is finished by running the same command again, which skips\n"
-        "the groups of clips already stored and stores exactly what an uninterrupted run would. A clip\n"
+        "the groups of clips already stored and stores exactly what an uninterrupted run would. Changed\n"
+        "inputs are noticed: a caption whose text changed gets new text features, a video whose path,\n"
+        "size or mtime changed is hashed and, when its content differs, encoded again (its old features\n"
+        "deleted); a clip the collection puts in another split than the store is an error. A clip\n"
         "that cannot be used (missing or corrupt video, no captions) is recorded with its reason\n"
         "(slava store info lists them; a rerun tries it again only with --retry-failed) and the others\n"
         "are still encoded; a clip without an audio track is encoded without audio features. Exit\n"
@@ -44,6 +48,10 @@ static void usage(FILE *f) {
         "  --group N           clips per group, the unit of resumption (default 16): an interrupted\n"
         "                      group is encoded again whole; batches never span two groups\n"
         "  --retry-failed      try the clips recorded as failed again\n"
+        "  --allow-split-change  move a stored clip that the collection now puts in another split\n"
+        "                      (without it that is an error and nothing is written)\n"
+        "  --verify-content    hash every video again, also those whose path, size and mtime are\n"
+        "                      unchanged (default: only those are hashed)\n"
         "  --threads N         threads (default: the cores available); decoding runs ahead in one\n"
         "                      more thread\n"
         "  --quiet             no progress or summary on stderr (failures are still listed)\n");
@@ -66,9 +74,12 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
         return -1;
     }
     slava_store *s = NULL;
-    if (slava_store_open(ctx, a->store, 1, &s)) {
+    struct stat sb;
+    int existed = stat(a->store, &sb) == 0;
+    if (slava_store_open(ctx, a->store, SLAVA_STORE_CREATE, &s)) {
         slava_collection_free(&c);
         cli_fail(ctx);
+        if (!existed) cli_store_discard(a->store);
         return -1;
     }
     if (!a->quiet)
@@ -81,11 +92,15 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     char prev[96] = "";
     if (sum.prev_failed)
         snprintf(prev, sizeof prev, " (+%d failed in an earlier run, not retried: --retry-failed)", sum.prev_failed);
-    if (!a->quiet) {
+    char upd[96] = "";
+    if (sum.updated || sum.moved)
+        snprintf(upd, sizeof upd, ", %d updated (video or captions changed), %d moved to another split", sum.updated,
+                 sum.moved);
+    if (!a->quiet && (!st || sum.encoded || sum.failed)) {   /* (a run that stopped at once: just its error) */
         fprintf(stderr,
-                "slava: encode: %d clips: %d encoded (%d without audio), %d already stored, %d failed%s; "
+                "slava: encode: %d clips: %d encoded (%d without audio)%s, %d already stored, %d failed%s; "
                 "%lld frames, %lld audio chunks, %lld captions (%lld reused) in %.1f s\n",
-                sum.clips, sum.encoded, sum.no_audio, sum.skipped, sum.failed, prev, (long long)sum.frames,
+                sum.clips, sum.encoded, sum.no_audio, upd, sum.skipped, sum.failed, prev, (long long)sum.frames,
                 (long long)sum.chunks, (long long)sum.captions, (long long)sum.captions_reused, sum.seconds);
         if (sum.encoded)
             fprintf(stderr, "slava: encode: time: decode %.1f s (parallel thread), waiting for decode %.1f s, "
@@ -96,13 +111,22 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     if (!st && (sum.failed || sum.prev_failed)) rc = 1;
     if (ids) memcpy(ids, sum.encoder_id, sizeof sum.encoder_id);
     slava_encode_summary_free(&sum);
+    /* a run that stopped before storing anything leaves no empty store behind */
+    slava_store_info info;
+    int empty = 0;
+    if (rc < 0 && !existed && slava_store_get_info(ctx, s, &info) == SLAVA_OK) {
+        empty = info.clips[0] + info.clips[1] + info.clips[2] + info.failed[0] + info.failed[1] + info.failed[2] == 0;
+        slava_store_info_free(&info);
+    }
     slava_store_close(s);
+    if (empty) cli_store_discard(a->store);
     slava_collection_free(&c);
     return rc;
 }
 
 int cmd_encode(int argc, char **argv) {
-    enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET, O_GROUP, O_RETRY };
+    enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET, O_GROUP, O_RETRY,
+           O_ALLOW_SPLIT, O_VERIFY };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split", required_argument, 0, O_SPLIT}, {"clip", required_argument, 0, O_CLIP},
@@ -111,6 +135,7 @@ int cmd_encode(int argc, char **argv) {
         {"chunk-batch", required_argument, 0, O_CB}, {"caption-batch", required_argument, 0, O_TB},
         {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, O_QUIET},
         {"group", required_argument, 0, O_GROUP}, {"retry-failed", no_argument, 0, O_RETRY},
+        {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT}, {"verify-content", no_argument, 0, O_VERIFY},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     cli_encode_args a;
     memset(&a, 0, sizeof a);
@@ -148,6 +173,8 @@ int cmd_encode(int argc, char **argv) {
         case O_QUIET: a.quiet = 1; break;
         case O_GROUP: if ((v = cli_parse_long("--group", optarg, 1, 1000000)) < 0) return CLI_USAGE; a.enc.group_clips = (int)v; break;
         case O_RETRY: a.enc.retry_failed = 1; break;
+        case O_ALLOW_SPLIT: a.enc.allow_split_change = 1; break;
+        case O_VERIFY: a.enc.verify_content = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("encode: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("encode: unknown option '%s' (slava encode --help)", argv[optind - 1]); return CLI_USAGE;

@@ -38,6 +38,7 @@ static void usage(FILE *f) {
         "  --split-of-captions S  split of --captions\n"
         "  --store FILE        feature store (created when missing)\n"
         "  --fps F             frames sampled per second (default 1)\n"
+        "  --allow-split-change / --verify-content   as in slava encode\n"
         "\nexperiment options:\n"
         "  --recipes LIST      comma-separated recipes, or all (default all)\n"
         "  --seeds LIST        comma-separated seeds (default 0,1,2)\n"
@@ -50,11 +51,12 @@ static void usage(FILE *f) {
 
 
 int cmd_run(int argc, char **argv) {
-    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS };
+    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS, O_ALLOW_SPLIT, O_VERIFY };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split-of-captions", required_argument, 0, O_CSPLIT}, {"store", required_argument, 0, O_STORE},
-        {"fps", required_argument, 0, O_FPS},
+        {"fps", required_argument, 0, O_FPS}, {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT},
+        {"verify-content", no_argument, 0, O_VERIFY},
         {"recipes", required_argument, 0, 'r'}, {"seeds", required_argument, 0, 'S'},
         {"split", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
         {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
@@ -82,6 +84,8 @@ int cmd_run(int argc, char **argv) {
             e.enc.fps = cli_parse_double("--fps", optarg);
             if (!(e.enc.fps > 0 && e.enc.fps <= 1000)) { cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg); return CLI_USAGE; }
             break;
+        case O_ALLOW_SPLIT: e.enc.allow_split_change = 1; break;
+        case O_VERIFY: e.enc.verify_content = 1; break;
         case 'r': snprintf(rbuf, sizeof rbuf, "%s", optarg); break;
         case 'S': if ((n_seeds = cli_parse_seed_list("--seeds", optarg, seeds, 64)) < 0) return CLI_USAGE; break;
         case 'p': if ((split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;

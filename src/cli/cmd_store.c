@@ -215,10 +215,7 @@ static int store_import(int argc, char **argv) {
         if (!existed) {  /* do not leave an empty store behind a failed import */
             slava_store_close(s);
             s = NULL;
-            char aux[4096];
-            unlink(path);
-            snprintf(aux, sizeof aux, "%s-wal", path); unlink(aux);
-            snprintf(aux, sizeof aux, "%s-shm", path); unlink(aux);
+            cli_store_discard(path);
         }
     }
     if (rc == CLI_OK)
