@@ -60,6 +60,9 @@ const char *slava_status_name(slava_status s);
 void slava_set_threads(int n);
 int  slava_get_threads(void);
 
+/* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
+double slava_now(void);
+
 /* Version and backends: fills `buf` with a multi-line report (version, BLAS library and kernel,
  * threads, FFmpeg / SQLite / FFTW versions). */
 void        slava_version_report(char *buf, size_t cap);
@@ -277,11 +280,17 @@ slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio 
  * audio file one row per 10 s chunk (chunk k covers [10k, min(10k + 10, duration)]).
  * "pooled" rows are the encoder outputs before any head; "projected" is the mean over rows of
  * the head (trained heads when given, else the checkpoint's own projection), not normalised;
- * "embedding" is projected / ||projected|| (all zeros when the norm is 0). */
+ * "embedding" is projected / ||projected|| (all zeros when the norm is 0). With trained heads
+ * the head runs on the pooled rows (row_embedding[t] = head(row t), projected = the head of the
+ * item as slava_heads_project computes it); without, the checkpoint's projection of each row.
+ * The towers run on slava_get_threads() threads. One embedder is used by one thread at a time
+ * (the text tower keeps buffers, identities are cached on first use); load one per thread to
+ * embed concurrently. docs/embed.md has examples. */
 typedef struct slava_embedder slava_embedder;
 
 typedef enum { SLAVA_PRECISION_FP32 = 0, SLAVA_PRECISION_BF16 = 1 } slava_precision;
 
+/* Zero values (a zeroed struct) mean the defaults for fps and the batch sizes. */
 typedef struct {
     const char *clip_dir;    /* CLIP folder (image + text towers), or NULL: no text / image / video */
     const char *clap_dir;    /* CLAP folder (HTSAT), or NULL: no audio */
@@ -289,13 +298,21 @@ typedef struct {
     int    force_heads;      /* 1: do not refuse heads whose recorded encoders differ */
     double fps;              /* video frame sampling rate (default 1) */
     int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
-    int    chunk_batch;      /* audio chunks per HTSAT call (default 8) */
+    int    chunk_batch;      /* audio chunks per HTSAT call, gathered across inputs (default 8) */
     int    text_batch;       /* captions per text-tower call (default 256) */
-    slava_precision precision; /* default FP32 */
+    slava_precision precision; /* default FP32; BF16 is not implemented yet (SLAVA_E_UNSUPPORTED) */
+    unsigned modalities;     /* towers to load, bits 1 << slava_modality (image tower = visual);
+                                0: every tower of the folders given (default) */
 } slava_embedder_opts;
 void slava_embedder_opts_default(slava_embedder_opts *o);
 
-/* Load the towers named in o (at least one folder). Errors name the folder or file. */
+/* Load the towers named in o (at least one folder). Errors name the folder or file.
+ * Heads: their input sizes must match the loaded towers (SLAVA_E_SHAPE). When the heads file
+ * records the encoders its features came from (slava_heads_encoder) and force_heads is 0, each
+ * recorded identity of a loaded tower must equal this embedder's (slava_embedder_encoder_id,
+ * so visual features recorded at another fps differ too), checked by slava_heads_check_encoders:
+ * else SLAVA_E_ARG with one line naming both identities. Only then are the checkpoints hashed
+ * (about 2 s per GB). */
 slava_status slava_embedder_load(slava_ctx *ctx, const slava_embedder_opts *o, slava_embedder **out);
 void         slava_embedder_free(slava_embedder *e);
 
@@ -309,8 +326,8 @@ typedef struct {
 void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
 
 /* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
- * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1, precision suffix for
- * bf16). Computed on first use (reads the weight files once) and cached; copied to
+ * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1; a precision suffix
+ * for bf16 once that is implemented). Computed on first use (reads the weight files once) and cached; copied to
  * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
 slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
 /* sha256 of the heads file (hex), or "" when no heads were given. */
@@ -330,7 +347,8 @@ typedef struct {
     double  duration;        /* seconds of the input (-1 unknown; text: 0) */
     int64_t frames_decoded;  /* video: frames decoded (information) */
 } slava_embedding;
-/* Frees the arrays of n results (not the array itself) and zeroes them. */
+/* Frees the arrays of n results (not the array itself) and zeroes them. Every array above is
+ * malloc'd (release a single one with free() after taking it out of the struct). */
 void slava_embeddings_clear(slava_embedding *r, int n);
 
 /* Embed n inputs into out[n] (zeroed by the caller). Inputs of one call are batched together
@@ -338,8 +356,10 @@ void slava_embeddings_clear(slava_embedding *r, int n);
  * tried: a failing one (unreadable, no frames, no audio stream, ...) gets out[i].status/error
  * and the others are still embedded. Returns SLAVA_OK when all inputs succeeded, else the
  * first failing input's status with its message in the ctx; a failure that stops everything
- * (out of memory, a tower error) sets that status on every input not yet done.
- * Progress: stage "embed", done / total in inputs. */
+ * (out of memory, a tower error, inputs of a modality whose tower is not loaded, cancellation)
+ * sets that status on every input not yet done. A NULL text or path fails that input.
+ * Progress: stage "embed", done / total in inputs; returning non-zero cancels
+ * (SLAVA_E_INTERRUPTED on the inputs not done). */
 slava_status slava_embed_texts(slava_ctx *ctx, slava_embedder *e, int n, const char *const *texts,
                                slava_embedding *out);
 slava_status slava_embed_images(slava_ctx *ctx, slava_embedder *e, int n, const char *const *paths,
@@ -749,6 +769,18 @@ void slava_synth_defaults(slava_synth_opts *o);
  * reported as stage "synth". On failure no partial mp4 is left behind. */
 slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_synth_summary *sum);
 
+/* The media demo's inputs in folder `work` (created when missing), each step skipped when an
+ * earlier call completed it: work/data, the collection of o (out_dir and force are set here;
+ * written again unless work/.synth-complete records a finished write), and work/clip, work/clap:
+ * tiny random-weight checkpoints in the Hugging Face layout written by init-random (seed 0) from
+ * configs built into slava: CLIP with 2 layers of width 128 per tower, 32-pixel patches on
+ * 224 x 224 inputs, 64-d projections and the tokenizer files vocab.json + merges.txt of vocab_dir;
+ * CLAP with HTSAT of patch width 16, depths 1/1/2/1 (pooled width 128), 64-d projection. A
+ * checkpoint folder with a model.safetensors is left as it is. Info log lines name each step
+ * taken. seconds (may be NULL): [0] spent on the collection, [1] on the checkpoints. */
+slava_status slava_demo_prepare(slava_ctx *ctx, const char *work, const slava_synth_opts *o, const char *vocab_dir,
+                                double seconds[2]);
+
 /* Synthetic AVCaps-shaped feature set from the latent model of docs/spine.md: n_clips[split]
  * clips per split, up to 5 human captions of each kind and 3 GPT-AV captions per clip,
  * some clips without audio; feature sizes d_v, d_a, d_t. Same seed → same bytes. */
@@ -805,6 +837,12 @@ typedef struct {
                                 (default 0: refused, nothing written) */
     int verify_content;      /* 1: hash every video, also those whose path, size and mtime are
                                 unchanged (default 0) */
+    int shard_index;         /* with shard_count >= 1: encode only shard shard_index (1-based) of
+                                shard_count, the groups g with g mod shard_count = shard_index - 1,
+                                into a shard store (see slava_store_merge; default 0 / 0: all) */
+    int shard_count;
+    slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
+                                clips count as already stored (read only) */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
@@ -823,7 +861,7 @@ typedef struct {
 } slava_encode_failure;
 
 typedef struct {
-    int     clips;           /* clips in the collection */
+    int     clips;           /* clips in the collection (in a shard run: in this shard's groups) */
     int     skipped;         /* already complete in the store: left untouched */
     int     prev_failed;     /* recorded as failed by an earlier run, not retried */
     int     encoded;         /* encoded and committed by this run */
@@ -849,6 +887,43 @@ typedef struct {
 slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
                                      const slava_encode_opts *o, slava_encode_summary *sum);
 void         slava_encode_summary_free(slava_encode_summary *sum);
+
+/* --- shards (slava encode --shard I/N, mpirun -n N slava encode, slava store merge) ---
+ * A shard store holds the share of a collection that shard I of N encoded: the groups g of
+ * group_clips consecutive clips (collection order, g = 0, 1, ...) with g mod N = I - 1. Besides
+ * the tables above it records what it is a share of (table `shard`, key / value) and the caption
+ * texts whose feature it computed in the batch of the text's first clip in the whole collection
+ * (table `shard_first_text`); a text first met in another shard's group is encoded there on its
+ * own instead, and the merge takes the first shard's value. So the merged store holds the bytes
+ * a one-process encode with the same options (and threads) stores. */
+typedef struct {
+    int  index, count;                 /* shard index (1-based) of count */
+    int  group_clips;                  /* clips per group (slava_encode_opts.group_clips) */
+    int  threads;                      /* threads the shard was encoded with (information) */
+    int  complete;                     /* 1: the encode finished every group of the share */
+    char collection[65];               /* sha256 (hex) of the clip ids, splits and captions, in order */
+    char options[160];                 /* encode options that change the stored bytes */
+    char encoder[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    char token[33];                    /* random id of this shard file (hex) */
+} slava_shard_info;
+/* Read s's shard record: *is_shard = 0 (out zeroed) when s is not a shard store. */
+slava_status slava_store_get_shard(slava_ctx *ctx, slava_store *s, slava_shard_info *out, int *is_shard);
+
+/* Merge the shard stores paths[0..n) into out (which must not be a shard itself). Every shard
+ * must be complete and of the same encode as the others (collection, encoders, options, group
+ * size, count); the same file given twice is merged once, two different files claiming the same
+ * index are refused. Rows already in out are kept (a clip under another split or a caption with
+ * another text is refused); a clip out recorded as failed and a shard holds encoded replaces the
+ * failure. A text feature takes the value of the shard that computed the text in its first
+ * clip's batch (out's own features of such a text are corrected to it). Idempotent: merging the
+ * same shards again changes nothing. Transactional: everything is merged in one transaction and
+ * any error leaves out as it was; with SLAVA_MERGE_COMMIT_EACH each shard is one transaction
+ * instead (whole shards only; for very large merges). Shards may be a subset of the N (merge the
+ * rest later). counts (may be NULL): clips / captions / features added and kept; progress: stage
+ * "merge", done / total in clips of all shards. */
+#define SLAVA_MERGE_COMMIT_EACH 1u
+slava_status slava_store_merge(slava_ctx *ctx, slava_store *out, int n, const char *const *paths, unsigned flags,
+                               slava_store_counts *counts);
 
 /* ===================================================================== index and search */
 

@@ -20,13 +20,14 @@ int cli_fail(slava_ctx *ctx);
 /* Parse a positive integer option value; on error prints and returns -1. */
 long cli_parse_long(const char *opt, const char *val, long lo, long hi);
 double cli_parse_double(const char *opt, const char *val);
+/* --fps F: a number in (0, 1000]; on error prints and returns -1, else stores it and returns 0. */
+int cli_parse_fps(const char *val, double *fps);
 /* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise. */
 void cli_progress_install(slava_ctx *ctx, int quiet);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
-/* Remove a feature store this command created (the file and its -wal / -shm), after a failure
- * left it empty. */
-void cli_store_discard(const char *path);
+/* Delete a store file with its -wal and -shm companions. */
+void cli_store_remove(const char *path);
 
 /* libgomp spins at every barrier by default and reads its settings only at start-up. When the
  * cores are shared (encode's decode thread, other processes, ctest -j) spinning teams lose most
@@ -40,9 +41,8 @@ void cli_json_string(FILE *f, const char *s);
 void cli_json_floats(FILE *f, const float *x, int n);                 /* [a,b,...] */
 void cli_json_matrix(FILE *f, const float *x, int rows, int cols);    /* [[...],[...]] */
 /* One `slava embed` output line:
- * {"input":..., "pooled": [D] or [[D]...T], "projected":[P], "embedding":[P]} */
-void cli_embed_line(FILE *f, const char *input, const float *pooled, int T, int D, int pooled_rows,
-                    const float *projected, int P);
+ * {"input":..., "pooled": [D] or [[D]...T] (pooled_rows), "projected":[P], "embedding":[P]} */
+void cli_embed_line(FILE *f, const char *input, const slava_embedding *r, int pooled_rows);
 
 /* Subcommands: each takes argc/argv starting at the subcommand name. */
 int cmd_tokenize(int argc, char **argv);
@@ -56,19 +56,5 @@ int cmd_demo(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
-
-/* `slava embed` back ends, one per input kind (cmd_embed.c parses the shared options). */
-typedef struct {
-    const char *clip_dir;    /* --clip */
-    const char *clap_dir;    /* --clap */
-    const char *heads;       /* --heads FILE or NULL */
-    double fps;              /* --fps (video) */
-    int threads;
-    int ninputs;
-    char **inputs;           /* positional arguments */
-} cli_embed_opts;
-int embed_text_run(const cli_embed_opts *o);
-int embed_image_run(const cli_embed_opts *o, int is_video);
-int embed_audio_run(const cli_embed_opts *o);
 
 #endif

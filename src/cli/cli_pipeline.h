@@ -15,10 +15,14 @@ typedef struct {
     const char *store;           /* --store FILE */
     slava_encode_opts enc;       /* clip_dir, clap_dir, fps, batches */
     int quiet;
+    int shard_index, shard_count;/* --shard I/N (0/0: the whole collection into --store) */
+    const char *shard_dir;       /* --shard-dir DIR: where shard stores go (default: beside --store) */
 } cli_encode_args;
 
 /* Open the collection and the store (created when missing), encode, print the summary (stderr;
- * failures are always printed, the rest unless quiet). ids (may be NULL) receives the encoder
+ * failures are always printed, the rest unless quiet). With a shard (shard_count > 0) the store
+ * written is that shard's (cli_shard_path), and clips complete in --store (when it exists) count
+ * as done. ids (may be NULL) receives the encoder
  * identities. Returns 0 when every clip is stored, 1 when the run finished but some clips failed,
  * -1 when the run stopped (message printed). */
 int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);

@@ -37,15 +37,37 @@ long cli_parse_long(const char *opt, const char *val, long lo, long hi) {
     return v;
 }
 
-double cli_parse_double(const char *opt, const char *val) {
+/* A finite number, all of val; NAN otherwise. */
+static double parse_number(const char *val) {
     char *end = NULL;
     errno = 0;
     double v = val ? strtod(val, &end) : 0;
-    if (!val || !*val || *end || errno || !isfinite(v)) {
-        cli_error("%s: expected a number, got '%s'", opt, val ? val : "");
-        return NAN;
-    }
+    return !val || !*val || *end || errno || !isfinite(v) ? NAN : v;
+}
+
+double cli_parse_double(const char *opt, const char *val) {
+    double v = parse_number(val);
+    if (isnan(v)) cli_error("%s: expected a number, got '%s'", opt, val ? val : "");
     return v;
+}
+
+void cli_store_remove(const char *path) {
+    char aux[4096];
+    unlink(path);
+    snprintf(aux, sizeof aux, "%s-wal", path);
+    unlink(aux);
+    snprintf(aux, sizeof aux, "%s-shm", path);
+    unlink(aux);
+}
+
+int cli_parse_fps(const char *val, double *fps) {
+    double v = parse_number(val);
+    if (!(v > 0 && v <= 1000)) {
+        cli_error("--fps: expected a number in (0, 1000], got '%s'", val ? val : "");
+        return -1;
+    }
+    *fps = v;
+    return 0;
 }
 
 void cli_omp_passive_reexec(int argc, char **argv) {
@@ -71,9 +93,7 @@ static progress_state g_progress;  /* CLI-only state: the library holds none */
 static int progress_cb(void *user, const char *stage, int64_t done, int64_t total, const char *detail) {
     progress_state *p = user;
     if (p->quiet) return 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = ts.tv_sec + ts.tv_nsec * 1e-9;
+    double now = slava_now();
     if (strncmp(p->stage, stage, sizeof p->stage - 1)) {
         snprintf(p->stage, sizeof p->stage, "%s", stage);
         p->t0 = now;
@@ -118,13 +138,6 @@ static void log_cb(void *user, int level, const char *line) {
 
 void cli_log_install(slava_ctx *ctx, int quiet) { slava_ctx_set_log(ctx, log_cb, (void *)(intptr_t)quiet); }
 
-void cli_store_discard(const char *path) {
-    char aux[4200];
-    unlink(path);
-    snprintf(aux, sizeof aux, "%s-wal", path); unlink(aux);
-    snprintf(aux, sizeof aux, "%s-shm", path); unlink(aux);
-}
-
 /* ------------------------------------------------------------------ JSON out */
 
 void cli_json_string(FILE *f, const char *s) {
@@ -159,19 +172,15 @@ void cli_json_matrix(FILE *f, const float *x, int rows, int cols) {
     fputc(']', f);
 }
 
-void cli_embed_line(FILE *f, const char *input, const float *pooled, int T, int D, int pooled_rows,
-                    const float *projected, int P) {
+void cli_embed_line(FILE *f, const char *input, const slava_embedding *r, int pooled_rows) {
     fputs("{\"input\":", f);
     cli_json_string(f, input);
     fputs(",\"pooled\":", f);
-    if (pooled_rows) cli_json_matrix(f, pooled, T, D);
-    else cli_json_floats(f, pooled, D);
+    if (pooled_rows) cli_json_matrix(f, r->pooled, r->T, r->D);
+    else cli_json_floats(f, r->pooled, r->D);
     fputs(",\"projected\":", f);
-    cli_json_floats(f, projected, P);
-    double ss = 0;
-    for (int i = 0; i < P; i++) ss += (double)projected[i] * projected[i];
-    double inv = 1.0 / fmax(sqrt(ss), 1e-12);
-    fputs(",\"embedding\":[", f);
-    for (int i = 0; i < P; i++) fprintf(f, i ? ",%.9g" : "%.9g", (float)(projected[i] * inv));
-    fputs("]}\n", f);
+    cli_json_floats(f, r->projected, r->P);
+    fputs(",\"embedding\":", f);
+    cli_json_floats(f, r->embedding, r->P);
+    fputs("}\n", f);
 }

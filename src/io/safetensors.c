@@ -420,37 +420,60 @@ slava_status sv_weights_get(slava_ctx *ctx, sv_weights *w, const char *name, con
 
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-slava_status sv_weights_sha256(slava_ctx *ctx, const sv_weights *w, char out[65]) {
+static struct AVSHA *sha_start(slava_ctx *ctx) {
     struct AVSHA *sha = av_sha_alloc();
-    if (!sha || av_sha_init(sha, 256) < 0) { av_free(sha); return sv_err(ctx, SLAVA_E_NOMEM, "sha256: cannot initialise"); }
+    if (!sha || av_sha_init(sha, 256) < 0) {
+        av_free(sha);
+        sv_err(ctx, SLAVA_E_NOMEM, "sha256: cannot initialise");
+        return NULL;
+    }
+    return sha;
+}
+
+static void sha_bytes(struct AVSHA *sha, const void *data, size_t len) {
+    const uint8_t *p = data;
+    while (len) { /* av_sha_update takes an unsigned int length */
+        unsigned int step = len > (1u << 30) ? (1u << 30) : (unsigned int)len;
+        av_sha_update(sha, p, step);
+        p += step;
+        len -= step;
+    }
+}
+
+static void sha_finish(struct AVSHA *sha, char out[65]) {
+    uint8_t dig[32];
+    av_sha_final(sha, dig);
+    av_free(sha);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", dig[i]);
+}
+
+slava_status sv_st_sha256(slava_ctx *ctx, const sv_stfile *f, char out[65]) {
+    struct AVSHA *sha = sha_start(ctx);
+    if (!sha) return SLAVA_E_NOMEM;
+    sha_bytes(sha, f->map, f->map_len);
+    sha_finish(sha, out);
+    return SLAVA_OK;
+}
+
+slava_status sv_weights_sha256(slava_ctx *ctx, const sv_weights *w, char out[65]) {
+    struct AVSHA *sha = sha_start(ctx);
+    if (!sha) return SLAVA_E_NOMEM;
     char **names = calloc(w->nfiles ? w->nfiles : 1, sizeof(char *));
     if (!names) { av_free(sha); return sv_err(ctx, SLAVA_E_NOMEM, "sha256: out of memory"); }
     for (int i = 0; i < w->nfiles; i++) names[i] = w->files[i]->path;
     qsort(names, w->nfiles, sizeof(char *), cmp_str_ptr);
     for (int i = 0; i < w->nfiles; i++)
         for (int j = 0; j < w->nfiles; j++)
-            if (w->files[j]->path == names[i]) {
-                const uint8_t *p = w->files[j]->map;
-                size_t left = w->files[j]->map_len;
-                while (left) { /* av_sha_update takes an unsigned int length */
-                    unsigned int step = left > (1u << 30) ? (1u << 30) : (unsigned int)left;
-                    av_sha_update(sha, p, step);
-                    p += step;
-                    left -= step;
-                }
-            }
+            if (w->files[j]->path == names[i]) sha_bytes(sha, w->files[j]->map, w->files[j]->map_len);
     free(names);
     char *cfg = NULL;
     size_t cfg_len = 0;
     if (sv_read_file(ctx, w->config_path, &cfg, &cfg_len) == SLAVA_OK) {
-        av_sha_update(sha, (const uint8_t *)cfg, (unsigned int)cfg_len);
+        sha_bytes(sha, cfg, cfg_len);
         free(cfg);
     }
     slava_ctx_clear_error(ctx);
-    uint8_t dig[32];
-    av_sha_final(sha, dig);
-    av_free(sha);
-    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", dig[i]);
+    sha_finish(sha, out);
     return SLAVA_OK;
 }
 
@@ -485,34 +508,25 @@ slava_status sv_st_write(slava_ctx *ctx, const char *path, const sv_wtensor *t, 
     cJSON_Delete(root);
     if (!hdr) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     size_t hl = strlen(hdr), padded = (hl + 7) & ~(size_t)7;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) { free(hdr); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
-    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)getpid() % 100000);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        free(hdr); free(tmp);
-        return st;
-    }
+    /* parts: 8-byte header length, header, space padding to 8 bytes, then every tensor's bytes */
+    const void **parts = malloc(sizeof *parts * ((size_t)n + 3));
+    size_t *lens = malloc(sizeof *lens * ((size_t)n + 3));
+    if (!parts || !lens) { free(parts); free(lens); free(hdr); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
     unsigned char lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    int ok = fwrite(lenb, 1, 8, f) == 8 && fwrite(hdr, 1, hl, f) == hl;
-    for (size_t i = hl; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
-    for (int i = 0; ok && i < n; i++) {
+    static const char spaces[8] = "       ";
+    parts[0] = lenb; lens[0] = 8;
+    parts[1] = hdr; lens[1] = hl;
+    parts[2] = spaces; lens[2] = padded - hl;
+    for (int i = 0; i < n; i++) {
         size_t bytes = sv_dtype_size(t[i].dtype);
         for (int d = 0; d < t[i].ndim; d++) bytes *= (size_t)t[i].shape[d];
-        ok = bytes == 0 || fwrite(t[i].data, 1, bytes, f) == bytes;
+        parts[3 + i] = t[i].data;
+        lens[3 + i] = bytes;
     }
-    ok = (fflush(f) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
+    slava_status st = sv_write_parts(ctx, path, n + 3, parts, lens);
+    free(parts);
+    free(lens);
     free(hdr);
-    if (!ok || rename(tmp, path) != 0) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return SLAVA_OK;
+    return st;
 }

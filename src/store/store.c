@@ -399,6 +399,19 @@ static int clip_get(slava_ctx *ctx, slava_store *s, const char *name, clip_row *
     return 1;
 }
 
+int sv_store_clip_find(slava_ctx *ctx, slava_store *s, const char *name, int64_t *rowid, int *split, int *has_audio,
+                       int *failed) {
+    clip_row r;
+    int f = clip_get(ctx, s, name, &r, NULL);
+    if (f == 1) {
+        *rowid = r.id;
+        *split = r.split;
+        *has_audio = r.has_audio;
+        *failed = r.failed;
+    }
+    return f;
+}
+
 static slava_status clip_require(slava_ctx *ctx, slava_store *s, const char *name, clip_row *r) {
     if (!name || !*name) return sv_err(ctx, SLAVA_E_ARG, "%s: clip with an empty id", s->path);
     int f = clip_get(ctx, s, name, r, NULL);
@@ -548,8 +561,8 @@ slava_status sv_store_encoder(slava_ctx *ctx, slava_store *s, int modality, cons
     return SLAVA_OK;
 }
 
-slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
-                              const float *x, int T, int D, int *added) {
+slava_status sv_store_feature_blob(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
+                                   const void *blob, int T, int D, int *added) {
     if (added) *added = 0;
     if (T < 1 || D < 1 || (size_t)T * (size_t)D > (size_t)INT32_MAX / 4)
         return sv_err(ctx, SLAVA_E_ARG, "%s: feature of shape [%d, %d]", s->path, T, D);
@@ -561,27 +574,28 @@ slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, in
     sqlite3_reset(q);
     if (rc == SQLITE_ROW) return SLAVA_OK;
     if (rc != SQLITE_DONE) return sv_store_sqlerr(ctx, s, "reading features");
-    size_t n = (size_t)T * D;
-    float *swapped = NULL;
-    const void *blob = x;
-    if (!host_is_le()) {
-        if (!(swapped = malloc(n * 4))) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
-        memcpy(swapped, x, n * 4);
-        swap32(swapped, n);
-        blob = swapped;
-    }
     q = sv_store_stmt(ctx, s, is_caption ? SQ_FEAT_CAP_INSERT : SQ_FEAT_CLIP_INSERT);
-    slava_status st = SLAVA_E_STORE;
-    if (q) {
-        sqlite3_bind_int64(q, 1, owner);
-        sqlite3_bind_int64(q, 2, enc_id);
-        sqlite3_bind_int(q, 3, T);
-        sqlite3_bind_int(q, 4, D);
-        sqlite3_bind_blob(q, 5, blob, (int)(n * 4), SQLITE_STATIC);
-        st = step_done(ctx, s, q, "storing features");
-    }
+    if (!q) return SLAVA_E_STORE;
+    sqlite3_bind_int64(q, 1, owner);
+    sqlite3_bind_int64(q, 2, enc_id);
+    sqlite3_bind_int(q, 3, T);
+    sqlite3_bind_int(q, 4, D);
+    sqlite3_bind_blob(q, 5, blob, (int)((size_t)T * D * 4), SQLITE_STATIC);
+    SV_TRY(step_done(ctx, s, q, "storing features"));
+    if (added) *added = 1;
+    return SLAVA_OK;
+}
+
+slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
+                              const float *x, int T, int D, int *added) {
+    if (host_is_le() || T < 1 || D < 1) return sv_store_feature_blob(ctx, s, is_caption, owner, enc_id, x, T, D, added);
+    size_t n = (size_t)T * D;
+    float *swapped = malloc(n * 4);
+    if (!swapped) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
+    memcpy(swapped, x, n * 4);
+    swap32(swapped, n);
+    slava_status st = sv_store_feature_blob(ctx, s, is_caption, owner, enc_id, swapped, T, D, added);
     free(swapped);
-    if (st == SLAVA_OK && added) *added = 1;
     return st;
 }
 

@@ -70,6 +70,14 @@ slava_status sv_store_encoder(slava_ctx *ctx, slava_store *s, int modality, cons
 slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
                               const float *x, int T, int D, int *added);
 
+/* The same from a float32 little-endian blob of T·D values (copied as is: merge copies rows). */
+slava_status sv_store_feature_blob(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
+                                   const void *blob, int T, int D, int *added);
+/* Look a clip up by name: 1 found (row id, split, has_audio, failed = stored with an error),
+ * 0 absent, -1 error (message set). */
+int sv_store_clip_find(slava_ctx *ctx, slava_store *s, const char *name, int64_t *rowid, int *split, int *has_audio,
+                       int *failed);
+
 /* slava_store_load with a modality mask (bits 1<<slava_modality; modalities outside it load as if
  * none were stored) and, when meta != NULL, a malloc'd sv_clip_meta [out->n] in clip order. */
 slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned mod_mask,
