@@ -95,6 +95,11 @@ int          slava_tokenizer_eos(const slava_tokenizer *t);   /* id of <|endofte
 slava_status slava_tokenize(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len, int context_len,
                             int *ids, int *n_ids, int *n_bpe);
 
+/* Context length of a CLIP folder's text tower: max_position_embeddings of the text config in
+ * dir/config.json, 77 (openai CLIP) when the folder has no config.json. A malformed config is an
+ * error naming it. */
+slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L);
+
 /* CLIP text tower (+ text_projection) from a Hugging Face CLIP folder (model.safetensors or
  * sharded, config.json, vocab.json, merges.txt). F16/BF16 weights are converted at load. */
 typedef struct slava_clip_text slava_clip_text;

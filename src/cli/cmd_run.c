@@ -9,8 +9,6 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    int n;
-    const char *const *r = slava_recipes(&n);
     fprintf(f,
         "usage: slava run --data DIR --clip DIR --clap DIR --store FILE [--recipes R1,R2,...|all]\n"
         "                 [--seeds 0,1,2] [--split S] [--format md|csv|json] [encode options]\n"
@@ -31,7 +29,7 @@ static void usage(FILE *f) {
         "The visual and text heads start from CLIP's projections and the audio head from CLAP's\n"
         "(--clip / --clap), as in the paper.\n\n"
         "recipes:");
-    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+    cli_print_recipes(f);
     fprintf(f, "\n\nencode options (slava encode --help):\n"
         "  --data DIR          collection folder\n"
         "  --captions FILE     one captions file instead (with --split-of-captions S)\n"
@@ -64,15 +62,12 @@ int cmd_run(int argc, char **argv) {
     e.split = -1;
     cli_table2_args t;
     cli_table2_args_default(&t);
-    int c, r;
+    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) || (r = cli_table2_option(c, optarg, &t))) {
-            if (r < 0) return CLI_USAGE;
-            continue;
-        }
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, &t)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case O_DATA: e.data_dir = optarg; break;
         case O_CAPTIONS: e.captions = optarg; break;
         case O_CSPLIT: if ((e.split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
