@@ -114,6 +114,12 @@ int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap) 
     return n;
 }
 
+void cli_print_recipes(FILE *f) {
+    int n;
+    const char *const *r = slava_recipes(&n);
+    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+}
+
 int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap) {
     int n, k = 0;
     const char *const *known = slava_recipes(&n);
@@ -154,6 +160,17 @@ int cli_table2_option(int c, const char *arg, cli_table2_args *t) {
 int cli_table2_args_finish(const char *cmd, cli_table2_args *t) {
     t->n_recipes = cli_parse_recipes(cmd, t->recipe_list, t->recipes, 32);
     return t->n_recipes < 0 ? -1 : 0;
+}
+
+int cli_train_getopt(int argc, char **argv, const struct option *longopts, cli_train_args *a, cli_table2_args *t) {
+    int c, r;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        r = cli_train_option(c, optarg, a);
+        if (!r && t) r = cli_table2_option(c, optarg, t);
+        if (r < 0) return CLI_OPT_BAD;
+        if (!r) return c;
+    }
+    return -1;
 }
 
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,

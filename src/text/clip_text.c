@@ -63,6 +63,19 @@ static slava_status get_w(slava_ctx *ctx, sv_weights *w, const float **out, int 
     return ndim == 1 ? sv_weights_get(ctx, w, name, out, 1, d0) : sv_weights_get(ctx, w, name, out, 2, d0, d1);
 }
 
+slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L) {
+    *L = 77;
+    char *cfg_path = sv_path_join(dir, "config.json");
+    if (!cfg_path) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
+    int have = sv_file_exists(cfg_path);
+    free(cfg_path);
+    if (!have) return SLAVA_OK;
+    sv_clip_cfg cfg;
+    SV_TRY(sv_clip_config_load(ctx, dir, &cfg));
+    *L = cfg.text.max_positions;
+    return SLAVA_OK;
+}
+
 slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_text **out) {
     *out = NULL;
     slava_clip_text *m = calloc(1, sizeof *m);
