@@ -54,7 +54,8 @@ int cmd_experiment(int argc, char **argv) {
     unsigned mask = (1u << SLAVA_SPLIT_TRAIN) | (1u << SLAVA_SPLIT_VAL) | (1u << t.split);
     int rc = cli_load_store(ctx, store, mask, &ds);
     if (rc) { slava_ctx_free(ctx); return rc; }
-    rc = cli_table2_print(ctx, &ds, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL);
+    rc = cli_table2_print(ctx, &ds, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
+                          "nothing was written or printed: run the same command again");
     slava_dataset_free(&ds);
     slava_ctx_free(ctx);
     return rc;

@@ -65,8 +65,10 @@ int cmd_train(int argc, char **argv) {
     if (rc) { slava_ctx_free(ctx); return rc; }
     slava_heads *h = NULL;
     slava_train_info info;
-    if (slava_train(ctx, &ds, &a.train, &h, &info) || slava_heads_save(ctx, h, out, &a.train, &info, &ds)) {
-        rc = cli_fail(ctx);
+    slava_status st = slava_train(ctx, &ds, &a.train, &h, &info);
+    if (!st) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again (training starts over)", out);
     } else {
         printf("%s: recipe %s, seed %llu, kept epoch %d", out, a.train.recipe, (unsigned long long)a.train.seed,
                info.best_epoch[info.stages - 1]);
