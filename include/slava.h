@@ -53,6 +53,14 @@ void        slava_ctx_free(slava_ctx *ctx);
 const char *slava_ctx_error(const slava_ctx *ctx);   /* "" when no error */
 void        slava_ctx_clear_error(slava_ctx *ctx);
 void        slava_ctx_set_progress(slava_ctx *ctx, slava_progress_fn fn, void *user);
+/* Cancellation check: long operations poll fn between small units of work (a tower layer, a
+ * training batch, a decoded frame, 64 MiB hashed; well under a second of work apart) and stop
+ * with SLAVA_E_INTERRUPTED when it returns non-zero, finishing or rolling back the store
+ * transaction in flight and removing partial output files. It may be called from any thread
+ * the operation uses (e.g. encode's decode thread), so it should only read a flag (a signal
+ * handler's). Every progress report is a cancellation point too. */
+typedef int (*slava_cancel_fn)(void *user);
+void        slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user);
 void        slava_ctx_set_log(slava_ctx *ctx, slava_log_fn fn, void *user);
 const char *slava_status_name(slava_status s);
 
@@ -94,6 +102,11 @@ int          slava_tokenizer_eos(const slava_tokenizer *t);   /* id of <|endofte
  * number of BPE ids before truncation (computing it tokenizes the whole text). */
 slava_status slava_tokenize(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len, int context_len,
                             int *ids, int *n_ids, int *n_bpe);
+
+/* Context length of a CLIP folder's text tower: max_position_embeddings of the text config in
+ * dir/config.json, 77 (openai CLIP) when the folder has no config.json. A malformed config is an
+ * error naming it. */
+slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L);
 
 /* CLIP text tower (+ text_projection) from a Hugging Face CLIP folder (model.safetensors or
  * sharded, config.json, vocab.json, merges.txt). F16/BF16 weights are converted at load. */
@@ -811,7 +824,16 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
  * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
  * done / total = clips finished / clips to encode in this run, detail = failures so far;
- * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED). */
+ * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED).
+ * Changed inputs (issue 10): each clip's video file is recorded with its size, mtime and sha256;
+ * on a rerun a clip whose video has another path, size or mtime is hashed again, and when the
+ * content differs its stale features (of every encoder) are deleted and it is encoded again (a
+ * failed clip too); a caption whose text changed gets new text features, captions no longer in
+ * the collection are deleted; such clips count as `updated`. A clip stored under another split
+ * than the collection gives it is an error naming the clip and both splits, before anything is
+ * written (train/test leakage is never silent), unless allow_split_change moves it (`moved`).
+ * Stores written before this recorded no file stamps: their clips' stamps are recorded on the
+ * first rerun (each video hashed once) and compared from then on. */
 typedef struct {
     const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
     const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */
@@ -824,6 +846,16 @@ typedef struct {
                                 again whole, so a resumed run computes every batch exactly as an
                                 uninterrupted run with the same options and threads does */
     int retry_failed;        /* 1: clips recorded as failed are tried again (default 0) */
+    int allow_split_change;  /* 1: a stored clip the collection puts in another split is moved there
+                                (default 0: refused, nothing written) */
+    int verify_content;      /* 1: hash every video, also those whose path, size and mtime are
+                                unchanged (default 0) */
+    int shard_index;         /* with shard_count >= 1: encode only shard shard_index (1-based) of
+                                shard_count, the groups g with g mod shard_count = shard_index - 1,
+                                into a shard store (see slava_store_merge; default 0 / 0: all) */
+    int shard_count;
+    slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
+                                clips count as already stored (read only) */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
@@ -842,12 +874,14 @@ typedef struct {
 } slava_encode_failure;
 
 typedef struct {
-    int     clips;           /* clips in the collection */
+    int     clips;           /* clips in the collection (in a shard run: in this shard's groups) */
     int     skipped;         /* already complete in the store: left untouched */
     int     prev_failed;     /* recorded as failed by an earlier run, not retried */
     int     encoded;         /* encoded and committed by this run */
     int     no_audio;        /* of those, clips without an audio track */
     int     failed;          /* recorded with an error by this run */
+    int     updated;         /* of the encoded, clips already stored whose video or captions changed */
+    int     moved;           /* clips moved to the split the collection gives (allow_split_change) */
     int64_t frames, chunks;  /* frames / audio chunks encoded by this run */
     int64_t captions;        /* caption features stored by this run */
     int64_t captions_reused; /* of those, copied from an identical text already encoded */
@@ -866,6 +900,43 @@ typedef struct {
 slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
                                      const slava_encode_opts *o, slava_encode_summary *sum);
 void         slava_encode_summary_free(slava_encode_summary *sum);
+
+/* --- shards (slava encode --shard I/N, mpirun -n N slava encode, slava store merge) ---
+ * A shard store holds the share of a collection that shard I of N encoded: the groups g of
+ * group_clips consecutive clips (collection order, g = 0, 1, ...) with g mod N = I - 1. Besides
+ * the tables above it records what it is a share of (table `shard`, key / value) and the caption
+ * texts whose feature it computed in the batch of the text's first clip in the whole collection
+ * (table `shard_first_text`); a text first met in another shard's group is encoded there on its
+ * own instead, and the merge takes the first shard's value. So the merged store holds the bytes
+ * a one-process encode with the same options (and threads) stores. */
+typedef struct {
+    int  index, count;                 /* shard index (1-based) of count */
+    int  group_clips;                  /* clips per group (slava_encode_opts.group_clips) */
+    int  threads;                      /* threads the shard was encoded with (information) */
+    int  complete;                     /* 1: the encode finished every group of the share */
+    char collection[65];               /* sha256 (hex) of the clip ids, splits and captions, in order */
+    char options[160];                 /* encode options that change the stored bytes */
+    char encoder[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    char token[33];                    /* random id of this shard file (hex) */
+} slava_shard_info;
+/* Read s's shard record: *is_shard = 0 (out zeroed) when s is not a shard store. */
+slava_status slava_store_get_shard(slava_ctx *ctx, slava_store *s, slava_shard_info *out, int *is_shard);
+
+/* Merge the shard stores paths[0..n) into out (which must not be a shard itself). Every shard
+ * must be complete and of the same encode as the others (collection, encoders, options, group
+ * size, count); the same file given twice is merged once, two different files claiming the same
+ * index are refused. Rows already in out are kept (a clip under another split or a caption with
+ * another text is refused); a clip out recorded as failed and a shard holds encoded replaces the
+ * failure. A text feature takes the value of the shard that computed the text in its first
+ * clip's batch (out's own features of such a text are corrected to it). Idempotent: merging the
+ * same shards again changes nothing. Transactional: everything is merged in one transaction and
+ * any error leaves out as it was; with SLAVA_MERGE_COMMIT_EACH each shard is one transaction
+ * instead (whole shards only; for very large merges). Shards may be a subset of the N (merge the
+ * rest later). counts (may be NULL): clips / captions / features added and kept; progress: stage
+ * "merge", done / total in clips of all shards. */
+#define SLAVA_MERGE_COMMIT_EACH 1u
+slava_status slava_store_merge(slava_ctx *ctx, slava_store *out, int n, const char *const *paths, unsigned flags,
+                               slava_store_counts *counts);
 
 /* ===================================================================== index and search */
 
