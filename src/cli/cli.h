@@ -24,6 +24,9 @@ double cli_parse_double(const char *opt, const char *val);
 int cli_parse_fps(const char *val, double *fps);
 /* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise. */
 void cli_progress_install(slava_ctx *ctx, int quiet);
+/* "MODALITY=ID" (visual, audio or text) → enc[modality] = ID (pointing into arg). 0, or -1
+ * after printing "<opt>: ...". */
+int cli_parse_encoder(const char *opt, const char *arg, const char **enc);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 /* Delete a store file with its -wal and -shm companions. */
