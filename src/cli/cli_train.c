@@ -210,13 +210,16 @@ int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_
     if (!text) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
     if (fmt == SLAVA_FMT_MD) {
         int n[SLAVA_SPLITS] = {0};
+        char batch[24] = "all";
+        if (o->batch > 0) snprintf(batch, sizeof batch, "%d", o->batch);
         for (int i = 0; i < ds->n; i++) n[ds->clips[i].split]++;
         if (preface) fputs(preface, stdout);
         printf("Table II: R@10 (%%) on the %s split (%d clips, %d without audio), mean ± std over %d seed%s; "
-               "trained on %d train clips, epoch chosen on %d val clips; epochs %d per stage, batch %d, lr %g, "
+               "trained on %d train clips, %s %d val clips; epochs %d per stage, batch %s, lr %g, "
                "wd %g, %s logit scales; %d threads, %.1f s\n\n",
                slava_split_name(split), untrained.n_clips, untrained.n_without_audio, n_seeds, n_seeds > 1 ? "s" : "",
-               n[SLAVA_SPLIT_TRAIN], n[SLAVA_SPLIT_VAL], o->epochs, o->batch, o->lr, o->wd,
+               n[SLAVA_SPLIT_TRAIN], o->keep_last ? "last step kept," : "epoch chosen on", n[SLAVA_SPLIT_VAL], o->epochs,
+               batch, o->lr, o->wd,
                o->temperature > 0 ? "fixed" : "learnable", slava_get_threads(), secs);
     }
     fputs(text, stdout);
