@@ -54,6 +54,14 @@ void        slava_ctx_free(slava_ctx *ctx);
 const char *slava_ctx_error(const slava_ctx *ctx);   /* "" when no error */
 void        slava_ctx_clear_error(slava_ctx *ctx);
 void        slava_ctx_set_progress(slava_ctx *ctx, slava_progress_fn fn, void *user);
+/* Cancellation check: long operations poll fn between small units of work (a tower layer, a
+ * training batch, a decoded frame, 64 MiB hashed; well under a second of work apart) and stop
+ * with SLAVA_E_INTERRUPTED when it returns non-zero, finishing or rolling back the store
+ * transaction in flight and removing partial output files. It may be called from any thread
+ * the operation uses (e.g. encode's decode thread), so it should only read a flag (a signal
+ * handler's). Every progress report is a cancellation point too. */
+typedef int (*slava_cancel_fn)(void *user);
+void        slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user);
 void        slava_ctx_set_log(slava_ctx *ctx, slava_log_fn fn, void *user);
 const char *slava_status_name(slava_status s);
 

@@ -45,6 +45,9 @@ slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const sla
             slava_heads *h;
             slava_train_info info;
             st = slava_train(ctx, ds, &o, &h, &info);
+            if (st == SLAVA_E_INTERRUPTED)
+                sv_err_prefix(ctx, "experiment: run %d of %d (%s, seed %llu)", r * n_seeds + s + 1, n_recipes * n_seeds,
+                              recipes[r], (unsigned long long)seeds[s]);
             if (st) break;
             st = slava_eval(ctx, ds, split, h, &reports[(size_t)r * n_seeds + s]);
             slava_heads_free(h);

@@ -195,14 +195,16 @@ int cli_train_getopt(int argc, char **argv, const struct option *longopts, cli_t
 }
 
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
-                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface) {
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
+                     const char *on_stop) {
     int rc = CLI_OK;
     slava_eval_report *reps = calloc((size_t)n_recipes * n_seeds, sizeof *reps), untrained;
     char *text = NULL;
     double t0 = slava_now();
     if (!reps) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
-    if (slava_experiment(ctx, ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained)) {
-        rc = cli_fail(ctx);
+    slava_status st = slava_experiment(ctx, ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s", on_stop);
         goto done;
     }
     double secs = slava_now() - t0;

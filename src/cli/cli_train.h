@@ -120,8 +120,11 @@ int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap);
 /* Every recipe × seed on ds (slava_experiment: trained on train, epoch chosen on val, evaluated
  * on `split`), Table II printed in fmt on stdout; in Markdown, `preface` (may be NULL) and one
  * line with the split's clips and the settings come first. The one Table II printer of
- * experiment, run and both demos. CLI_OK or CLI_FAIL (printed). */
+ * experiment, run and both demos. CLI_OK or CLI_FAIL (printed); when a signal stops it, the
+ * "interrupted" line ends with on_stop (what is kept, how to resume) and the result is
+ * 128 + signal. */
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
-                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface);
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
+                     const char *on_stop);
 
 #endif

@@ -113,8 +113,18 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
                 c.n_videos, c.n_missing, c.n_ambiguous, what, path);
     slava_encode_summary sum;
     slava_status st = slava_encode_collection(ctx, &c, s, &eo, &sum);
-    int rc = 0;
-    if (st) { cli_fail(ctx); rc = -1; }
+    int rc = 0, stopped = st == SLAVA_E_INTERRUPTED && cli_stop_signal();
+    if (stopped) {
+        /* every clip is one transaction: what was committed stays, the clip in flight is dropped */
+        int left = sum.clips - sum.skipped - sum.prev_failed - sum.encoded - sum.failed;
+        cli_interrupted("%s keeps every clip committed (%d by this run, %d before it); %d clips still to encode: "
+                        "run the same command again to finish (stored clips are skipped)",
+                        path, sum.encoded + sum.failed, sum.skipped + sum.prev_failed, left);
+        rc = -1;
+    } else if (st) {
+        cli_fail(ctx);
+        rc = -1;
+    }
     char prev[96] = "";
     if (sum.prev_failed)
         snprintf(prev, sizeof prev, " (+%d failed in an earlier run, not retried: --retry-failed)", sum.prev_failed);
@@ -122,7 +132,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     if (sum.updated || sum.moved)
         snprintf(upd, sizeof upd, ", %d updated (video or captions changed), %d moved to another split", sum.updated,
                  sum.moved);
-    if (!a->quiet && (!st || sum.encoded || sum.failed)) {   /* (a run that stopped at once: just its error) */
+    if (!a->quiet && !stopped && (!st || sum.encoded || sum.failed)) {   /* (a run that stopped at once: just its error) */
         fprintf(stderr,
                 "slava: encode%s: %d clips: %d encoded (%d without audio)%s, %d already stored, %d failed%s; "
                 "%lld frames, %lld audio chunks, %lld captions (%lld reused) in %.1f s\n",
@@ -133,7 +143,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
                     "vision %.1f s, audio %.1f s, text %.1f s, store %.1f s\n",
                     sum.t_decode, sum.t_wait, sum.t_vision, sum.t_audio, sum.t_text, sum.t_store);
     }
-    print_failures(&sum, 20);
+    if (!stopped) print_failures(&sum, 20);
     if (!st && (sum.failed || sum.prev_failed)) rc = 1;
     if (ids) memcpy(ids, sum.encoder_id, sizeof sum.encoder_id);
     if (!st && !a->quiet && a->shard_count > 0)
@@ -223,5 +233,5 @@ int cmd_encode(int argc, char **argv) {
     cli_log_install(ctx, a.quiet);
     int rc = cli_encode_run(ctx, &a, NULL);
     slava_ctx_free(ctx);
-    return rc ? CLI_FAIL : CLI_OK;
+    return rc < 0 ? cli_stopped_status() : rc ? CLI_FAIL : CLI_OK;
 }

@@ -57,7 +57,8 @@ int cmd_experiment(int argc, char **argv) {
     int rc = cli_load_store(ctx, store, mask | (a.train.keep_last ? 0 : val), a.train.keep_last ? val : 0, a.enc, &ds);
     if (rc) { slava_ctx_free(ctx); return rc; }
     if (cli_train_log_open(&a)) rc = CLI_FAIL;
-    if (!rc) rc = cli_table2_print(ctx, &ds, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL);
+    if (!rc) rc = cli_table2_print(ctx, &ds, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
+                                            "nothing was written or printed: run the same command again");
     if (cli_train_log_close(&a) && !rc) rc = CLI_FAIL;
     slava_dataset_free(&ds);
     slava_ctx_free(ctx);

@@ -103,9 +103,12 @@ int cmd_run(int argc, char **argv) {
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
-    if (enc_rc < 0) { slava_ctx_free(ctx); return CLI_FAIL; }   /* the encoding stopped (printed) */
+    if (enc_rc < 0) { slava_ctx_free(ctx); return cli_stopped_status(); }   /* the encoding stopped (printed) */
     int rc = cli_train_log_open(&a) ? CLI_FAIL : CLI_OK;
-    if (!rc) rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL);
+    if (!rc)
+        rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
+                              "the store keeps every encoded clip and no table was printed: run the same command again "
+                              "(stored clips are skipped, the experiment starts over)");
     if (cli_train_log_close(&a) && !rc) rc = CLI_FAIL;
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;

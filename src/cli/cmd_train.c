@@ -99,11 +99,12 @@ int cmd_train(int argc, char **argv) {
     slava_train_info info;
     slava_status st = slava_train(ctx, &ds, &a.train, &h, &info);
     if (cli_train_log_close(&a) && !st) rc = CLI_FAIL;
-    if (st || rc || slava_heads_save(ctx, h, out, &a.train, &info, &ds)) {
-        if (!rc) rc = cli_fail(ctx);
-        else if (st) cli_fail(ctx);
+    if (!st && !rc) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again (training starts over)", out);
         goto done;
     }
+    if (rc) goto done;
     int last = info.stages - 1;
     printf("%s: recipe %s, seed %llu, kept %s %d", out, a.train.recipe, (unsigned long long)a.train.seed,
            a.train.keep_last ? "the last step, epoch" : "epoch", info.best_epoch[last]);

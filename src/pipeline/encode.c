@@ -91,7 +91,9 @@ typedef struct {
     int queued_frames, queued_chunks;
     int finished;                /* the decoder pushed every clip */
     int stop;                    /* set by the consumer: finish now */
-    slava_status fatal;          /* out of memory in the decoder */
+    slava_cancel_fn cancel;      /* the caller's cancellation check, polled per frame / chunk */
+    void *cancel_user;
+    slava_status fatal;          /* out of memory in the decoder, or cancelled */
     char fatal_msg[1024];
     double t_decode;
 } pipe_state;
@@ -152,6 +154,7 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
         const slava_image *im;
         double t;
         int got;
+        if (sv_cancelled(ctx)) { st = SLAVA_E_INTERRUPTED; break; }
         st = slava_video_next(ctx, v, &im, &t, &got);
         if (st || !got) break;
         int ow, oh;
@@ -189,6 +192,7 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
         if (!wave) st = SLAVA_E_NOMEM;
         while (!st) {
             int n;
+            if (sv_cancelled(ctx)) { st = SLAVA_E_INTERRUPTED; break; }
             st = slava_audio_next_chunk(ctx, a, wave, &n);
             if (st || n == 0) break;
             if ((st = part_room(&j, fsz, p->part_frames, msz, p->part_chunks, 1))) break;
@@ -231,6 +235,7 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
 static void *decode_thread(void *arg) {
     pipe_state *p = arg;
     slava_ctx *ctx = slava_ctx_new();
+    if (ctx) slava_ctx_set_cancel(ctx, p->cancel, p->cancel_user);
     /* The towers use the cores through OpenMP/BLAS on the other thread; decoding here stays serial. */
     omp_set_num_threads(1);
     slava_status st = ctx ? SLAVA_OK : SLAVA_E_NOMEM;
@@ -247,6 +252,9 @@ static void *decode_thread(void *arg) {
         const slava_media_clip *mc = &p->c->clips[p->todo[i > 0 ? i - 1 : 0]];
         p->fatal = st;
         snprintf(p->fatal_msg, sizeof p->fatal_msg, "%s: out of memory while decoding", mc->video ? mc->video : mc->id);
+    } else if (st == SLAVA_E_INTERRUPTED && !p->stop) {   /* cancelled here, not stopped by the consumer */
+        p->fatal = st;
+        snprintf(p->fatal_msg, sizeof p->fatal_msg, "encode: interrupted while decoding clip '%s'", p->c->clips[p->todo[i > 0 ? i - 1 : 0]].id);
     }
     p->finished = 1;
     pthread_cond_broadcast(&p->cv);
@@ -626,7 +634,7 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
             sum->captions_reused += reused;
         }
         e->done++;
-        if (report(e, sum->failed)) {
+        if (report(e, sum->failed) || sv_cancelled(ctx)) {
             e->sum->t_store += sv_now() - t0;
             st = sv_err(ctx, SLAVA_E_INTERRUPTED, "encode: interrupted");
             goto out;
@@ -837,6 +845,8 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     p.pp = sv_embedder_preproc(e.m.emb);
     p.S = e.m.S;
     p.emb = e.m.emb;
+    p.cancel = ctx->cancel;
+    p.cancel_user = ctx->cancel_user;
     p.part_frames = o->frame_batch;
     p.part_chunks = 4 * o->chunk_batch;
     p.frame_limit = 2 * o->frame_batch;

@@ -161,7 +161,10 @@ static slava_status run_batch(slava_ctx *ctx, slava_clip_text *m, int n, const i
             float *r = h + (size_t)(offs[i] + t) * D;
             for (int d = 0; d < D; d++) r[d] = te[d] + pe[d];
         }
-    for (int l = 0; l < m->cfg.text.layers; l++) sv_block_forward(&m->bc, &m->blocks[l], h, n, offs, 1, scratch);
+    for (int l = 0; l < m->cfg.text.layers; l++) {
+        if (sv_cancelled(ctx)) { free(offs); return sv_err(ctx, SLAVA_E_INTERRUPTED, "text encoder: interrupted"); }
+        sv_block_forward(&m->bc, &m->blocks[l], h, n, offs, 1, scratch);
+    }
     for (int i = 0; i < n; i++)
         sv_layernorm(h + (size_t)(offs[i + 1] - 1) * D, pool + (size_t)i * D, 1, D, m->lnf_w, m->lnf_b, m->cfg.text.ln_eps);
     if (pooled) memcpy(pooled, pool, sizeof(float) * (size_t)n * D);
