@@ -26,8 +26,6 @@ int cli_parse_fps(const char *val, double *fps);
 void cli_progress_install(slava_ctx *ctx, int quiet);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
-/* Delete a store file with its -wal and -shm companions. */
-void cli_store_remove(const char *path);
 
 /* libgomp spins at every barrier by default and reads its settings only at start-up. When the
  * cores are shared (encode's decode thread, other processes, ctest -j) spinning teams lose most
