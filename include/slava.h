@@ -687,7 +687,10 @@ char *slava_eval_format(const slava_eval_report *r, slava_format fmt);
 
 /* Recipes × seeds: trains each (recipe, seed) on the train split, evaluates on `split`.
  * reports[r * n_seeds + s] receives the result; untrained (may be NULL) receives the report of
- * the untrained heads of the first seed. */
+ * the untrained heads of the first seed. In an MPI job every rank calls it with the same
+ * arguments: run t = r * n_seeds + s is trained on rank t mod N (the same computation as in one
+ * process, so the same reports with the same threads) and every rank receives all the reports;
+ * progress counts the epochs of this rank's runs. */
 slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *base,
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,

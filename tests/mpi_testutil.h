@@ -27,4 +27,18 @@ static inline const char *mpirun(char *buf, size_t cap, int n) {
     return buf;
 }
 
+/* stdout of cmd (which must succeed) with the Table II header's trailing run time (", N.N s"
+ * after "threads") cut: the only timing in the text. malloc'd. */
+static inline char *table_text(const char *cmd) {
+    char *out = NULL, *err = NULL;
+    int rc = run_cmd(cmd, &out, &err);
+    CHECKF(rc <= 1 && out, "%s: exit %d: %s", cmd, rc, err ? err : "");
+    free(err);
+    char *nl = out ? strchr(out, '\n') : NULL, *cut = NULL;
+    for (char *p = out; p && nl && p < nl; p++)
+        if (!strncmp(p, " threads, ", 10)) cut = p + 10;
+    if (cut) memmove(cut, nl, strlen(nl) + 1);
+    return out;
+}
+
 #endif

@@ -4,8 +4,8 @@
  * one-process encode with the same options and threads, leave no shard behind and print one
  * summary; the same with every shard sent to rank 0 over MPI (--send-shards); a rank killed
  * (SIGKILL) mid-run, and the same command run again, which resumes (some clips already stored)
- * and ends with the same bytes; a finished run run again encodes nothing. Skipped (exit 77) when
- * slava was built without MPI.
+ * and ends with the same bytes; a finished run run again encodes nothing; `mpirun slava run`
+ * prints the one-process Table II. Skipped (exit 77) when slava was built without MPI.
  */
 #include "mpi_testutil.h"
 #include <dirent.h>
@@ -174,6 +174,21 @@ int main(void) {
     free(err);
     CHECK(export_to(st_path, got_st));
     CHECKF(same_file(ref_st, got_st), "after a killed rank and a rerun the export differs from the one-process encode's");
+
+    /* slava run under mpirun (everything stored: encode skips, experiment spread over the ranks)
+     * prints the one-process Table II */
+    const char *run = SLAVA_BIN " run --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --recipes slava-av3,av-only"
+                      " --seeds 0,1 --epochs 2 --threads 1 --quiet";
+    snprintf(cmd, sizeof cmd, run, g_dir, ref);
+    char *t1 = table_text(cmd);
+    char mrun[8192];
+    snprintf(mrun, sizeof mrun, "%s ", g_mpi);
+    snprintf(mrun + strlen(mrun), sizeof mrun - strlen(mrun), run, g_dir, st_path);
+    char *t3 = table_text(mrun);
+    CHECKF(t1 && t3 && !strcmp(t1, t3) && strstr(t1, "| slava-av3 |"), "slava run: Table II differs:\n%s\n---\n%s", t1 ? t1 : "",
+           t3 ? t3 : "");
+    free(t1);
+    free(t3);
 
     /* usage: --shard is not for mpirun */
     snprintf(cmd, sizeof cmd, "%s " SLAVA_BIN " encode --data x --clip a --clap b --store s --shard 1/2", g_mpi);
