@@ -53,6 +53,14 @@ void        slava_ctx_free(slava_ctx *ctx);
 const char *slava_ctx_error(const slava_ctx *ctx);   /* "" when no error */
 void        slava_ctx_clear_error(slava_ctx *ctx);
 void        slava_ctx_set_progress(slava_ctx *ctx, slava_progress_fn fn, void *user);
+/* Cancellation check: long operations poll fn between small units of work (a tower layer, a
+ * training batch, a decoded frame, 64 MiB hashed; well under a second of work apart) and stop
+ * with SLAVA_E_INTERRUPTED when it returns non-zero, finishing or rolling back the store
+ * transaction in flight and removing partial output files. It may be called from any thread
+ * the operation uses (e.g. encode's decode thread), so it should only read a flag (a signal
+ * handler's). Every progress report is a cancellation point too. */
+typedef int (*slava_cancel_fn)(void *user);
+void        slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user);
 void        slava_ctx_set_log(slava_ctx *ctx, slava_log_fn fn, void *user);
 const char *slava_status_name(slava_status s);
 
@@ -115,6 +123,11 @@ int          slava_tokenizer_eos(const slava_tokenizer *t);   /* id of <|endofte
  * number of BPE ids before truncation (computing it tokenizes the whole text). */
 slava_status slava_tokenize(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len, int context_len,
                             int *ids, int *n_ids, int *n_bpe);
+
+/* Context length of a CLIP folder's text tower: max_position_embeddings of the text config in
+ * dir/config.json, 77 (openai CLIP) when the folder has no config.json. A malformed config is an
+ * error naming it. */
+slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L);
 
 /* CLIP text tower (+ text_projection) from a Hugging Face CLIP folder (model.safetensors or
  * sharded, config.json, vocab.json, merges.txt). F16/BF16 weights are converted at load. */
@@ -837,7 +850,16 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
  * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
  * done / total = clips finished / clips to encode in this run, detail = failures so far;
- * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED). */
+ * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED).
+ * Changed inputs (issue 10): each clip's video file is recorded with its size, mtime and sha256;
+ * on a rerun a clip whose video has another path, size or mtime is hashed again, and when the
+ * content differs its stale features (of every encoder) are deleted and it is encoded again (a
+ * failed clip too); a caption whose text changed gets new text features, captions no longer in
+ * the collection are deleted; such clips count as `updated`. A clip stored under another split
+ * than the collection gives it is an error naming the clip and both splits, before anything is
+ * written (train/test leakage is never silent), unless allow_split_change moves it (`moved`).
+ * Stores written before this recorded no file stamps: their clips' stamps are recorded on the
+ * first rerun (each video hashed once) and compared from then on. */
 typedef struct {
     const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
     const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */
@@ -850,6 +872,10 @@ typedef struct {
                                 again whole, so a resumed run computes every batch exactly as an
                                 uninterrupted run with the same options and threads does */
     int retry_failed;        /* 1: clips recorded as failed are tried again (default 0) */
+    int allow_split_change;  /* 1: a stored clip the collection puts in another split is moved there
+                                (default 0: refused, nothing written) */
+    int verify_content;      /* 1: hash every video, also those whose path, size and mtime are
+                                unchanged (default 0) */
     int shard_index;         /* with shard_count >= 1: encode only shard shard_index (1-based) of
                                 shard_count, the groups g with g mod shard_count = shard_index - 1,
                                 into a shard store (see slava_store_merge; default 0 / 0: all) */
@@ -880,6 +906,8 @@ typedef struct {
     int     encoded;         /* encoded and committed by this run */
     int     no_audio;        /* of those, clips without an audio track */
     int     failed;          /* recorded with an error by this run */
+    int     updated;         /* of the encoded, clips already stored whose video or captions changed */
+    int     moved;           /* clips moved to the split the collection gives (allow_split_change) */
     int64_t frames, chunks;  /* frames / audio chunks encoded by this run */
     int64_t captions;        /* caption features stored by this run */
     int64_t captions_reused; /* of those, copied from an identical text already encoded */

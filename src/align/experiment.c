@@ -50,6 +50,9 @@ slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const sla
         slava_heads *h;
         slava_train_info info;
         st = slava_train(ctx, ds, &o, &h, &info);
+        if (st == SLAVA_E_INTERRUPTED)
+            sv_err_prefix(ctx, "experiment: run %d of %d (%s, seed %llu)", t + 1, n_runs, recipes[r],
+                          (unsigned long long)seeds[s]);
         if (st) break;
         st = slava_eval(ctx, ds, split, h, &reports[t]);
         slava_heads_free(h);

@@ -22,8 +22,23 @@ long cli_parse_long(const char *opt, const char *val, long lo, long hi);
 double cli_parse_double(const char *opt, const char *val);
 /* --fps F: a number in (0, 1000]; on error prints and returns -1, else stores it and returns 0. */
 int cli_parse_fps(const char *val, double *fps);
-/* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise. */
+/* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise.
+ * Also makes SIGINT / SIGTERM stop the work cleanly: the handler only records the signal, the
+ * library sees it through ctx's cancel callback and returns SLAVA_E_INTERRUPTED (a second
+ * signal stops the process at once). */
 void cli_progress_install(slava_ctx *ctx, int quiet);
+/* The signal that asked to stop (0: none). A command whose library call returned
+ * SLAVA_E_INTERRUPTED because of it prints cli_interrupted() instead of the error. */
+int cli_stop_signal(void);
+/* Print "slava: interrupted: <msg>" (one line: what was kept, how to resume); returns the exit
+ * status 128 + signal (130 for SIGINT, 143 for SIGTERM). */
+int cli_interrupted(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A failed library call with status st: when it was interrupted by a signal, print
+ * "slava: interrupted: <ctx message>; <fmt...>" (fmt says what was kept and how to resume) and
+ * return 128 + signal; otherwise print the error like cli_fail and return CLI_FAIL. */
+int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Exit status of a command that stopped: 128 + signal when a signal stopped it, else CLI_FAIL. */
+int cli_stopped_status(void);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 

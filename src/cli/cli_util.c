@@ -8,6 +8,7 @@
 #include <string.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -82,8 +83,71 @@ typedef struct {
 
 static progress_state g_progress;  /* CLI-only state: the library holds none */
 
+/* A progress bar may be on the terminal's current line. */
+static int g_progress_tty_line(void) { return g_progress.tty && !g_progress.quiet && g_progress.stage[0]; }
+
+/* ------------------------------------------------------------------ interruption */
+
+/* The signal that asked to stop (SIGINT / SIGTERM), 0 while none came. The handler only sets it;
+ * the library polls it through the cancel and progress callbacks. */
+static volatile sig_atomic_t g_stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (g_stop_signal) {   /* a second signal: stop at once (the store still keeps whole transactions) */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    g_stop_signal = sig;
+}
+
+static int cancel_cb(void *user) {
+    (void)user;
+    return g_stop_signal != 0;
+}
+
+static void signals_install(slava_ctx *ctx) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    /* SIGINT stays ignored when it was (a background job of a script, nohup): the usual convention */
+    struct sigaction old;
+    if (sigaction(SIGINT, NULL, &old) != 0 || old.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    slava_ctx_set_cancel(ctx, cancel_cb, NULL);
+}
+
+int cli_stop_signal(void) { return g_stop_signal; }
+
+int cli_interrupted(const char *fmt, ...) {
+    va_list ap;
+    if (g_progress_tty_line()) fputs("\r\033[K", stderr);
+    fputs("slava: interrupted: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    return 128 + (g_stop_signal ? g_stop_signal : SIGINT);
+}
+
+int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) {
+    if (st != SLAVA_E_INTERRUPTED || !g_stop_signal) return cli_fail(ctx);
+    char kept[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(kept, sizeof kept, fmt, ap);
+    va_end(ap);
+    return cli_interrupted("%s; %s", slava_ctx_error(ctx), kept);
+}
+
+int cli_stopped_status(void) { return g_stop_signal ? 128 + g_stop_signal : CLI_FAIL; }
+
 static int progress_cb(void *user, const char *stage, int64_t done, int64_t total, const char *detail) {
     progress_state *p = user;
+    if (g_stop_signal) return 1;
     if (p->quiet) return 0;
     double now = slava_now();
     if (strncmp(p->stage, stage, sizeof p->stage - 1)) {
@@ -119,6 +183,7 @@ void cli_progress_install(slava_ctx *ctx, int quiet) {
     g_progress.tty = isatty(2);
     g_progress.quiet = quiet || slava_dist_rank() > 0;
     slava_ctx_set_progress(ctx, progress_cb, &g_progress);
+    signals_install(ctx);
 }
 
 static void log_cb(void *user, int level, const char *line) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -26,7 +27,10 @@ static void usage(FILE *f) {
         "Features are stored under the encoders' identity (sha256 of weights + config.json), so the\n"
         "features of different models never mix. Each clip is committed in one transaction: an\n"
         "interrupted run (even kill -9) is finished by running the same command again, which skips\n"
-        "the groups of clips already stored and stores exactly what an uninterrupted run would. A clip\n"
+        "the groups of clips already stored and stores exactly what an uninterrupted run would. Changed\n"
+        "inputs are noticed: a caption whose text changed gets new text features, a video whose path,\n"
+        "size or mtime changed is hashed and, when its content differs, encoded again (its old features\n"
+        "deleted); a clip the collection puts in another split than the store is an error. A clip\n"
         "that cannot be used (missing or corrupt video, no captions) is recorded with its reason\n"
         "(slava store info lists them; a rerun tries it again only with --retry-failed) and the others\n"
         "are still encoded; a clip without an audio track is encoded without audio features. Exit\n"
@@ -50,6 +54,10 @@ static void usage(FILE *f) {
         "  --group N           clips per group, the unit of resumption (default 16): an interrupted\n"
         "                      group is encoded again whole; batches never span two groups\n"
         "  --retry-failed      try the clips recorded as failed again\n"
+        "  --allow-split-change  move a stored clip that the collection now puts in another split\n"
+        "                      (without it that is an error and nothing is written)\n"
+        "  --verify-content    hash every video again, also those whose path, size and mtime are\n"
+        "                      unchanged (default: only those are hashed)\n"
         "  --shard I/N         encode only share I of N (groups g with g mod N = I-1) into the shard\n"
         "                      store STORE.shard-I-of-N (for Slurm job arrays or shell loops); clips\n"
         "                      complete in --store are skipped. Merge the N shards with\n"
@@ -73,7 +81,8 @@ static void print_failures(const slava_encode_summary *s, int cap) {
 }
 
 /* Encode into a shard store (--shard I/N: `path`), or into the store itself. Clips already
- * complete in the store count as done for a shard. */
+ * complete in the store count as done for a shard. A run that stops before storing anything
+ * leaves no empty store behind. */
 static slava_status encode_local(slava_ctx *ctx, const cli_encode_args *a, const slava_collection *c, const char *path,
                                  slava_encode_summary *sum) {
     slava_store *s = NULL, *done = NULL;
@@ -86,10 +95,18 @@ static slava_status encode_local(slava_ctx *ctx, const cli_encode_args *a, const
         if (st) return st;
         eo.done = done;
     }
+    int existed = access(path, F_OK) == 0;
     slava_status st = slava_store_open(ctx, path, SLAVA_STORE_CREATE, &s);
     if (!st) st = slava_encode_collection(ctx, c, s, &eo, sum);
+    slava_store_info info;
+    int empty = !s;
+    if (st && s && !existed && slava_store_get_info(ctx, s, &info) == SLAVA_OK) {
+        empty = info.clips[0] + info.clips[1] + info.clips[2] + info.failed[0] + info.failed[1] + info.failed[2] == 0;
+        slava_store_info_free(&info);
+    }
     slava_store_close(s);
     slava_store_close(done);
+    if (st && !existed && empty) slava_store_remove(path);
     return st;
 }
 
@@ -123,16 +140,30 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     } else {
         st = encode_local(ctx, a, &c, path, &sum);
     }
-    int rc = 0;
-    if (st) { cli_fail(ctx); rc = -1; }
+    int rc = 0, stopped = st == SLAVA_E_INTERRUPTED && cli_stop_signal();
+    if (stopped) {
+        /* every clip is one transaction: what was committed stays, the clip in flight is dropped */
+        int left = sum.clips - sum.skipped - sum.prev_failed - sum.encoded - sum.failed;
+        cli_interrupted("%s keeps every clip committed (%d by this run, %d before it); %d clips still to encode: "
+                        "run the same command again to finish (stored clips are skipped)",
+                        path, sum.encoded + sum.failed, sum.skipped + sum.prev_failed, left);
+        rc = -1;
+    } else if (st) {
+        cli_fail(ctx);
+        rc = -1;
+    }
     char prev[96] = "";
     if (sum.prev_failed)
         snprintf(prev, sizeof prev, " (+%d failed in an earlier run, not retried: --retry-failed)", sum.prev_failed);
-    if (!quiet) {
+    char upd[96] = "";
+    if (sum.updated || sum.moved)
+        snprintf(upd, sizeof upd, ", %d updated (video or captions changed), %d moved to another split", sum.updated,
+                 sum.moved);
+    if (!quiet && !stopped && (!st || sum.encoded || sum.failed)) {   /* (a run that stopped at once: just its error) */
         fprintf(stderr,
-                "slava: encode%s: %d clips: %d encoded (%d without audio), %d already stored, %d failed%s; "
+                "slava: encode%s: %d clips: %d encoded (%d without audio)%s, %d already stored, %d failed%s; "
                 "%lld frames, %lld audio chunks, %lld captions (%lld reused) in %.1f s\n",
-                what, sum.clips, sum.encoded, sum.no_audio, sum.skipped, sum.failed, prev, (long long)sum.frames,
+                what, sum.clips, sum.encoded, sum.no_audio, upd, sum.skipped, sum.failed, prev, (long long)sum.frames,
                 (long long)sum.chunks, (long long)sum.captions, (long long)sum.captions_reused, sum.seconds);
         if (sum.encoded)
             fprintf(stderr, "slava: encode: time%s: decode %.1f s (parallel thread), waiting for decode %.1f s, "
@@ -145,7 +176,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
             fprintf(stderr, "slava: encode: shard %d/%d is complete; once all %d are: slava store merge %s %s ...\n",
                     a->shard_index, a->shard_count, a->shard_count, a->store, path);
     }
-    print_failures(&sum, 20);
+    if (!stopped) print_failures(&sum, 20);
     if (!st && (sum.failed || sum.prev_failed)) rc = 1;
     if (ids) memcpy(ids, sum.encoder_id, sizeof sum.encoder_id);
     slava_encode_summary_free(&sum);
@@ -155,7 +186,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
 
 int cmd_encode(int argc, char **argv) {
     enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET, O_GROUP, O_RETRY,
-           O_SHARD, O_SHARD_DIR, O_SEND };
+           O_ALLOW_SPLIT, O_VERIFY, O_SHARD, O_SHARD_DIR, O_SEND };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split", required_argument, 0, O_SPLIT}, {"clip", required_argument, 0, O_CLIP},
@@ -164,6 +195,7 @@ int cmd_encode(int argc, char **argv) {
         {"chunk-batch", required_argument, 0, O_CB}, {"caption-batch", required_argument, 0, O_TB},
         {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, O_QUIET},
         {"group", required_argument, 0, O_GROUP}, {"retry-failed", no_argument, 0, O_RETRY},
+        {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT}, {"verify-content", no_argument, 0, O_VERIFY},
         {"shard", required_argument, 0, O_SHARD}, {"shard-dir", required_argument, 0, O_SHARD_DIR},
         {"send-shards", no_argument, 0, O_SEND},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
@@ -199,6 +231,8 @@ int cmd_encode(int argc, char **argv) {
         case O_QUIET: a.quiet = 1; break;
         case O_GROUP: if ((v = cli_parse_long("--group", optarg, 1, 1000000)) < 0) return CLI_USAGE; a.enc.group_clips = (int)v; break;
         case O_RETRY: a.enc.retry_failed = 1; break;
+        case O_ALLOW_SPLIT: a.enc.allow_split_change = 1; break;
+        case O_VERIFY: a.enc.verify_content = 1; break;
         case O_SHARD: if (cli_parse_shard("--shard", optarg, &a.shard_index, &a.shard_count)) return CLI_USAGE; break;
         case O_SHARD_DIR: a.shard_dir = optarg; break;
         case O_SEND: a.send_shards = 1; break;
@@ -228,5 +262,5 @@ int cmd_encode(int argc, char **argv) {
     cli_log_install(ctx, a.quiet);
     int rc = cli_encode_run(ctx, &a, NULL);
     slava_ctx_free(ctx);
-    return rc ? CLI_FAIL : CLI_OK;
+    return rc < 0 ? cli_stopped_status() : rc ? CLI_FAIL : CLI_OK;
 }

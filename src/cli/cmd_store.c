@@ -187,8 +187,10 @@ static int store_export(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_counts n;
+    cli_progress_install(ctx, 1);   /* no display: Ctrl-C stops cleanly */
     int rc = open_store(argv[optind], SLAVA_STORE_READ, ctx, &s);
-    if (rc == CLI_OK && slava_store_export(ctx, s, out, splits, mods, enc, &n) != SLAVA_OK) rc = cli_fail(ctx);
+    slava_status st = rc == CLI_OK ? slava_store_export(ctx, s, out, splits, mods, enc, &n) : SLAVA_OK;
+    if (st) rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again", out);
     if (rc == CLI_OK)
         fprintf(stderr, "slava: exported %lld clips, %lld captions, %lld feature items to %s\n", (long long)n.clips,
                 (long long)n.captions, (long long)n.features, out);
@@ -216,9 +218,11 @@ static int store_import(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_counts n;
+    cli_progress_install(ctx, 1);   /* no display: Ctrl-C stops cleanly */
     int rc = open_store(path, SLAVA_STORE_CREATE, ctx, &s);
-    if (rc == CLI_OK && slava_store_import(ctx, s, argv[optind + 1], &n) != SLAVA_OK) {
-        rc = cli_fail(ctx);
+    slava_status st = rc == CLI_OK ? slava_store_import(ctx, s, argv[optind + 1], &n) : SLAVA_OK;
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s is as it was (the import is one transaction): run the same command again", path);
         if (!existed) {  /* do not leave an empty store behind a failed import */
             slava_store_close(s);
             s = NULL;

@@ -430,14 +430,18 @@ static struct AVSHA *sha_start(slava_ctx *ctx) {
     return sha;
 }
 
-static void sha_bytes(struct AVSHA *sha, const void *data, size_t len) {
+/* Hash len bytes, 64 MiB at a time (about 0.1 s) with a cancellation check between: 1 when the
+ * caller asked to stop. */
+static int sha_bytes(const slava_ctx *ctx, struct AVSHA *sha, const void *data, size_t len) {
     const uint8_t *p = data;
-    while (len) { /* av_sha_update takes an unsigned int length */
-        unsigned int step = len > (1u << 30) ? (1u << 30) : (unsigned int)len;
+    while (len) {
+        unsigned int step = len > (1u << 26) ? (1u << 26) : (unsigned int)len;
+        if (sv_cancelled(ctx)) return 1;
         av_sha_update(sha, p, step);
         p += step;
         len -= step;
     }
+    return 0;
 }
 
 static void sha_finish(struct AVSHA *sha, char out[65]) {
@@ -450,7 +454,10 @@ static void sha_finish(struct AVSHA *sha, char out[65]) {
 slava_status sv_st_sha256(slava_ctx *ctx, const sv_stfile *f, char out[65]) {
     struct AVSHA *sha = sha_start(ctx);
     if (!sha) return SLAVA_E_NOMEM;
-    sha_bytes(sha, f->map, f->map_len);
+    if (sha_bytes(ctx, sha, f->map, f->map_len)) {
+        av_free(sha);
+        return sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: hashing interrupted", f->path);
+    }
     sha_finish(sha, out);
     return SLAVA_OK;
 }
@@ -464,12 +471,17 @@ slava_status sv_weights_sha256(slava_ctx *ctx, const sv_weights *w, char out[65]
     qsort(names, w->nfiles, sizeof(char *), cmp_str_ptr);
     for (int i = 0; i < w->nfiles; i++)
         for (int j = 0; j < w->nfiles; j++)
-            if (w->files[j]->path == names[i]) sha_bytes(sha, w->files[j]->map, w->files[j]->map_len);
+            if (w->files[j]->path == names[i] && sha_bytes(ctx, sha, w->files[j]->map, w->files[j]->map_len)) {
+                slava_status st = sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: hashing interrupted", names[i]);
+                free(names);
+                av_free(sha);
+                return st;
+            }
     free(names);
     char *cfg = NULL;
     size_t cfg_len = 0;
     if (sv_read_file(ctx, w->config_path, &cfg, &cfg_len) == SLAVA_OK) {
-        sha_bytes(sha, cfg, cfg_len);
+        sha_bytes(NULL, sha, cfg, cfg_len);
         free(cfg);
     }
     slava_ctx_clear_error(ctx);

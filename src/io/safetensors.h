@@ -81,7 +81,8 @@ typedef struct {
     int64_t     shape[SV_MAX_DIMS];
     const void *data;        /* numel × dtype size bytes, little-endian */
 } sv_wtensor;
-/* meta: NULL or an array of key, value, key, value, ..., NULL. Written atomically (tmp + rename). */
+/* meta: NULL or an array of key, value, key, value, ..., NULL. Written atomically (temporary file,
+ * fsync, rename: base/atomic_file.h); a full disk is reported as such and leaves path as it was. */
 slava_status sv_st_write(slava_ctx *ctx, const char *path, const sv_wtensor *t, int n,
                          const char *const *meta);
 

@@ -43,13 +43,13 @@ static slava_status encode_share(slava_ctx *ctx, const slava_collection *c, cons
 /* Totals of all ranks into every rank's sum; failures gathered in collection order. */
 static slava_status sum_up(slava_ctx *ctx, const slava_collection *c, slava_encode_summary *sum) {
     int64_t v[] = {sum->clips, sum->skipped, sum->prev_failed, sum->encoded, sum->no_audio, sum->failed,
-                   sum->frames, sum->chunks, sum->captions, sum->captions_reused};
+                   sum->frames, sum->chunks, sum->captions, sum->captions_reused, sum->updated, sum->moved};
     double t[] = {sum->t_decode, sum->t_wait, sum->t_vision, sum->t_audio, sum->t_text, sum->t_store};
     SV_TRY(sv_dist_allreduce_sum_i64(ctx, v, SV_ARRAY_LEN(v)));
     SV_TRY(sv_dist_allreduce_sum_f64(ctx, t, SV_ARRAY_LEN(t)));
     sum->clips = (int)v[0]; sum->skipped = (int)v[1]; sum->prev_failed = (int)v[2]; sum->encoded = (int)v[3];
     sum->no_audio = (int)v[4]; sum->failed = (int)v[5]; sum->frames = v[6]; sum->chunks = v[7]; sum->captions = v[8];
-    sum->captions_reused = v[9];
+    sum->captions_reused = v[9]; sum->updated = (int)v[10]; sum->moved = (int)v[11];
     sum->t_decode = t[0]; sum->t_wait = t[1]; sum->t_vision = t[2]; sum->t_audio = t[3]; sum->t_text = t[4]; sum->t_store = t[5];
     /* failures as "index \t split \t clip \0 reason \0" records */
     size_t bytes = 0;

@@ -38,7 +38,7 @@ int slava_store_modality_parse(const char *name) { return name_parse(MOD_NAMES, 
 
 static const char SCHEMA_SQL[] =
     "CREATE TABLE schema_version(version INTEGER NOT NULL);"
-    "INSERT INTO schema_version VALUES(1);"
+    "INSERT INTO schema_version VALUES(2);"
     "CREATE TABLE clips("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE,"
@@ -46,7 +46,8 @@ static const char SCHEMA_SQL[] =
     "  source TEXT,"
     "  duration REAL,"
     "  has_audio INTEGER NOT NULL CHECK(has_audio IN (0,1)),"
-    "  error TEXT);"
+    "  error TEXT,"
+    "  source_size INTEGER, source_mtime INTEGER, source_sha256 TEXT);"
     "CREATE TABLE captions("
     "  id INTEGER PRIMARY KEY,"
     "  clip INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,"
@@ -189,6 +190,28 @@ static slava_status store_schema(slava_ctx *ctx, slava_store *s, int create) {
     if (version > SV_STORE_SCHEMA_VERSION)
         return sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: store schema version %d is newer than this slava reads (%d)",
                       s->path, version, SV_STORE_SCHEMA_VERSION);
+    s->version = version;
+    if (version == 1 && !s->readonly) {
+        /* Version 2 records each clip's source file (size, mtime, sha256) so that encode notices
+         * a replaced video. Readers accept version 1 as it is; a writer upgrades it once. */
+        SV_TRY(sv_store_exec(ctx, s, "BEGIN IMMEDIATE"));
+        int64_t v = 0;
+        slava_status st = SLAVA_OK;
+        if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &q, NULL) != SQLITE_OK)
+            st = sv_store_sqlerr(ctx, s, "schema_version");
+        else {
+            v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+            sqlite3_finalize(q);
+        }
+        if (!st && v == 1)   /* another process may have upgraded it meanwhile */
+            st = sv_store_exec(ctx, s, "ALTER TABLE clips ADD COLUMN source_size INTEGER;"
+                                       "ALTER TABLE clips ADD COLUMN source_mtime INTEGER;"
+                                       "ALTER TABLE clips ADD COLUMN source_sha256 TEXT;"
+                                       "UPDATE schema_version SET version = 2");
+        if (st) { sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); return st; }
+        SV_TRY(sv_store_exec(ctx, s, "COMMIT"));
+        s->version = 2;
+    }
     return SLAVA_OK;
 }
 
@@ -1203,7 +1226,7 @@ void slava_store_info_free(slava_store_info *info) {
 
 slava_status slava_store_get_info(slava_ctx *ctx, slava_store *s, slava_store_info *out) {
     memset(out, 0, sizeof *out);
-    out->schema_version = SV_STORE_SCHEMA_VERSION;
+    out->schema_version = s->version;
     sqlite3_stmt *q = NULL;
     slava_status st = SLAVA_OK;
     int rc;

@@ -233,6 +233,13 @@ static slava_status merge_clip(merger *g, shard_in *sh, sqlite3_stmt **q) {
                       slava_split_name(split), g->out->path, slava_split_name(osplit));
     if (!f || (ofailed && !error)) {
         SV_TRY(slava_store_put_clip(g->ctx, g->out, name, split, source, duration, has_audio, error));
+        /* the source file's stamp, so that a later encode of OUT notices a changed video */
+        sv_stored_source ss;
+        int found = 0;
+        SV_TRY(sv_store_get_source(g->ctx, sh->s, name, &ss, &found));
+        slava_status st = found && ss.stamp.size >= 0 ? sv_store_set_source(g->ctx, g->out, name, NULL, &ss.stamp) : SLAVA_OK;
+        if (found) free(ss.source);
+        SV_TRY(st);
         if (sv_store_clip_find(g->ctx, g->out, name, &oid, &osplit, &ohas, &ofailed) != 1) return SLAVA_E_STORE;
         g->cnt.clips++;
     } else {
