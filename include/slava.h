@@ -36,7 +36,8 @@ typedef enum {
     SLAVA_E_NOTFOUND,    /* a named item (tensor, clip, split) does not exist */
     SLAVA_E_STORE,       /* feature store (SQLite) failure */
     SLAVA_E_INTERRUPTED, /* cancelled through the progress callback */
-    SLAVA_E_INTERNAL
+    SLAVA_E_INTERNAL,
+    SLAVA_E_DIVERGED     /* training produced a non-finite loss, gradient or weight */
 } slava_status;
 
 /* Progress callback: `stage` names the work ("encode", "train"), done/total in items
@@ -67,6 +68,27 @@ const char *slava_status_name(slava_status s);
 /* Threads used by BLAS and OpenMP (process-wide). n <= 0: the cores available. */
 void slava_set_threads(int n);
 int  slava_get_threads(void);
+
+/* Distributed runs: slava may run as N processes (ranks) of an MPI job (`mpirun -n N slava ...`,
+ * `srun --mpi=pmix slava ...`). slava_dist_init joins the job when an MPI launcher started this
+ * process, which it tells from the environment (OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK or
+ * PMI_SIZE set) before MPI is touched: a plain process never initialises MPI. SLAVA_MPI=0 in the
+ * environment stays out of any job, SLAVA_MPI=1 joins one anyway (a singleton world). Otherwise
+ * the world is this process alone: rank 0 of 1. Started by a launcher in a build without MPI →
+ * SLAVA_E_UNSUPPORTED (rather than N processes each doing all the work). Call it once, from the
+ * main thread, before any of the functions that run distributed (slava_experiment,
+ * slava_encode_dist, slava_train_dp: every rank calls them with the same arguments), and
+ * slava_dist_finalize before exit. The world is the second process-wide state (with the thread
+ * count). */
+slava_status slava_dist_init(slava_ctx *ctx);
+void         slava_dist_finalize(void);
+int          slava_dist_rank(void);           /* 0 .. size-1 */
+int          slava_dist_size(void);           /* ranks in the job, 1 without one */
+/* End every rank of the job now (MPI_Abort), for a rank that cannot go on while others wait on it;
+ * returns (doing nothing) when there is no job. */
+void         slava_dist_abort(int code);
+/* The MPI library linked, e.g. "Open MPI v4.1.4" ("" in a build without MPI). */
+const char  *slava_dist_library(void);
 
 /* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
 double slava_now(void);
@@ -449,6 +471,8 @@ typedef struct slava_store slava_store;
 #define SLAVA_STORE_READ   2
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out);
 void         slava_store_close(slava_store *s);
+/* Delete a (closed) store file with its -wal and -shm companions; missing files are ignored. */
+void         slava_store_remove(const char *path);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
  * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
  * clips / 16 MiB per transaction; inside a slava_store_begin transaction, in that one). Progress:
@@ -587,6 +611,9 @@ void         slava_heads_free(slava_heads *h);
 slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_modality m,
                                  const float *x, int T, int D, float *out);
 int          slava_heads_dim(const slava_heads *h);
+/* Feature sizes the heads take (d_v, d_a, d_t), the embedding size P and the audio MLP's hidden
+ * size H (0: a linear audio head). Any pointer may be NULL. */
+void         slava_heads_sizes(const slava_heads *h, int *d_v, int *d_a, int *d_t, int *P, int *H);
 /* Every row on its own: x [T, D] → out [T, P] = head(x_t) per row (not normalised); T = 0 does
  * nothing. out must hold T * slava_heads_dim(h) floats. */
 slava_status slava_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slava_modality m,
@@ -604,11 +631,41 @@ slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, co
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
 
+/* One record of the training log (slava_train_opts.log): after every optimiser step, and after
+ * every epoch (epoch 0 = the heads a stage starts from, before any step). Losses are the
+ * symmetric InfoNCE of each modality pair (NaN when the pair is not part of the step's loss);
+ * logit scales are those of the step's forward pass (before its update). */
+typedef enum { SLAVA_TRAIN_STEP = 0, SLAVA_TRAIN_EPOCH = 1 } slava_train_record_kind;
+typedef struct {
+    slava_train_record_kind kind;
+    const char *recipe;
+    uint64_t seed;
+    int    stage, stages;    /* 1-based stage of stages */
+    int    epoch;            /* 1-based within the stage; 0: the stage's starting heads (EPOCH only) */
+    int    step;             /* optimiser steps taken in the stage so far (this one included) */
+    /* SLAVA_TRAIN_STEP */
+    int    batch;            /* clips in the batch */
+    int    caption_kind;     /* slava_caption_kind drawn for the batch, -1 when no text */
+    double loss[3];          /* pairs av, at, vt (NaN: not in this step's loss) */
+    double loss_total;       /* their sum, the quantity minimised */
+    double logit_scale[3];   /* av, at, vt (ln of the softmax scale s) */
+    double lr;
+    double seconds;          /* since training started */
+    /* SLAVA_TRAIN_EPOCH */
+    double loss_mean;        /* mean loss_total over the epoch's steps (NaN for epoch 0) */
+    double val_mean_r10;     /* mean R@10 over the stage's validation tasks (NaN: no val split) */
+    double val_r10[7];       /* R@10 of forward tasks 1..7 on val (NaN: not a validation task) */
+    int    kept;             /* 1: these heads are the ones kept so far */
+} slava_train_record;
+/* Return non-zero to stop training (SLAVA_E_INTERRUPTED). */
+typedef int (*slava_train_log_fn)(void *user, const slava_train_record *r);
+
 /* Training options (slava_train_opts_default fills DESIGN.md §1's defaults). */
 typedef struct {
     const char *recipe;      /* one of slava_recipes() */
     int    epochs;           /* per stage (default 30) */
-    int    batch;            /* clips per batch (default 64) */
+    int    batch;            /* clips per batch (default 64); 0: all: one batch of every train
+                                clip the stage can use per step (full-batch training) */
     double lr;               /* AdamW learning rate (1e-4) */
     double wd;               /* AdamW decoupled weight decay (0.01) */
     uint64_t seed;           /* head init (when no checkpoint), batch order, caption draws (0) */
@@ -616,11 +673,21 @@ typedef struct {
     int    audio_linear;     /* 1: single linear audio head instead of CLAP's MLP */
     const char *clip_dir;    /* CLIP folder: visual/text heads start from its projections (or NULL) */
     const char *clap_dir;    /* CLAP folder: audio head starts from its projection (or NULL) */
+    const slava_heads *init; /* start from these heads (every tensor, logit scales included; the
+                                feature sizes must match; audio head kind from them) instead of
+                                clip_dir / clap_dir / seed; a fixed temperature still fixes the
+                                scales. NULL: not used (borrowed) */
+    int    keep_last;        /* 1: keep the final step's heads (no val split needed); 0: the best
+                                epoch on val, epoch 0 (the starting heads) included (default) */
+    slava_train_log_fn log;  /* NULL, or called with every record (see slava_train_record) */
+    void  *log_user;
 } slava_train_opts;
 void slava_train_opts_default(slava_train_opts *o);
 
-/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based) with validation score
- * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow. */
+/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based; 0: no epoch beat the
+ * heads the stage started from on validation, so those were kept) with validation score
+ * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow (NaN when
+ * training without a val split, keep_last). */
 typedef struct {
     int    stages;
     int    best_epoch[2];
@@ -634,7 +701,9 @@ typedef struct {
  * are set, the seed otherwise. */
 slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                               slava_heads **out);
-/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads. */
+/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads.
+ * A non-finite loss, gradient or weight stops training at once: SLAVA_E_DIVERGED with one line
+ * naming the recipe, seed, stage, epoch and step, and no heads. */
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                          slava_heads **out, slava_train_info *info);
 /* Save heads (Hugging Face names) with __metadata__: recipe, epochs, best epoch, validation
@@ -677,7 +746,10 @@ char *slava_eval_format(const slava_eval_report *r, slava_format fmt);
 
 /* Recipes × seeds: trains each (recipe, seed) on the train split, evaluates on `split`.
  * reports[r * n_seeds + s] receives the result; untrained (may be NULL) receives the report of
- * the untrained heads of the first seed. */
+ * the untrained heads of the first seed. In an MPI job every rank calls it with the same
+ * arguments: run t = r * n_seeds + s is trained on rank t mod N (the same computation as in one
+ * process, so the same reports with the same threads) and every rank receives all the reports;
+ * progress counts the epochs of this rank's runs. */
 slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *base,
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,
@@ -937,6 +1009,22 @@ slava_status slava_store_get_shard(slava_ctx *ctx, slava_store *s, slava_shard_i
 #define SLAVA_MERGE_COMMIT_EACH 1u
 slava_status slava_store_merge(slava_ctx *ctx, slava_store *out, int n, const char *const *paths, unsigned flags,
                                slava_store_counts *counts);
+
+/* A sharded encode over the ranks of an MPI job (mpirun -n N slava encode): every rank calls it
+ * with the same collection and options and its own shard_path (a file of its own, e.g. on the
+ * node's local disk; SQLite must not be written from several hosts). Rank r encodes shard r+1 of
+ * N into shard_path (clips complete in `target` count as done); when all are through, rank 0
+ * merges the N shards into the store at `target` (created when missing), one transaction per
+ * shard — reading a shard in place where it sees the file, else receiving it over MPI into a
+ * file beside target — and every shard file is removed. A killed rank leaves whole clips only:
+ * the same call again resumes. Every rank returns the same status (a rank's failure is reported
+ * on all, "rank R: ..."); sum holds the totals of all ranks (failures in collection order) and
+ * merged (may be NULL) the merge's counts. In a world of one it is slava_encode_collection into
+ * target. */
+#define SLAVA_DIST_SEND_SHARDS 1u   /* flags: send every shard to rank 0 over MPI, even one it sees */
+slava_status slava_encode_dist(slava_ctx *ctx, const slava_collection *c, const char *target, const char *shard_path,
+                               const slava_encode_opts *o, unsigned flags, slava_encode_summary *sum,
+                               slava_store_counts *merged);
 
 /* ===================================================================== index and search */
 

@@ -20,9 +20,6 @@ int cli_fail(slava_ctx *ctx);
 /* Parse a positive integer option value; on error prints and returns -1. */
 long cli_parse_long(const char *opt, const char *val, long lo, long hi);
 double cli_parse_double(const char *opt, const char *val);
-/* "--encoder MODALITY=ID": sets enc[modality] (pointing into arg). 0, or -1 after printing
- * "<cmd>: --encoder takes ...". */
-int cli_parse_encoder(const char *cmd, const char *arg, const char **enc);
 /* --fps F: a number in (0, 1000]; on error prints and returns -1, else stores it and returns 0. */
 int cli_parse_fps(const char *val, double *fps);
 /* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise.
@@ -30,6 +27,9 @@ int cli_parse_fps(const char *val, double *fps);
  * library sees it through ctx's cancel callback and returns SLAVA_E_INTERRUPTED (a second
  * signal stops the process at once). */
 void cli_progress_install(slava_ctx *ctx, int quiet);
+/* "MODALITY=ID" (visual, audio or text) → enc[modality] = ID (pointing into arg). 0, or -1
+ * after printing "<opt>: ...". */
+int cli_parse_encoder(const char *opt, const char *arg, const char **enc);
 /* The signal that asked to stop (0: none). A command whose library call returned
  * SLAVA_E_INTERRUPTED because of it prints cli_interrupted() instead of the error. */
 int cli_stop_signal(void);
@@ -44,8 +44,6 @@ int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) __at
 int cli_stopped_status(void);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
-/* Delete a store file with its -wal and -shm companions. */
-void cli_store_remove(const char *path);
 
 /* libgomp spins at every barrier by default and reads its settings only at start-up. When the
  * cores are shared (encode's decode thread, other processes, ctest -j) spinning teams lose most

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...) {
+    if (slava_dist_rank() > 0) return;   /* in an MPI job rank 0 speaks for all (errors are agreed) */
     va_list ap;
     fputs("slava: ", stderr);
     va_start(ap, fmt);
@@ -52,28 +53,6 @@ double cli_parse_double(const char *opt, const char *val) {
     return v;
 }
 
-int cli_parse_encoder(const char *cmd, const char *arg, const char **enc) {
-    const char *eq = strchr(arg, '=');
-    char m[16] = "";
-    if (eq && (size_t)(eq - arg) < sizeof m) memcpy(m, arg, (size_t)(eq - arg));
-    int k = slava_store_modality_parse(m);
-    if (!eq || k < 0 || !eq[1]) {
-        cli_error("%s: --encoder takes MODALITY=ID (visual, audio or text), not '%s'", cmd, arg);
-        return -1;
-    }
-    enc[k] = eq + 1;
-    return 0;
-}
-
-void cli_store_remove(const char *path) {
-    char aux[4096];
-    unlink(path);
-    snprintf(aux, sizeof aux, "%s-wal", path);
-    unlink(aux);
-    snprintf(aux, sizeof aux, "%s-shm", path);
-    unlink(aux);
-}
-
 int cli_parse_fps(const char *val, double *fps) {
     double v = parse_number(val);
     if (!(v > 0 && v <= 1000)) {
@@ -81,6 +60,19 @@ int cli_parse_fps(const char *val, double *fps) {
         return -1;
     }
     *fps = v;
+    return 0;
+}
+
+int cli_parse_encoder(const char *opt, const char *arg, const char **enc) {
+    const char *eq = strchr(arg, '=');
+    char m[16] = "";
+    if (eq && (size_t)(eq - arg) < sizeof m) memcpy(m, arg, (size_t)(eq - arg));
+    int k = slava_store_modality_parse(m);
+    if (!eq || k < 0 || !eq[1]) {
+        cli_error("%s takes MODALITY=ID (visual, audio or text), not '%s'", opt, arg);
+        return -1;
+    }
+    enc[k] = eq + 1;
     return 0;
 }
 
@@ -202,14 +194,14 @@ static int progress_cb(void *user, const char *stage, int64_t done, int64_t tota
 void cli_progress_install(slava_ctx *ctx, int quiet) {
     memset(&g_progress, 0, sizeof g_progress);
     g_progress.tty = isatty(2);
-    g_progress.quiet = quiet;
+    g_progress.quiet = quiet || slava_dist_rank() > 0;
     slava_ctx_set_progress(ctx, progress_cb, &g_progress);
     signals_install(ctx);
 }
 
 static void log_cb(void *user, int level, const char *line) {
     int quiet = (int)(intptr_t)user;
-    if (quiet && level == 0) return;
+    if ((quiet && level == 0) || slava_dist_rank() > 0) return;
     if (g_progress.tty && !g_progress.quiet) fputs("\r\033[K", stderr);
     fprintf(stderr, "slava: %s%s\n", level ? "warning: " : "", line);
 }

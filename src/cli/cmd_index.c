@@ -68,7 +68,7 @@ int cmd_index(int argc, char **argv) {
             o.split_mask |= 1u << s;
             break;
         }
-        case O_ENCODER: if (cli_parse_encoder("index", optarg, o.encoder)) return CLI_USAGE; break;
+        case O_ENCODER: if (cli_parse_encoder("index: --encoder", optarg, o.encoder)) return CLI_USAGE; break;
         case O_F16: o.f16 = 1; break;
         case O_ANN: o.ann = 1; break;
         case O_NO_ANN: o.ann = 0; break;

@@ -160,7 +160,7 @@ static int store_export(int argc, char **argv) {
         case 'm':
             if (parse_mask("--modality", optarg, slava_store_modality_parse, "visual, audio or text", &mods)) return CLI_USAGE;
             break;
-        case 'e': if (cli_parse_encoder("store export", optarg, enc)) return CLI_USAGE; break;
+        case 'e': if (cli_parse_encoder("store export: --encoder", optarg, enc)) return CLI_USAGE; break;
         case 'h': usage_export(stdout); return CLI_OK;
         case ':': cli_error("store export: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("store export: unknown option '%s'", argv[optind - 1]); return CLI_USAGE;
@@ -215,7 +215,7 @@ static int store_import(int argc, char **argv) {
         if (!existed) {  /* do not leave an empty store behind a failed import */
             slava_store_close(s);
             s = NULL;
-            cli_store_remove(path);
+            slava_store_remove(path);
         }
     }
     if (rc == CLI_OK)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ names */
 
@@ -311,6 +312,18 @@ void slava_store_close(slava_store *s) {
     }
     free(s->path);
     free(s);
+}
+
+void slava_store_remove(const char *path) {
+    const char *suffix[3] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char *p = malloc(strlen(path) + 5);
+        if (!p) return;
+        strcpy(p, path);
+        strcat(p, suffix[i]);
+        unlink(p);
+        free(p);
+    }
 }
 
 /* ------------------------------------------------------------------ transactions */
