@@ -101,7 +101,8 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     }
     struct stat sb;
     int existed = stat(path, &sb) == 0;
-    if (slava_store_open(ctx, path, SLAVA_STORE_CREATE, &s)) {
+    if (slava_store_open(ctx, path, SLAVA_STORE_CREATE, &s) || slava_store_lock_writer(ctx, s, 0)) {
+        slava_store_close(s);
         slava_store_close(done);
         slava_collection_free(&c);
         cli_fail(ctx);
