@@ -68,6 +68,27 @@ const char *slava_status_name(slava_status s);
 void slava_set_threads(int n);
 int  slava_get_threads(void);
 
+/* Distributed runs: slava may run as N processes (ranks) of an MPI job (`mpirun -n N slava ...`,
+ * `srun --mpi=pmix slava ...`). slava_dist_init joins the job when an MPI launcher started this
+ * process, which it tells from the environment (OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK or
+ * PMI_SIZE set) before MPI is touched: a plain process never initialises MPI. SLAVA_MPI=0 in the
+ * environment stays out of any job, SLAVA_MPI=1 joins one anyway (a singleton world). Otherwise
+ * the world is this process alone: rank 0 of 1. Started by a launcher in a build without MPI →
+ * SLAVA_E_UNSUPPORTED (rather than N processes each doing all the work). Call it once, from the
+ * main thread, before any of the functions that run distributed (slava_experiment,
+ * slava_encode_dist, slava_train_dp: every rank calls them with the same arguments), and
+ * slava_dist_finalize before exit. The world is the second process-wide state (with the thread
+ * count). */
+slava_status slava_dist_init(slava_ctx *ctx);
+void         slava_dist_finalize(void);
+int          slava_dist_rank(void);           /* 0 .. size-1 */
+int          slava_dist_size(void);           /* ranks in the job, 1 without one */
+/* End every rank of the job now (MPI_Abort), for a rank that cannot go on while others wait on it;
+ * returns (doing nothing) when there is no job. */
+void         slava_dist_abort(int code);
+/* The MPI library linked, e.g. "Open MPI v4.1.4" ("" in a build without MPI). */
+const char  *slava_dist_library(void);
+
 /* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
 double slava_now(void);
 
@@ -457,6 +478,8 @@ void         slava_store_close(slava_store *s);
  * other writer to finish (polling the ctx's cancel callback); 0: refuse at once. Claiming twice
  * is a no-op; a read-only store gives SLAVA_E_ARG. */
 slava_status slava_store_lock_writer(slava_ctx *ctx, slava_store *s, double wait_s);
+/* Delete a (closed) store file with its -wal and -shm companions; missing files are ignored. */
+void         slava_store_remove(const char *path);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
  * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
  * clips / 16 MiB per transaction; inside a slava_store_begin transaction, in that one). Progress:
@@ -685,7 +708,10 @@ char *slava_eval_format(const slava_eval_report *r, slava_format fmt);
 
 /* Recipes × seeds: trains each (recipe, seed) on the train split, evaluates on `split`.
  * reports[r * n_seeds + s] receives the result; untrained (may be NULL) receives the report of
- * the untrained heads of the first seed. */
+ * the untrained heads of the first seed. In an MPI job every rank calls it with the same
+ * arguments: run t = r * n_seeds + s is trained on rank t mod N (the same computation as in one
+ * process, so the same reports with the same threads) and every rank receives all the reports;
+ * progress counts the epochs of this rank's runs. */
 slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *base,
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,
@@ -945,6 +971,22 @@ slava_status slava_store_get_shard(slava_ctx *ctx, slava_store *s, slava_shard_i
 #define SLAVA_MERGE_COMMIT_EACH 1u
 slava_status slava_store_merge(slava_ctx *ctx, slava_store *out, int n, const char *const *paths, unsigned flags,
                                slava_store_counts *counts);
+
+/* A sharded encode over the ranks of an MPI job (mpirun -n N slava encode): every rank calls it
+ * with the same collection and options and its own shard_path (a file of its own, e.g. on the
+ * node's local disk; SQLite must not be written from several hosts). Rank r encodes shard r+1 of
+ * N into shard_path (clips complete in `target` count as done); when all are through, rank 0
+ * merges the N shards into the store at `target` (created when missing), one transaction per
+ * shard — reading a shard in place where it sees the file, else receiving it over MPI into a
+ * file beside target — and every shard file is removed. A killed rank leaves whole clips only:
+ * the same call again resumes. Every rank returns the same status (a rank's failure is reported
+ * on all, "rank R: ..."); sum holds the totals of all ranks (failures in collection order) and
+ * merged (may be NULL) the merge's counts. In a world of one it is slava_encode_collection into
+ * target. */
+#define SLAVA_DIST_SEND_SHARDS 1u   /* flags: send every shard to rank 0 over MPI, even one it sees */
+slava_status slava_encode_dist(slava_ctx *ctx, const slava_collection *c, const char *target, const char *shard_path,
+                               const slava_encode_opts *o, unsigned flags, slava_encode_summary *sum,
+                               slava_store_counts *merged);
 
 /* ===================================================================== index and search */
 

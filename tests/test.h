@@ -50,18 +50,24 @@ static inline const char *tmp_path(const char *rel) {
 }
 
 /* A whole file as a NUL-terminated malloc'd string (NULL when unreadable); *len (may be NULL)
- * receives its size. */
+ * receives its size. Read to the end, so /proc files (which report size 0) work too. */
 static inline char *slurp_file(const char *path, long *len) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc(n + 1);
-    size_t got = b ? fread(b, 1, n, f) : 0;
-    if (b) b[got] = 0;
+    size_t cap = 4096, n = 0, got;
+    char *b = malloc(cap + 1);
+    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) { free(b); b = NULL; break; }
+            b = nb;
+            cap *= 2;
+        }
+    }
     fclose(f);
-    if (len) *len = (long)got;
+    if (b) b[n] = 0;
+    if (len) *len = (long)n;
     return b;
 }
 

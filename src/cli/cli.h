@@ -41,8 +41,6 @@ int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) __at
 int cli_stopped_status(void);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
-/* Delete a store file with its -wal and -shm companions. */
-void cli_store_remove(const char *path);
 
 /* libgomp spins at every barrier by default and reads its settings only at start-up. When the
  * cores are shared (encode's decode thread, other processes, ctest -j) spinning teams lose most

@@ -17,6 +17,7 @@ typedef struct {
     int quiet;
     int shard_index, shard_count;/* --shard I/N (0/0: the whole collection into --store) */
     const char *shard_dir;       /* --shard-dir DIR: where shard stores go (default: beside --store) */
+    int send_shards;             /* --send-shards: under mpirun, send every shard to rank 0 over MPI */
 } cli_encode_args;
 
 /* Open the collection and the store (created when missing), encode, print the summary (stderr;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...) {
+    if (slava_dist_rank() > 0) return;   /* in an MPI job rank 0 speaks for all (errors are agreed) */
     va_list ap;
     fputs("slava: ", stderr);
     va_start(ap, fmt);
@@ -50,15 +51,6 @@ double cli_parse_double(const char *opt, const char *val) {
     double v = parse_number(val);
     if (isnan(v)) cli_error("%s: expected a number, got '%s'", opt, val ? val : "");
     return v;
-}
-
-void cli_store_remove(const char *path) {
-    char aux[4096];
-    unlink(path);
-    snprintf(aux, sizeof aux, "%s-wal", path);
-    unlink(aux);
-    snprintf(aux, sizeof aux, "%s-shm", path);
-    unlink(aux);
 }
 
 int cli_parse_fps(const char *val, double *fps) {
@@ -189,14 +181,14 @@ static int progress_cb(void *user, const char *stage, int64_t done, int64_t tota
 void cli_progress_install(slava_ctx *ctx, int quiet) {
     memset(&g_progress, 0, sizeof g_progress);
     g_progress.tty = isatty(2);
-    g_progress.quiet = quiet;
+    g_progress.quiet = quiet || slava_dist_rank() > 0;
     slava_ctx_set_progress(ctx, progress_cb, &g_progress);
     signals_install(ctx);
 }
 
 static void log_cb(void *user, int level, const char *line) {
     int quiet = (int)(intptr_t)user;
-    if (quiet && level == 0) return;
+    if ((quiet && level == 0) || slava_dist_rank() > 0) return;
     if (g_progress.tty && !g_progress.quiet) fputs("\r\033[K", stderr);
     fprintf(stderr, "slava: %s%s\n", level ? "warning: " : "", line);
 }

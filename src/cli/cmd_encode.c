@@ -16,7 +16,7 @@ static void usage(FILE *f) {
         "usage: slava encode --data DIR --clip DIR --clap DIR --store FILE\n"
         "                    [--captions FILE --split train|val|test] [--fps F] [--retry-failed]\n"
         "                    [--shard I/N [--shard-dir DIR]] [--threads N] [--quiet]\n"
-        "       mpirun -n N slava encode ... (the same options; see --shard)\n\n"
+        "       mpirun -n N slava encode ... [--shard-dir DIR] [--send-shards]\n\n"
         "Encodes a video collection in AVCaps' layout (DIR/{train,val,test}_captions.json, each clip's\n"
         "video found by its id = file stem anywhere under DIR) into a feature store:\n"
         "  visual  frames sampled at --fps (middle of each interval) -> CLIP preprocessing -> CLIP image\n"
@@ -35,6 +35,10 @@ static void usage(FILE *f) {
         "(slava store info lists them; a rerun tries it again only with --retry-failed) and the others\n"
         "are still encoded; a clip without an audio track is encoded without audio features. Exit\n"
         "status 1 when any clip of the collection is recorded as failed.\n\n"
+        "Under mpirun -n N, rank r encodes share r+1 of N (see --shard) into its own shard store\n"
+        "(--shard-dir, e.g. a node's local disk); when all are through rank 0 merges them into --store\n"
+        "(receiving over MPI a shard it cannot see) and the shards are removed. Killing any rank and\n"
+        "running the same command again resumes. Only rank 0 prints. Give --threads (cores per rank).\n\n"
         "options:\n"
         "  --data DIR          collection folder (captions files + videos anywhere below)\n"
         "  --captions FILE     read this one captions file instead (with --split); videos are\n"
@@ -60,6 +64,8 @@ static void usage(FILE *f) {
         "                      `slava store merge STORE SHARD...`: the result equals a one-process\n"
         "                      encode with the same options and threads, byte for byte\n"
         "  --shard-dir DIR     put the shard store in DIR (e.g. a node's local disk)\n"
+        "  --send-shards       under mpirun: send every shard to rank 0 over MPI (rank 0 reads a\n"
+        "                      shard in place when it sees the very file, else it is sent anyway)\n"
         "  --threads N         threads (default: the cores available); decoding runs ahead in one\n"
         "                      more thread\n"
         "  --quiet             no progress or summary on stderr (failures are still listed)\n");
@@ -74,6 +80,37 @@ static void print_failures(const slava_encode_summary *s, int cap) {
         cli_error("encode: ... and %d more failed clips (slava store info --all lists them)", s->n_failures - cap);
 }
 
+/* Encode into a shard store (--shard I/N: `path`), or into the store itself. Clips already
+ * complete in the store count as done for a shard. A run that stops before storing anything
+ * leaves no empty store behind. */
+static slava_status encode_local(slava_ctx *ctx, const cli_encode_args *a, const slava_collection *c, const char *path,
+                                 slava_encode_summary *sum) {
+    slava_store *s = NULL, *done = NULL;
+    slava_encode_opts eo = a->enc;
+    memset(sum, 0, sizeof *sum);
+    if (a->shard_count > 0) {
+        eo.shard_index = a->shard_index;
+        eo.shard_count = a->shard_count;
+        slava_status st = access(a->store, F_OK) == 0 ? slava_store_open(ctx, a->store, SLAVA_STORE_READ, &done) : SLAVA_OK;
+        if (st) return st;
+        eo.done = done;
+    }
+    int existed = access(path, F_OK) == 0;
+    slava_status st = slava_store_open(ctx, path, SLAVA_STORE_CREATE, &s);
+    if (!st) st = slava_store_lock_writer(ctx, s, 0);   /* a second writer is refused, not let in */
+    if (!st) st = slava_encode_collection(ctx, c, s, &eo, sum);
+    slava_store_info info;
+    int empty = !s;
+    if (st && s && !existed && slava_store_get_info(ctx, s, &info) == SLAVA_OK) {
+        empty = info.clips[0] + info.clips[1] + info.clips[2] + info.failed[0] + info.failed[1] + info.failed[2] == 0;
+        slava_store_info_free(&info);
+    }
+    slava_store_close(s);
+    slava_store_close(done);
+    if (st && !existed && empty) slava_store_remove(path);
+    return st;
+}
+
 int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]) {
     slava_collection c;
     memset(&c, 0, sizeof c);
@@ -81,39 +118,29 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
         cli_fail(ctx);
         return -1;
     }
-    slava_store *s = NULL, *done = NULL;
-    slava_encode_opts eo = a->enc;
-    const char *path = a->store;
-    char shard[4096], what[64] = "";
+    const int ranks = slava_dist_size(), quiet = a->quiet || slava_dist_rank() > 0;   /* rank 0 reports */
+    char path[4096], what[64] = "";
+    snprintf(path, sizeof path, "%s", a->store);
     if (a->shard_count > 0) {
-        cli_shard_path(shard, sizeof shard, a->store, a->shard_dir, a->shard_index, a->shard_count);
-        path = shard;
-        eo.shard_index = a->shard_index;
-        eo.shard_count = a->shard_count;
+        cli_shard_path(path, sizeof path, a->store, a->shard_dir, a->shard_index, a->shard_count);
         snprintf(what, sizeof what, " (shard %d/%d)", a->shard_index, a->shard_count);
-        /* clips the target store already holds complete are not encoded again */
-        if (access(a->store, F_OK) == 0 && slava_store_open(ctx, a->store, SLAVA_STORE_READ, &done)) {
-            slava_collection_free(&c);
-            cli_fail(ctx);
-            return -1;
-        }
-        eo.done = done;
+    } else if (ranks > 1) {
+        snprintf(what, sizeof what, " (%d ranks)", ranks);
     }
-    struct stat sb;
-    int existed = stat(path, &sb) == 0;
-    if (slava_store_open(ctx, path, SLAVA_STORE_CREATE, &s) || slava_store_lock_writer(ctx, s, 0)) {
-        slava_store_close(s);
-        slava_store_close(done);
-        slava_collection_free(&c);
-        cli_fail(ctx);
-        if (!existed) cli_store_remove(path);
-        return -1;
-    }
-    if (!a->quiet)
+    if (!quiet)
         fprintf(stderr, "slava: encode: %d clips (%d video files found, %d missing, %d ambiguous)%s -> %s\n", c.n,
-                c.n_videos, c.n_missing, c.n_ambiguous, what, path);
+                c.n_videos, c.n_missing, c.n_ambiguous, what, ranks > 1 ? a->store : path);
     slava_encode_summary sum;
-    slava_status st = slava_encode_collection(ctx, &c, s, &eo, &sum);
+    slava_store_counts merged;
+    slava_status st;
+    if (ranks > 1) {
+        /* rank r encodes shard r+1 of N into its own shard store (--shard-dir: e.g. local disk) */
+        char shard[4096];
+        cli_shard_path(shard, sizeof shard, a->store, a->shard_dir, slava_dist_rank() + 1, ranks);
+        st = slava_encode_dist(ctx, &c, a->store, shard, &a->enc, a->send_shards ? SLAVA_DIST_SEND_SHARDS : 0, &sum, &merged);
+    } else {
+        st = encode_local(ctx, a, &c, path, &sum);
+    }
     int rc = 0, stopped = st == SLAVA_E_INTERRUPTED && cli_stop_signal();
     if (stopped) {
         /* every clip is one transaction: what was committed stays, the clip in flight is dropped */
@@ -133,41 +160,34 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     if (sum.updated || sum.moved)
         snprintf(upd, sizeof upd, ", %d updated (video or captions changed), %d moved to another split", sum.updated,
                  sum.moved);
-    if (!a->quiet && !stopped && (!st || sum.encoded || sum.failed)) {   /* (a run that stopped at once: just its error) */
+    if (!quiet && !stopped && (!st || sum.encoded || sum.failed)) {   /* (a run that stopped at once: just its error) */
         fprintf(stderr,
                 "slava: encode%s: %d clips: %d encoded (%d without audio)%s, %d already stored, %d failed%s; "
                 "%lld frames, %lld audio chunks, %lld captions (%lld reused) in %.1f s\n",
                 what, sum.clips, sum.encoded, sum.no_audio, upd, sum.skipped, sum.failed, prev, (long long)sum.frames,
                 (long long)sum.chunks, (long long)sum.captions, (long long)sum.captions_reused, sum.seconds);
         if (sum.encoded)
-            fprintf(stderr, "slava: encode: time: decode %.1f s (parallel thread), waiting for decode %.1f s, "
-                    "vision %.1f s, audio %.1f s, text %.1f s, store %.1f s\n",
+            fprintf(stderr, "slava: encode: time%s: decode %.1f s (parallel thread), waiting for decode %.1f s, "
+                    "vision %.1f s, audio %.1f s, text %.1f s, store %.1f s\n", ranks > 1 ? " (all ranks)" : "",
                     sum.t_decode, sum.t_wait, sum.t_vision, sum.t_audio, sum.t_text, sum.t_store);
+        if (!st && ranks > 1)
+            fprintf(stderr, "slava: encode: merged %d shards into %s: %lld clips, %lld captions, %lld feature items added\n",
+                    ranks, a->store, (long long)merged.clips, (long long)merged.captions, (long long)merged.features);
+        if (!st && a->shard_count > 0)
+            fprintf(stderr, "slava: encode: shard %d/%d is complete; once all %d are: slava store merge %s %s ...\n",
+                    a->shard_index, a->shard_count, a->shard_count, a->store, path);
     }
     if (!stopped) print_failures(&sum, 20);
     if (!st && (sum.failed || sum.prev_failed)) rc = 1;
     if (ids) memcpy(ids, sum.encoder_id, sizeof sum.encoder_id);
-    if (!st && !a->quiet && a->shard_count > 0)
-        fprintf(stderr, "slava: encode: shard %d/%d is complete; once all %d are: slava store merge %s %s\n", a->shard_index,
-                a->shard_count, a->shard_count, a->store, path);
     slava_encode_summary_free(&sum);
-    /* a run that stopped before storing anything leaves no empty store behind */
-    slava_store_info info;
-    int empty = 0;
-    if (rc < 0 && !existed && slava_store_get_info(ctx, s, &info) == SLAVA_OK) {
-        empty = info.clips[0] + info.clips[1] + info.clips[2] + info.failed[0] + info.failed[1] + info.failed[2] == 0;
-        slava_store_info_free(&info);
-    }
-    slava_store_close(s);
-    slava_store_close(done);
-    if (empty) cli_store_remove(path);
     slava_collection_free(&c);
     return rc;
 }
 
 int cmd_encode(int argc, char **argv) {
     enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET, O_GROUP, O_RETRY,
-           O_ALLOW_SPLIT, O_VERIFY, O_SHARD, O_SHARD_DIR };
+           O_ALLOW_SPLIT, O_VERIFY, O_SHARD, O_SHARD_DIR, O_SEND };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split", required_argument, 0, O_SPLIT}, {"clip", required_argument, 0, O_CLIP},
@@ -178,6 +198,7 @@ int cmd_encode(int argc, char **argv) {
         {"group", required_argument, 0, O_GROUP}, {"retry-failed", no_argument, 0, O_RETRY},
         {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT}, {"verify-content", no_argument, 0, O_VERIFY},
         {"shard", required_argument, 0, O_SHARD}, {"shard-dir", required_argument, 0, O_SHARD_DIR},
+        {"send-shards", no_argument, 0, O_SEND},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     cli_encode_args a;
     memset(&a, 0, sizeof a);
@@ -215,6 +236,7 @@ int cmd_encode(int argc, char **argv) {
         case O_VERIFY: a.enc.verify_content = 1; break;
         case O_SHARD: if (cli_parse_shard("--shard", optarg, &a.shard_index, &a.shard_count)) return CLI_USAGE; break;
         case O_SHARD_DIR: a.shard_dir = optarg; break;
+        case O_SEND: a.send_shards = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("encode: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("encode: unknown option '%s' (slava encode --help)", argv[optind - 1]); return CLI_USAGE;
@@ -227,7 +249,14 @@ int cmd_encode(int argc, char **argv) {
     if (!a.enc.clip_dir) { cli_error("encode: --clip DIR (a Hugging Face CLIP folder) is required"); return CLI_USAGE; }
     if (!a.enc.clap_dir) { cli_error("encode: --clap DIR (a Hugging Face CLAP folder) is required"); return CLI_USAGE; }
     if (!a.store) { cli_error("encode: --store FILE is required"); return CLI_USAGE; }
-    if (a.shard_dir && !a.shard_count) { cli_error("encode: --shard-dir goes with --shard I/N (or mpirun)"); return CLI_USAGE; }
+    if (a.shard_dir && !a.shard_count && slava_dist_size() == 1) {
+        cli_error("encode: --shard-dir goes with --shard I/N (or mpirun)");
+        return CLI_USAGE;
+    }
+    if (a.shard_count && slava_dist_size() > 1) {
+        cli_error("encode: --shard I/N is for runs without mpirun (under mpirun each rank takes its share)");
+        return CLI_USAGE;
+    }
     slava_set_threads(threads);
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, a.quiet);

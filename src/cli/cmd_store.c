@@ -227,7 +227,7 @@ static int store_import(int argc, char **argv) {
         if (!existed) {  /* do not leave an empty store behind a failed import */
             slava_store_close(s);
             s = NULL;
-            cli_store_remove(path);
+            slava_store_remove(path);
         }
     }
     if (rc == CLI_OK)

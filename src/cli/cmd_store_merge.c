@@ -56,7 +56,7 @@ int cmd_store_merge(int argc, char **argv) {
         rc = cli_fail(ctx);
         slava_store_close(s);
         s = NULL;
-        if (!existed) cli_store_remove(out);   /* no empty store left behind a refused merge */
+        if (!existed) slava_store_remove(out);   /* no empty store left behind a refused merge */
     }
     if (rc == CLI_OK && !quiet) {
         /* which of the N shards this merge covered */
@@ -85,7 +85,7 @@ int cmd_store_merge(int argc, char **argv) {
         free(have);
     }
     if (rc == CLI_OK && remove)
-        for (int i = 0; i < n; i++) cli_store_remove(shards[i]);
+        for (int i = 0; i < n; i++) slava_store_remove(shards[i]);
     slava_store_close(s);
     slava_ctx_free(ctx);
     return rc;

@@ -322,6 +322,18 @@ void slava_store_close(slava_store *s) {
     free(s);
 }
 
+void slava_store_remove(const char *path) {
+    const char *suffix[3] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char *p = malloc(strlen(path) + 5);
+        if (!p) return;
+        strcpy(p, path);
+        strcat(p, suffix[i]);
+        unlink(p);
+        free(p);
+    }
+}
+
 /* ------------------------------------------------------------------ transactions */
 
 slava_status sv_store_tx_begin(slava_ctx *ctx, slava_store *s, int *mine) {
