@@ -471,6 +471,14 @@ typedef struct slava_store slava_store;
 #define SLAVA_STORE_READ   2
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out);
 void         slava_store_close(slava_store *s);
+/* Claim the store for one long writer until slava_store_close (an advisory lock on the file), so
+ * that a second encode, import or merge into the same store is refused with one line instead of
+ * redoing the same work: SLAVA_E_STORE "<path>: another slava process is writing to this store
+ * ...". Readers (SLAVA_STORE_READ) are never blocked, and without the lock the store still holds
+ * whole clips only (each is one transaction). wait_s > 0: wait up to that many seconds for the
+ * other writer to finish (polling the ctx's cancel callback); 0: refuse at once. Claiming twice
+ * is a no-op; a read-only store gives SLAVA_E_ARG. */
+slava_status slava_store_lock_writer(slava_ctx *ctx, slava_store *s, double wait_s);
 /* Delete a (closed) store file with its -wal and -shm companions; missing files are ignored. */
 void         slava_store_remove(const char *path);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which

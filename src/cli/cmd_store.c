@@ -209,6 +209,7 @@ static int store_import(int argc, char **argv) {
     slava_store_counts n;
     cli_progress_install(ctx, 1);   /* no display: Ctrl-C stops cleanly */
     int rc = open_store(path, SLAVA_STORE_CREATE, ctx, &s);
+    if (rc == CLI_OK && slava_store_lock_writer(ctx, s, 0)) rc = cli_fail(ctx);
     slava_status st = rc == CLI_OK ? slava_store_import(ctx, s, argv[optind + 1], &n) : SLAVA_OK;
     if (st) {
         rc = cli_fail_or_stop(ctx, st, "%s is as it was (the import is one transaction): run the same command again", path);
