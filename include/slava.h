@@ -1082,8 +1082,8 @@ typedef struct {
     double  seconds;
 } slava_index_summary;
 
-/* Build or update the index o->out from o->store. Only clips that are new or changed are
- * projected; the file is replaced atomically. Refused: o->out naming the store or the heads file,
+/* Build or update the index o->out from o->store. Only clips whose features are new or changed
+ * are projected; the file is replaced atomically, and left untouched when nothing changed. Refused: o->out naming the store or the heads file,
  * an existing o->out that is not a slava index, heads whose recorded encoders differ from the
  * store's (unless o->force; the message names both identities), a store with no clip features.
  * Progress: stage "index", done / total in clips. sum may be NULL. */

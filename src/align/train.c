@@ -87,8 +87,7 @@ void slava_train_opts_default(slava_train_opts *o) {
 
 /* ------------------------------------------------------------------ heads init */
 
-/* Untrained heads; sha256 of the checkpoints into clip_sha / clap_sha when not NULL. */
-static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+slava_status al_heads_init_sha(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
                                char *clip_sha, char *clap_sha) {
     *out = NULL;
     static const char *mod[3] = {"visual", "audio", "text"};
@@ -134,7 +133,7 @@ static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const sl
 }
 
 slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out) {
-    return heads_init(ctx, ds, o, out, NULL, NULL);
+    return al_heads_init_sha(ctx, ds, o, out, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ training data */
@@ -406,7 +405,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
     batch_bufs bb = {0};
     optim o = {0};
     int *order = NULL;
-    slava_status st = heads_init(ctx, ds, opt, &h, info->clip_sha256, info->clap_sha256);
+    slava_status st = al_heads_init_sha(ctx, ds, opt, &h, info->clip_sha256, info->clap_sha256);
     if (st) goto done;
     st = al_heads_new(ctx, h->d_v, h->d_a, h->d_t, h->P, h->H, &best);
     if (st) goto done;
