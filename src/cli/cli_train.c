@@ -2,6 +2,7 @@
  * cli_train.c — the option handling shared by train / eval / experiment / demo (cli_train.h).
  */
 #include "cli/cli_train.h"
+#include "io/outcheck.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -310,4 +311,14 @@ int cli_train_log_close(cli_train_args *a) {
     a->train.log = NULL;
     if (bad) cli_error("%s: cannot write the training log", a->log_path);
     return bad ? -1 : 0;
+}
+
+int cli_train_check_outputs(slava_ctx *ctx, const cli_train_args *a, const char *out, const char *const *inputs, int n) {
+    const char *in[16];
+    int k = 0;
+    for (int i = 0; i < n && k < 14; i++) in[k++] = inputs[i];
+    if (out && sv_output_check(ctx, out, SV_OUT_HEADS, in, k)) return cli_fail(ctx);
+    if (out) in[k++] = out;
+    if (a->log_path && sv_output_check(ctx, a->log_path, SV_OUT_JSONL, in, k)) return cli_fail(ctx);
+    return CLI_OK;
 }

@@ -65,6 +65,10 @@ int cli_train_refuse(const char *cmd, const cli_train_args *a, unsigned mask, co
 /* Open --log (when given) and route slava_train's records into it as JSON Lines. 0, or -1
  * (printed). cli_train_log_close flushes and closes it (-1 when writing failed, printed). */
 int cli_train_log_open(cli_train_args *a);
+/* Before any work: the heads file `out` (may be NULL) and --log must not be any of the n inputs
+ * (nor each other) and may only replace files of their own kind (io/outcheck.h). CLI_OK or
+ * CLI_FAIL (printed). */
+int cli_train_check_outputs(slava_ctx *ctx, const cli_train_args *a, const char *out, const char *const *inputs, int n);
 int cli_train_log_close(cli_train_args *a);
 
 /* The options `experiment` and `run` share to choose the Table II runs and their output. */

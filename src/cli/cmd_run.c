@@ -100,6 +100,8 @@ int cmd_run(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
+    const char *inputs[4] = {e.store, e.captions, a.train.clip_dir, a.train.clap_dir};
+    if (cli_train_check_outputs(ctx, &a, NULL, inputs, 4)) { slava_ctx_free(ctx); return CLI_FAIL; }
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);

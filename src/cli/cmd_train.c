@@ -73,7 +73,9 @@ int cmd_train(int argc, char **argv) {
     cli_log_install(ctx, a.quiet);
     slava_dataset ds = {0};
     slava_heads *h = NULL, *ih = NULL;
-    int rc = CLI_OK;
+    const char *inputs[2] = {store, init};
+    int rc = cli_train_check_outputs(ctx, &a, out, inputs, 2);
+    if (rc) goto done;
     if (init) {
         if (slava_heads_load(ctx, init, &ih)) { rc = cli_fail(ctx); goto done; }
         int H;
