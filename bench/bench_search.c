@@ -14,9 +14,9 @@
  * --json prints one document instead: machine, threads, kernel, limits, rows.
  *
  *   - the same on clustered rows (1,000 centres; closer to real embeddings) at 100k;
- * usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]
+ * usage: bench_search [--json] [--min N] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]
  *                     [--ann-efc N] [--store-clips N]
- *   --max: largest size (default 1M); --ann-max: largest size with an approximate index (1M);
+ *   --min / --max: smallest / largest size (default 10k / 1M, times 10 between); --ann-max: largest size with an approximate index (1M);
  *   --ann-m / --ann-efc: HNSW parameters (default the index's: 32 / 100)
  */
 #include "bench_util.h"
@@ -245,13 +245,14 @@ static void bench_build(out_t *o, int clips) {
 }
 
 int main(int argc, char **argv) {
-    int64_t max_n = 1000000;
+    int64_t max_n = 1000000, min_n = 10000;
     int64_t ann_max = 1000000;
     int threads = 0, ann = 1, store_clips = 2000;
     out_t o = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) o.json = 1;
         else if (!strcmp(argv[i], "--max") && i + 1 < argc) max_n = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--min") && i + 1 < argc) min_n = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-ann")) ann = 0;
         else if (!strcmp(argv[i], "--ann-max") && i + 1 < argc) ann_max = atoll(argv[++i]);
@@ -259,7 +260,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ann-efc") && i + 1 < argc) g_ann_efc = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--store-clips") && i + 1 < argc) store_clips = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]\n"
+            fprintf(stderr, "usage: bench_search [--json] [--min N] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]\n"
                             "                    [--ann-efc N] [--store-clips N]\n");
             return 2;
         }
@@ -276,7 +277,7 @@ int main(int argc, char **argv) {
     }
     slava_ctx *ctx = slava_ctx_new();
     double last_ms = 0, last_share = 0;
-    for (int64_t n = 10000; n <= max_n; n *= 10) {
+    for (int64_t n = min_n; n <= max_n; n *= 10) {
         float *X = sv_alloc(sizeof(float) * (size_t)n * DIM);
         uint16_t *H = sv_alloc(sizeof(uint16_t) * (size_t)n * DIM);
         float *Q = sv_alloc(sizeof(float) * (ANN_QUERIES > BATCH ? ANN_QUERIES : BATCH) * DIM);
