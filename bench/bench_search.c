@@ -69,14 +69,10 @@ static double bandwidth_gbs(size_t bytes, int reps) {
         {
             int t = omp_get_thread_num(), nt = omp_get_num_threads();
             size_t a0 = n * t / nt, a1 = n * (t + 1) / nt;
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            size_t i = a0;
-            for (; i + 64 <= a1; i += 64) {
-                #pragma omp simd reduction(+ : s0, s1, s2, s3)
-                for (int j = 0; j < 16; j++) { s0 += a[i + j]; s1 += a[i + 16 + j]; s2 += a[i + 32 + j]; s3 += a[i + 48 + j]; }
-            }
-            for (; i < a1; i++) s0 += a[i];
-            tot += s0 + s1 + s2 + s3;
+            float s0 = 0;
+            #pragma omp simd reduction(+ : s0)
+            for (size_t i = a0; i < a1; i++) s0 += a[i];
+            tot += s0;
         }
         double dt = sv_now() - t0;
         sink += tot;
@@ -267,6 +263,7 @@ int main(int argc, char **argv) {
     }
     slava_set_threads(threads);
     omp_set_num_threads(slava_get_threads());
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* rows appear as they are measured (long runs) */
     o.rows = cJSON_CreateArray();
     if (!o.json) bench_print_machine(stdout);
     double gf = bench_sgemm_gflops(1024, 5);
@@ -288,6 +285,13 @@ int main(int argc, char **argv) {
         int64_t ids[BATCH * K];
         float sc[BATCH * K];
         double exact_ms[2] = {0, 0};
+        /* limits measured again next to this size's rows: the machine is shared, its load varies */
+        double bw_n = bandwidth_gbs((size_t)1 << 29, 3), gf_n = bench_sgemm_gflops(1024, 3);
+        char lname[96];
+        snprintf(lname, sizeof lname, "limit before the %s rows: streaming read", size_name(n));
+        row(&o, lname, 1, "f32", bw_n, "GB/s", 0, NULL);
+        snprintf(lname, sizeof lname, "limit before the %s rows: sgemm 1024", size_name(n));
+        row(&o, lname, 1, "f32", gf_n, "GFLOP/s", 0, NULL);
         for (int f16 = 0; f16 <= 1; f16++) {
             const void *R = f16 ? (const void *)H : X;
             const char *prec = f16 ? "f16" : "f32";
@@ -302,15 +306,16 @@ int main(int argc, char **argv) {
                 t[r] = sv_now() - t0;
             }
             qsort(t, reps, sizeof *t, cmp_d);
-            double med = t[reps / 2];
+            double med = t[reps / 2], fastest = t[0];
             free(t);
             exact_ms[f16] = med * 1e3;
             char name[96];
             snprintf(name, sizeof name, "exact top-10, %s×512, one query (latency)", size_name(n));
             row(&o, name, 1, prec, med * 1e3, "ms", 0, NULL);
             snprintf(name, sizeof name, "exact top-10, %s×512, one query (bytes read)", size_name(n));
-            row(&o, name, 1, prec, bytes / med / 1e9, "GB/s", bytes / med / 1e9 / bw, "memory bandwidth");
-            if (n == 1000000 && !f16) { last_ms = med * 1e3; last_share = bytes / med / 1e9 / bw; }
+            /* the fastest pass against the best streaming read, both next to each other in time */
+            row(&o, name, 1, prec, bytes / fastest / 1e9, "GB/s", bytes / fastest / 1e9 / bw_n, "memory bandwidth");
+            if (n == 1000000 && !f16) { last_ms = med * 1e3; last_share = bytes / fastest / 1e9 / bw_n; }
             int breps = n >= 1000000 ? 2 : n >= 100000 ? 5 : 20;
             double best = 1e30;
             for (int r = 0; r < breps; r++) {
@@ -321,9 +326,9 @@ int main(int argc, char **argv) {
             }
             double gflops = 2.0 * BATCH * n * DIM / best / 1e9;
             snprintf(name, sizeof name, "exact top-10, %s×512, 64-query batch", size_name(n));
-            row(&o, name, BATCH, prec, BATCH / best, "queries/s", gflops / gf, "sgemm");
+            row(&o, name, BATCH, prec, BATCH / best, "queries/s", gflops / gf_n, "sgemm");
             snprintf(name, sizeof name, "exact top-10, %s×512, 64-query batch (GEMM rate)", size_name(n));
-            row(&o, name, BATCH, prec, gflops, "GFLOP/s", gflops / gf, "sgemm");
+            row(&o, name, BATCH, prec, gflops, "GFLOP/s", gflops / gf_n, "sgemm");
         }
         if (ann && n <= ann_max) bench_ann(&o, ctx, X, H, Q, n, "random", exact_ms);
         if (ann && n == 100000) {
