@@ -93,6 +93,27 @@ const char  *slava_dist_library(void);
 /* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
 double slava_now(void);
 
+/* s as valid UTF-8: a malloc'd copy (caller frees) where each maximal invalid subpart is U+FFFD
+ * (Python's errors='replace'); *changed (may be NULL) = 1 when something was replaced. NULL when
+ * s is NULL or memory ran out. Every string slava writes as JSON goes through it. */
+char *slava_utf8_fix(const char *s, int *changed);
+
+/* Kinds of files slava writes, for slava_output_check. */
+typedef enum {
+    SLAVA_FILE_HEADS = 0,    /* heads safetensors (holds visual_projection.weight) */
+    SLAVA_FILE_FEATURES,     /* a features export (safetensors, format slava-features/...) */
+    SLAVA_FILE_LOG,          /* a training log: JSON Lines, each line an object with "type" */
+    SLAVA_FILE_SVG,          /* an SVG picture */
+    SLAVA_FILE_KINDS
+} slava_file_kind;
+/* Before writing `path`: SLAVA_OK when it does not exist or is a file of `kind` (an empty file
+ * counts as any kind), and is none of inputs[0..n) (NULL entries skipped; the same file after
+ * resolving links counts). Otherwise SLAVA_E_ARG naming path and what it is ("... is the same
+ * file as the input X", "... exists and is not a heads file (it looks like a SQLite database
+ * ...); refusing to replace it"). A wrong --out then never destroys a store or a heads file. */
+slava_status slava_output_check(slava_ctx *ctx, const char *path, slava_file_kind kind, const char *const *inputs,
+                                int n);
+
 /* Version and backends: fills `buf` with a multi-line report (version, BLAS library and kernel,
  * threads, FFmpeg / SQLite / FFTW versions). */
 void        slava_version_report(char *buf, size_t cap);
@@ -773,6 +794,22 @@ slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const sla
 char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
                           const slava_eval_report *reports, const slava_eval_report *untrained,
                           slava_format fmt);
+
+/* ===================================================================== plots (SVG, PLplot) */
+
+/* Training curves: from training logs (slava_train_opts.log as written by `slava train --log`,
+ * JSON Lines), per run (recipe and seed; "(i)" added to tell files apart) the mean loss of each
+ * epoch's steps and the validation mean R@10 (%) after each epoch (epoch 0: before any step;
+ * stage 2 continues after stage 1's epochs), two panels, one line per run, a legend. Written
+ * atomically as SVG to out_svg, which may not be one of the logs nor another kind of file.
+ * PLplot is not thread-safe: one picture at a time. */
+slava_status slava_plot_training(slava_ctx *ctx, const char *const *logs, int n_logs, const char *out_svg);
+/* Table II (slava_table2_format's cells) as grouped bars: per column (the seven tasks and the
+ * mean) one bar per recipe (untrained heads first, grey, when given), an error bar of ± one
+ * sample std over the seeds when there are several; tasks a recipe never trains have no bar. */
+slava_status slava_plot_table2(slava_ctx *ctx, const char *const *recipes, int n_recipes, int n_seeds,
+                               const slava_eval_report *reports, const slava_eval_report *untrained,
+                               const char *out_svg);
 
 /* ===================================================================== data (AVCaps, synthetic) */
 

@@ -3,7 +3,6 @@
  * subcommands. The only place (with the subcommands) that writes to stdout / stderr.
  */
 #include "cli/cli.h"
-#include "text/text_clean.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +15,7 @@
 /* One line of valid UTF-8: line breaks and other control characters become spaces, invalid
  * bytes U+FFFD (file names and user input can hold anything). */
 static void put_clean_line(FILE *f, const char *s) {
-    char *u = sv_utf8_fix(s, NULL);
+    char *u = slava_utf8_fix(s, NULL);
     for (const unsigned char *p = (const unsigned char *)(u ? u : s); *p; p++) fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
     free(u);
 }
@@ -223,7 +222,7 @@ void cli_log_install(slava_ctx *ctx, int quiet) { slava_ctx_set_log(ctx, log_cb,
 void cli_json_string(FILE *f, const char *s) {
     static int warned;   /* CLI-only state: one warning per run */
     int changed = 0;
-    char *u = sv_utf8_fix(s, &changed);
+    char *u = slava_utf8_fix(s, &changed);
     if (changed && !warned) {
         warned = 1;
         fputs("slava: warning: text that is not valid UTF-8 (an input, path or caption) is written to JSON with U+FFFD "

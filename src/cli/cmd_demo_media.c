@@ -138,7 +138,7 @@ int cmd_demo_media(int argc, char **argv) {
         so.clips[2] > 10 ? 1000.0 / so.clips[2] : 100.0);
     rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
                           "the clips, checkpoints and features in the work folder are kept: run slava demo again "
-                          "(it reuses them; training starts over)");
+                          "(it reuses them; training starts over)", NULL);
     if (!rc && fmt == SLAVA_FMT_MD)
         printf("\nTotal %.1f s. Rerunning reuses %s (delete it to start over).\n", slava_now() - t0, work);
     if (!rc && erc) rc = CLI_FAIL;
