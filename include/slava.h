@@ -131,6 +131,11 @@ typedef struct {
  * out->rgb is malloc'd and owned by the caller: release with slava_image_free. */
 slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out);
 void         slava_image_free(slava_image *im);   /* frees im->rgb, zeroes *im */
+/* The frame of a video (or image) file on screen at `t` seconds from the video stream's start:
+ * the last frame whose time is <= t (the first frame when t is before it, the last frame when t
+ * is past the end). Seeks to the key frame before t, so the cost does not grow with t. out->rgb
+ * is malloc'd and owned by the caller (slava_image_free). Errors name the file. */
+slava_status slava_video_frame_at(slava_ctx *ctx, const char *path, double t, slava_image *out);
 
 /* Video frames sampled at `fps` frames per second, at the middle of each 1/fps interval by
  * presentation time: interval k is [k/fps, (k+1)/fps) measured from the video stream's start
