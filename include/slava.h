@@ -551,6 +551,19 @@ void         slava_heads_free(slava_heads *h);
 slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_modality m,
                                  const float *x, int T, int D, float *out);
 int          slava_heads_dim(const slava_heads *h);
+/* Every row on its own: x [T, D] → out [T, P] = head(x_t) per row (not normalised); T = 0 does
+ * nothing. out must hold T * slava_heads_dim(h) floats. */
+slava_status slava_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slava_modality m,
+                                      const float *x, int T, int D, float *out);
+/* The identity of the modality-m encoder whose features the heads were trained on (the file's
+ * metadata "visual_encoder" / "audio_encoder" / "text_encoder"); NULL when not recorded
+ * (untrained heads, older files). Borrowed from h. */
+const char  *slava_heads_encoder(const slava_heads *h, slava_modality m);
+/* Refuse to apply heads to features of other encoders: for each modality where both the heads'
+ * recorded encoder and enc[m] (may be NULL; enc may be NULL) are known and differ, SLAVA_E_ARG
+ * with one line naming heads_path, both identities and `features` (e.g. the store's path). */
+slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, const char *heads_path,
+                                        const char *const *enc, const char *features);
 
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
@@ -818,6 +831,176 @@ typedef struct {
 slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
                                      const slava_encode_opts *o, slava_encode_summary *sum);
 void         slava_encode_summary_free(slava_encode_summary *sum);
+
+/* ===================================================================== index and search */
+
+/* A search index (docs/search.md): built from a feature store without any tower, it holds per
+ * clip the pooled visual and audio embeddings and one embedding per moment (frame / 10 s chunk)
+ * with its times, all projected through the heads (trained heads, or the checkpoints' own
+ * projections) and L2-normalised, stored as float32 or float16; plus the clips' source paths,
+ * durations, audio flags and captions, the encoders' identities (the store's encoder names), the
+ * heads' identity (sha256 of the heads file) and the folders it was built with.
+ *
+ * Moments: visual row k of a clip covers [k/fps, (k+1)/fps) cut at the clip's duration (fps is
+ * read from the visual encoder id's "@<fps>fps", 1 without it); audio row k covers
+ * [10k, min(10k + 10, duration)].
+ *
+ * Threads: a slava_index is read-only after slava_index_open; any number of threads may call
+ * slava_index_get_info / slava_index_get_clip / slava_index_find_clip / slava_search /
+ * slava_search_query_build (with its own ctx per thread) on one index at the same time.
+ * A slava_embedder is NOT thread-safe: calls that pass one must be serialised per embedder (a
+ * server keeps one embedder behind a mutex, or one per worker). */
+typedef struct slava_index slava_index;
+
+typedef struct {
+    const char *store;       /* feature store to index (opened read-only) */
+    const char *out;         /* index file to write; when it holds an index, it is updated */
+    const char *heads;       /* trained heads file, or NULL: the checkpoints' own projections */
+    const char *clip_dir;    /* CLIP folder: visual projection when heads == NULL; recorded for queries */
+    const char *clap_dir;    /* CLAP folder: audio projection when heads == NULL; recorded for queries */
+    unsigned split_mask;     /* splits to index (bits 1 << slava_split); 0 = all */
+    const char *encoder[SLAVA_MODS]; /* chosen encoder per modality as in slava_store_load (NULL: the only one) */
+    int f16;                 /* 1: store embeddings as float16 (half the memory; scores within ~1e-3) */
+    int force;               /* 1: accept heads whose recorded encoders differ from the store's */
+    int ann;                 /* approximate index: 0 never, 1 always, -1 auto (>= 200,000 rows; default) */
+} slava_index_opts;
+void slava_index_opts_default(slava_index_opts *o);
+
+/* What slava_index_build did. Items are clips; rows are embeddings (pooled + moments). */
+typedef struct {
+    int     clips;           /* clips in the index now */
+    int     added, removed;  /* clips added / removed compared with the index that was at o->out */
+    int     updated;         /* clips whose features, source, duration or captions changed */
+    int     unchanged;       /* clips taken over from the old index as they were */
+    int     rebuilt;         /* 1: no usable old index (absent, or other heads / encoders / dtype) */
+    int64_t rows;            /* embeddings in the index now */
+    int64_t rows_added, rows_removed;
+    int64_t rows_projected;  /* feature rows projected by this run */
+    int     ann_built;       /* 1: the approximate index was (re)built */
+    double  seconds;
+} slava_index_summary;
+
+/* Build or update the index o->out from o->store. Only clips that are new or changed are
+ * projected; the file is replaced atomically. Refused: o->out naming the store or the heads file,
+ * an existing o->out that is not a slava index, heads whose recorded encoders differ from the
+ * store's (unless o->force; the message names both identities), a store with no clip features.
+ * Progress: stage "index", done / total in clips. sum may be NULL. */
+slava_status slava_index_build(slava_ctx *ctx, const slava_index_opts *o, slava_index_summary *sum);
+
+/* Open an index file (validated completely: a corrupt or truncated file is SLAVA_E_FORMAT naming
+ * it). The index keeps the file mapped; free with slava_index_free. */
+slava_status slava_index_open(slava_ctx *ctx, const char *path, slava_index **out);
+void         slava_index_free(slava_index *ix);
+
+typedef struct {
+    int     n_clips;
+    int     n_audio_clips;   /* clips with an audio track (audio rows) */
+    int64_t n_frames;        /* visual moment rows */
+    int64_t n_chunks;        /* audio moment rows */
+    int     dim;             /* embedding size P */
+    int     f16;             /* 1: stored as float16 */
+    double  fps;             /* frame rate of the visual features */
+    char    encoder_id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]; /* store's encoder names ("" when absent) */
+    char    heads_id[65];    /* sha256 (hex) of the heads file, "" for checkpoint projections */
+    /* As recorded at build time (absolute paths), NULL when not given; borrowed from ix. */
+    const char *store, *heads, *clip_dir, *clap_dir;
+    int     has_ann;         /* an approximate index is present and current */
+    const char *ann_kind;    /* e.g. "hnswlib M=32 ef_construction=200"; "" without one */
+} slava_index_info;
+void slava_index_get_info(const slava_index *ix, slava_index_info *info);
+
+/* One clip of the index; every pointer is borrowed from ix (valid until slava_index_free). */
+typedef struct {
+    const char *id;          /* clip id (the media file's stem) */
+    const char *source;      /* media path as stored by encode (NULL when unknown) */
+    int     split;           /* slava_split */
+    double  duration;        /* seconds (< 0 unknown) */
+    int     has_audio;
+    int     n_frames, n_chunks;                      /* moments */
+    int     n_captions[SLAVA_CAP_KINDS];
+    const char *const *captions[SLAVA_CAP_KINDS];    /* [n_captions[k]] texts (entries may be NULL) */
+} slava_index_clip;
+/* Clip number i (0 <= i < n_clips; clips are ordered by split, then id). */
+void slava_index_get_clip(const slava_index *ix, int i, slava_index_clip *out);
+/* Number of the clip with this id, or -1. */
+int  slava_index_find_clip(const slava_index *ix, const char *id);
+
+/* --- queries ---
+ * A query is a weighted sum of terms. Each term is embedded and L2-normalised (text: text tower
+ * + head; image: one frame; video: mean over its frames; audio: mean over its 10 s chunks; a clip
+ * of the index: its pooled visual embedding for visual rows and its pooled audio embedding
+ * (visual when it has no audio) for audio rows); then q = sum(weight_i * e_i) / ||...||.
+ * A negative weight moves the query away from a term ("dog" + "-indoor"). */
+typedef enum {
+    SLAVA_TERM_TEXT = 0,     /* value: the text */
+    SLAVA_TERM_AUDIO = 1,    /* value: any media file with an audio stream (wav, mp4's sound track) */
+    SLAVA_TERM_VIDEO = 2,    /* value: a video file (its frames at the index's fps) */
+    SLAVA_TERM_IMAGE = 3,    /* value: an image file */
+    SLAVA_TERM_CLIP = 4      /* value: the id of a clip in the index */
+} slava_term_kind;
+typedef struct {
+    slava_term_kind kind;
+    const char *value;       /* borrowed */
+    float weight;            /* != 0; negative: away from this term */
+} slava_search_term;
+/* A command-line style term: a leading '-' makes the weight -1 (and is removed); a leading "\-"
+ * stands for a literal '-'. t->value points into arg. */
+void slava_search_term_from_arg(slava_term_kind kind, const char *arg, slava_search_term *t);
+const char *slava_term_kind_name(slava_term_kind k);   /* "text" "audio" "video" "image" "clip" */
+
+/* The query vectors: visual is compared with visual rows, audio with audio rows. */
+typedef struct {
+    int    dim;
+    float *visual;           /* [dim], unit length (malloc'd; slava_search_query_free) */
+    float *audio;            /* [dim], unit length */
+} slava_search_query;
+/* Embed the terms with e (may be NULL when every term is a clip id) and combine them. Each term's
+ * encoder must be the one the index was built with (the identities are compared: a mismatch is
+ * SLAVA_E_ARG naming both), and e's projection must be the index's (same heads id). Errors name
+ * the term. */
+slava_status slava_search_query_build(slava_ctx *ctx, const slava_index *ix, slava_embedder *e, int n,
+                                      const slava_search_term *terms, slava_search_query *q);
+void         slava_search_query_free(slava_search_query *q);
+
+/* --- search ---
+ * Score of a clip in one modality m: the largest cosine between q.m and the clip's pooled
+ * embedding or any of its moments (the best moment is reported). in = both: the mean of the
+ * visual and audio scores for clips with audio, the visual score for clips without; the modality
+ * reported is the one with the higher score. Ties rank by clip number. */
+typedef enum { SLAVA_IN_VISUAL = 1, SLAVA_IN_AUDIO = 2, SLAVA_IN_BOTH = 3 } slava_search_in;
+const char *slava_search_in_name(int in);   /* "visual" "audio" "both" */
+int         slava_search_in_parse(const char *name);   /* -1 when unknown */
+
+typedef struct {
+    int in;                  /* slava_search_in (default SLAVA_IN_BOTH) */
+    int k;                   /* results wanted (default 10); more than the clips gives every clip */
+    int exact;               /* 1: always the exact scan, even when an approximate index exists */
+    int ef;                  /* approximate search breadth (0: default 256) */
+} slava_search_opts;
+void slava_search_opts_default(slava_search_opts *o);
+
+typedef struct {
+    int    clip;             /* clip number (slava_index_get_clip) */
+    const char *id;          /* borrowed from the index */
+    const char *source;      /* borrowed; NULL when unknown */
+    float  score;
+    int    modality;         /* SLAVA_MOD_VISUAL or SLAVA_MOD_AUDIO: where the best moment is */
+    double t_start, t_end;   /* the best-matching moment, seconds */
+    float  score_visual, score_audio;   /* the per-modality scores (NAN when not computed / no audio) */
+} slava_search_hit;
+
+/* Top o->k clips for q into hits[o->k] (caller's array), best first; *n_hits = min(k, clips that
+ * can match: every clip for visual / both, clips with audio for audio). An empty index gives 0. */
+slava_status slava_search(slava_ctx *ctx, const slava_index *ix, const slava_search_query *q,
+                          const slava_search_opts *o, slava_search_hit *hits, int *n_hits);
+
+/* Results as text, the one formatter of the CLI and the server (malloc'd, caller frees; NULL when
+ * out of memory). SLAVA_FMT_JSON: {"query": {"terms": [{"kind", "value", "weight"}], "in", "k"},
+ * "results": [{"clip", "source", "score", "modality", "t_start", "t_end", "score_visual",
+ * "score_audio"}]} (docs/search.md); SLAVA_FMT_MD: a table. Always valid UTF-8. */
+char *slava_search_format(const slava_index *ix, int n_terms, const slava_search_term *terms,
+                          const slava_search_opts *o, const slava_search_hit *hits, int n_hits,
+                          slava_format fmt);
 
 #ifdef __cplusplus
 }
