@@ -1002,6 +1002,43 @@ char *slava_search_format(const slava_index *ix, int n_terms, const slava_search
                           const slava_search_opts *o, const slava_search_hit *hits, int n_hits,
                           slava_format fmt);
 
+/* ===================================================================== serve (HTTP server) */
+
+/* `slava serve`: a local HTTP server over a search index (docs/serve.md): the search page, a JSON
+ * API (/api/search, /api/clip/ID, /api/health), OpenAI-style /v1/embeddings, and the indexed
+ * media by clip id (/media/ID with range requests, /thumb/ID?t=S JPEG thumbnails). Built on
+ * civetweb with a fixed pool of worker threads; the towers are loaded once at start and shared
+ * behind a mutex. Only files the index names are ever served, looked up by clip id.
+ * Warnings (5xx answers, failed uploads) go to the log callback of the ctx given to
+ * slava_server_start, from the worker threads, one call at a time; that ctx must outlive the
+ * server. The server never prints. */
+typedef struct slava_server slava_server;
+
+typedef struct {
+    const char *index;       /* index file (slava index) */
+    const char *host;        /* IPv4 address or host name to bind (default "127.0.0.1") */
+    int     port;            /* default 8080; 0: any free port (see slava_server_port) */
+    int     workers;         /* HTTP worker threads (default 8) */
+    const char *clip_dir;    /* CLIP folder for text / image / video queries (NULL: the index's) */
+    const char *clap_dir;    /* CLAP folder for audio queries (NULL: the index's) */
+    const char *heads;       /* heads file (NULL: the index's) */
+    int64_t max_upload;      /* largest upload in bytes (default 50 MB = 50,000,000) */
+    int     timeout_ms;      /* socket read / write timeout per request (default 30000) */
+    int     max_k;           /* largest k a request may ask for (default 100) */
+    size_t  thumb_cache;     /* bytes of JPEG thumbnails kept in memory (default 64 MiB) */
+    int     thumb_width;     /* thumbnail width in pixels (default 320) */
+    const char *tmp_dir;     /* where uploads are spooled (default $TMPDIR, else /tmp) */
+} slava_server_opts;
+void slava_server_opts_default(slava_server_opts *o);
+
+/* Open the index, load the towers it needs (a query kind whose folder is missing is answered 503),
+ * bind host:port and start the workers. Errors: the index, a folder, an address in use. */
+slava_status slava_server_start(slava_ctx *ctx, const slava_server_opts *o, slava_server **out);
+int          slava_server_port(const slava_server *s);   /* the port bound */
+const char  *slava_server_url(const slava_server *s);    /* "http://127.0.0.1:8080/" */
+/* Stop accepting, finish the requests in flight, join the workers and free everything. */
+void         slava_server_stop(slava_server *s);
+
 #ifdef __cplusplus
 }
 #endif
