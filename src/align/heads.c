@@ -234,6 +234,10 @@ slava_status slava_heads_load(slava_ctx *ctx, const char *path, slava_heads **ou
             break;
         }
         st = sv_tensor_to_f32(ctx, path, t, h->mem + d->off);
+        for (size_t i = 0; !st && i < d->numel; i++)
+            if (!isfinite(h->mem[d->off + i]))
+                st = sv_err(ctx, SLAVA_E_FORMAT, "%s: tensor '%s' holds %s values (a diverged training run?)", path,
+                            d->name, isnan(h->mem[d->off + i]) ? "NaN" : "infinite");
     }
     static const char *enc_keys[3] = {"visual_encoder", "audio_encoder", "text_encoder"};
     for (int m = 0; !st && m < 3; m++) h->encoder[m] = sv_st_meta(f, enc_keys[m]);

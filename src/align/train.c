@@ -10,9 +10,9 @@
  */
 #include "align/heads.h"
 #include "align/kernels.h"
+#include "align/project.h"
 #include "align/train.h"
 #include "base/rng.h"
-#include "eval/eval.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -291,12 +291,12 @@ static int eligible(const slava_clip *c, const stage_def *sd) {
     return 1;
 }
 
-static double validate(slava_ctx *ctx, const sv_evalset *val, const slava_heads *h, unsigned tasks, slava_status *st) {
+static double validate(slava_ctx *ctx, const al_evalfeat *val, const slava_heads *h, unsigned tasks, slava_status *st) {
     sv_evalemb m;
     slava_eval_report r;
-    *st = sv_evalset_embed(ctx, val, h, &m);
+    *st = al_evalfeat_embed(ctx, val, h, &m);
     if (*st) return 0;
-    *st = sv_eval_tasks(ctx, val, &m, tasks, &r);
+    *st = sv_eval_tasks(ctx, val->set, &m, tasks, &r);
     sv_evalemb_free(&m);
     return *st ? 0 : sv_mean_r10(&r, tasks);
 }
@@ -320,7 +320,10 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
                                         "temperature >= 0 (got %d, %d, %g, %g, %g)",
                       opt->epochs, opt->batch, opt->lr, opt->wd, opt->temperature);
     sv_evalset val;
+    al_evalfeat valf;
     SV_TRY(sv_evalset_build(ctx, ds, SLAVA_SPLIT_VAL, &val));
+    slava_status vst = al_evalfeat_build(ctx, &val, &valf);
+    if (vst) { sv_evalset_free(&val); return vst; }
     slava_heads *h = NULL, *best = NULL;
     train_data td = {0};
     batch_bufs bb = {0};
@@ -364,7 +367,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
     int B = opt->batch < td.n ? opt->batch : td.n;
     if (!bufs_alloc(&bb, h, B, B * max_t_a)) { st = sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory"); goto done; }
     info->stages = rd->stages;
-    info->init_val = validate(ctx, &val, h, rd->st[rd->stages - 1].val_tasks, &st);
+    info->init_val = validate(ctx, &valf, h, rd->st[rd->stages - 1].val_tasks, &st);
     if (st) goto done;
     sv_rng rng;
     sv_rng_seed(&rng, opt->seed ^ 0x5EEDBA7C4E5ull);
@@ -404,7 +407,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
                 optim_step(h, &o, used, opt);
                 nb++;
             }
-            double v = validate(ctx, &val, h, sd->val_tasks, &st);
+            double v = validate(ctx, &valf, h, sd->val_tasks, &st);
             if (st) goto done;
             if (v > best_val) {
                 best_val = v;
@@ -432,6 +435,7 @@ done:
     bufs_free(&bb);
     sv_free(o.grad); sv_free(o.m); sv_free(o.v);
     free(td.clip); sv_free(td.vbar); sv_free(td.abar); free(order);
+    al_evalfeat_free(&valf);
     sv_evalset_free(&val);
     return st;
 }

@@ -22,6 +22,8 @@ static void usage(FILE *f) {
         "  --heads FILE        trained heads (from slava train)\n"
         "  --split S           train, val or test (default test)\n"
         "  --format F          md (default), csv or json\n"
+        "  --force             use --heads even when they were trained on features of other\n"
+        "                      encoders than the store's (their identities are in the heads file)\n"
         "  --clip DIR / --clap DIR / --seed N / --audio-head KIND   untrained heads (see slava train)\n"
         "  --threads N         threads (default: the cores available)\n");
 }
@@ -30,11 +32,11 @@ int cmd_eval(int argc, char **argv) {
     static const struct option longopts[] = {
         {"store", required_argument, 0, 's'}, {"heads", required_argument, 0, 'H'},
         {"split", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
+        {"force", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
     const char *store = NULL, *heads = NULL;
-    int c, r, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD;
+    int c, r, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD, force = 0;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
@@ -45,6 +47,7 @@ int cmd_eval(int argc, char **argv) {
         case 'H': heads = optarg; break;
         case 'p': if ((split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
         case 'f': if ((fmt = cli_parse_format(optarg)) < 0) return CLI_USAGE; break;
+        case 'F': force = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("eval: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("eval: unknown option '%s' (slava eval --help)", argv[optind - 1]); return CLI_USAGE;
@@ -64,6 +67,10 @@ int cmd_eval(int argc, char **argv) {
     int rc = CLI_OK;
     if (heads && slava_heads_load(ctx, heads, &h)) { rc = cli_fail(ctx); goto done; }
     if ((rc = cli_load_store(ctx, store, 1u << split, &ds))) goto done;
+    if (h && !force && slava_heads_check_encoders(ctx, h, heads, (const char *const *)ds.encoder_id, store)) {
+        rc = cli_fail(ctx);
+        goto done;
+    }
     if (!h && slava_heads_init(ctx, &ds, &a.train, &h)) { rc = cli_fail(ctx); goto done; }
     slava_eval_report rep;
     slava_status st = slava_eval(ctx, &ds, split, h, &rep);

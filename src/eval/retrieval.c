@@ -186,15 +186,3 @@ double sv_mean_r10(const slava_eval_report *r, unsigned forward_mask) {
         if ((forward_mask & (1u << t)) && r->task[t].n_queries > 0) { s += r->task[t].hit[2]; k++; }
     return k ? s / k : 0;
 }
-
-slava_status slava_eval(slava_ctx *ctx, const slava_dataset *ds, int split, const slava_heads *h,
-                        slava_eval_report *out) {
-    sv_evalset e;
-    sv_evalemb m;
-    SV_TRY(sv_evalset_build(ctx, ds, split, &e));
-    slava_status st = sv_evalset_embed(ctx, &e, h, &m);
-    if (!st) st = sv_eval_tasks(ctx, &e, &m, SV_TASKS_ALL, out);
-    sv_evalemb_free(&m);
-    sv_evalset_free(&e);
-    return st;
-}

@@ -1,11 +1,11 @@
 /*
- * synth_media.h — internals of the synthetic AVCaps-format collection (src/data/synth_media.c):
+ * synth_media.h — internals of the synthetic AVCaps-format collection (src/synth/synth_media.c):
  * the per-clip recipe (what is seen and heard), its captions, and the mp4 writer. The public
  * entry points (slava_synth_opts, slava_synth_write) are in include/slava.h; tests and the
  * pipeline benchmark use these to build single clips and to know each clip's ground truth.
  */
-#ifndef SLAVA_DATA_SYNTH_MEDIA_H
-#define SLAVA_DATA_SYNTH_MEDIA_H
+#ifndef SLAVA_SYNTH_SYNTH_MEDIA_H
+#define SLAVA_SYNTH_SYNTH_MEDIA_H
 
 #include "base/base.h"
 

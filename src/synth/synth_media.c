@@ -6,7 +6,7 @@
  * picture are partly correlated (half the clips take the sound that "belongs" to their shape)
  * so that audio ↔ visual retrieval has something to learn.
  */
-#include "data/synth_media.h"
+#include "synth/synth_media.h"
 #include "io/video.h"
 #include "data/avcaps.h"
 #include "base/rng.h"

@@ -1,12 +1,11 @@
 /*
- * version.c — thread count (the one process-wide setting) and the backend report behind
- * `slava --version`: BLAS library and kernel, threads, FFmpeg / SQLite / FFTW versions.
+ * version.c — the version and backend report behind `slava --version`: slava's version, the BLAS
+ * library and its kernel, threads, FFmpeg / SQLite / FFTW versions. Assembled here, above every
+ * module, because it is the one place that names all the libraries (src/base/ names none).
  */
 #include "base/base.h"
 #include <stdio.h>
-#include <unistd.h>
 #include <omp.h>
-#include <cblas.h>
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>
 #include <sqlite3.h>
@@ -19,26 +18,6 @@
 /* OpenBLAS exports these; declared here so we do not depend on which cblas.h is picked up. */
 extern char *openblas_get_corename(void);
 extern char *openblas_get_config(void);
-extern void openblas_set_num_threads(int);
-extern int openblas_get_num_threads(void);
-
-static int g_threads = 0;
-
-static int cores_available(void) {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)n : 1;
-}
-
-void slava_set_threads(int n) {
-    if (n <= 0) n = cores_available();
-    g_threads = n;
-    /* OpenBLAS stays single-threaded: sv_gemm splits products over the OpenMP team itself
-     * (src/nn/gemm.c), so that only one pool of threads runs and busy-waits. */
-    openblas_set_num_threads(1);
-    omp_set_num_threads(n);
-}
-
-int slava_get_threads(void) { return g_threads > 0 ? g_threads : cores_available(); }
 
 const char *slava_version(void) { return SLAVA_VERSION_STRING; }
 const char *slava_blas_kernel(void) { return openblas_get_corename(); }

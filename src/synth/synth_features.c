@@ -1,5 +1,5 @@
 /*
- * synth.c — the synthetic AVCaps-shaped feature set of the demo (latent model in docs/spine.md).
+ * synth_features.c — the synthetic AVCaps-shaped feature set of the demo (latent model in docs/spine.md).
  *
  * Each clip has three groups of latent factors: audio-only z_a, visual-only z_v and shared z_s
  * (each K_LAT standard normals). Fixed random two-layer maps (tanh in between) turn factors into
