@@ -53,6 +53,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* `slava embed` back ends, one per input kind (cmd_embed.c parses the shared options). */
 typedef struct {

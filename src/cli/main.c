@@ -18,6 +18,7 @@ static const command commands[] = {
     {"experiment",  cmd_experiment,  "recipes x seeds -> Table II with mean ± std"},
     {"run",         cmd_run,         "encode (skipping what is stored) + experiment"},
     {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection"},
+    {"serve",       cmd_serve,       "local search page + JSON API over an index (HTTP)"},
     {"demo",        cmd_demo,        "the out-of-the-box demo"},
 };
 
