@@ -63,7 +63,7 @@ int main(void) {
     free(e);
     static const struct { const char *name; int w, h; } shots[] = {
         {"page-1280x800.png", 1280, 800}, {"player-1280x800.png", 1280, 800}, {"page-390x844.png", 390, 844}};
-    for (size_t i = 0; i < SV_ARRAY_LEN(shots); i++) {
+    for (size_t i = 0; i < sizeof shots / sizeof shots[0]; i++) {
         char p[1300];
         int w = 0, h = 0;
         snprintf(p, sizeof p, "%s/%s", out, shots[i].name);
