@@ -60,6 +60,9 @@ const char *slava_status_name(slava_status s);
 void slava_set_threads(int n);
 int  slava_get_threads(void);
 
+/* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
+double slava_now(void);
+
 /* Version and backends: fills `buf` with a multi-line report (version, BLAS library and kernel,
  * threads, FFmpeg / SQLite / FFTW versions). */
 void        slava_version_report(char *buf, size_t cap);
@@ -409,9 +412,17 @@ void slava_dataset_free(slava_dataset *ds);
  * A slava_store is used by one thread at a time; several processes may open the same file (a
  * writer waits up to 10 s for another writer). Close rolls back a transaction left open. */
 typedef struct slava_store slava_store;
-/* create != 0: create the file/schema when missing; else the file must exist. A file that is not
+/* mode: SLAVA_STORE_WRITE (0): an existing store, read-write; SLAVA_STORE_CREATE (1): read-write,
+ * the file / schema created when missing; SLAVA_STORE_READ (2): an existing store, read-only — no
+ * write, no journal-mode switch, usable in a read-only file or folder (when the folder is
+ * read-only and no -shm file exists, SQLite's immutable mode is used, which needs no -wal/-shm
+ * files; a non-empty -wal file there, holding changes not yet in the main file, is an error
+ * rather than silently ignored). Every write function then fails (SLAVA_E_IO). A file that is not
  * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
-slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
+#define SLAVA_STORE_WRITE  0
+#define SLAVA_STORE_CREATE 1
+#define SLAVA_STORE_READ   2
+slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out);
 void         slava_store_close(slava_store *s);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
  * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
@@ -745,6 +756,18 @@ void slava_synth_defaults(slava_synth_opts *o);
 /* Write the collection; clips are written in parallel (slava_get_threads()), progress is
  * reported as stage "synth". On failure no partial mp4 is left behind. */
 slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_synth_summary *sum);
+
+/* The media demo's inputs in folder `work` (created when missing), each step skipped when an
+ * earlier call completed it: work/data, the collection of o (out_dir and force are set here;
+ * written again unless work/.synth-complete records a finished write), and work/clip, work/clap:
+ * tiny random-weight checkpoints in the Hugging Face layout written by init-random (seed 0) from
+ * configs built into slava: CLIP with 2 layers of width 128 per tower, 32-pixel patches on
+ * 224 x 224 inputs, 64-d projections and the tokenizer files vocab.json + merges.txt of vocab_dir;
+ * CLAP with HTSAT of patch width 16, depths 1/1/2/1 (pooled width 128), 64-d projection. A
+ * checkpoint folder with a model.safetensors is left as it is. Info log lines name each step
+ * taken. seconds (may be NULL): [0] spent on the collection, [1] on the checkpoints. */
+slava_status slava_demo_prepare(slava_ctx *ctx, const char *work, const slava_synth_opts *o, const char *vocab_dir,
+                                double seconds[2]);
 
 /* Synthetic AVCaps-shaped feature set from the latent model of docs/spine.md: n_clips[split]
  * clips per split, up to 5 human captions of each kind and 3 GPT-AV captions per clip,

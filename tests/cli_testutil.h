@@ -21,7 +21,7 @@ static inline void expect_err(const char *cmd, int want, const char *needle) {
 }
 
 static inline void rm_store(const char *p) {
-    char b[1100];
+    char b[1300];
     unlink(p);
     snprintf(b, sizeof b, "%s-wal", p); unlink(b);
     snprintf(b, sizeof b, "%s-shm", p); unlink(b);

@@ -1,6 +1,7 @@
 /*
  * base.h — internal helpers every module uses: the error mechanism (set a message in the ctx and
- * return a status in one statement), checked allocation, progress/log forwarding, timing.
+ * return a status in one statement), checked allocation, progress/log forwarding, timing, files.
+ * src/base/ is the bottom of the tree: it includes slava.h and the C library, nothing else.
  *
  * Usage:  if (!p) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
  * The message is one line, starts with the file or object it is about, no "slava:" prefix
@@ -38,11 +39,19 @@ void *sv_calloc(size_t n, size_t size); /* zeroed, overflow-checked */
 void  sv_free(void *p);
 char *sv_strdup(const char *s);
 
-/* Monotonic wall-clock seconds. */
+/* Monotonic wall-clock seconds (slava_now() is the public name). */
 double sv_now(void);
 
-/* Read a whole file into a NUL-terminated malloc'd buffer (len excludes the NUL). */
+/* Files (files.c). Read a whole file into a NUL-terminated malloc'd buffer (len excludes the NUL). */
 slava_status sv_read_file(slava_ctx *ctx, const char *path, char **out, size_t *len);
+/* Write data [len] to path atomically: a temporary file beside it, renamed over path once every
+ * byte is written (removed on failure). sv_write_parts writes n byte ranges one after the other. */
+slava_status sv_write_file(slava_ctx *ctx, const char *path, const void *data, size_t len);
+slava_status sv_write_parts(slava_ctx *ctx, const char *path, int n, const void *const *parts, const size_t *lens);
+/* Copy the file src to dst (read whole, written atomically). */
+slava_status sv_copy_file(slava_ctx *ctx, const char *src, const char *dst);
+/* Create folder dir and its missing parents (an existing folder is fine). */
+slava_status sv_make_dirs(slava_ctx *ctx, const char *dir);
 /* Join directory and file name into a malloc'd path. */
 char *sv_path_join(const char *dir, const char *name);
 int   sv_file_exists(const char *path);

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <errno.h>
 #include <time.h>
-#include <sys/stat.h>
 
 slava_ctx *slava_ctx_new(void) { return calloc(1, sizeof(slava_ctx)); }
 void slava_ctx_free(slava_ctx *ctx) { free(ctx); }
@@ -100,39 +99,4 @@ double sv_now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-slava_status sv_read_file(slava_ctx *ctx, const char *path, char **out, size_t *len) {
-    *out = NULL;
-    if (len) *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return sv_err(ctx, SLAVA_E_IO, "%s: cannot seek", path); }
-    long n = ftell(f);
-    if (n < 0) { fclose(f); return sv_err(ctx, SLAVA_E_IO, "%s: not a regular file", path); }
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    if (!buf) { fclose(f); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory reading %ld bytes", path, n); }
-    size_t got = fread(buf, 1, (size_t)n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != (size_t)n) { free(buf); return sv_err(ctx, SLAVA_E_IO, "%s: read error", path); }
-    buf[n] = 0;
-    *out = buf;
-    if (len) *len = (size_t)n;
-    return SLAVA_OK;
-}
-
-char *sv_path_join(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p) return NULL;
-    memcpy(p, dir, a);
-    size_t k = a;
-    if (a && dir[a - 1] != '/') p[k++] = '/';
-    memcpy(p + k, name, b + 1);
-    return p;
-}
-
-int sv_file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
+double slava_now(void) { return sv_now(); }

@@ -82,7 +82,7 @@ int cli_parse_format(const char *s) {
 
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_dataset *ds) {
     slava_store *s = NULL;
-    if (slava_store_open(ctx, path, 0, &s)) return cli_fail(ctx);
+    if (slava_store_open(ctx, path, SLAVA_STORE_READ, &s)) return cli_fail(ctx);
     slava_status st = slava_store_load(ctx, s, mask, NULL, ds);
     slava_store_close(s);
     if (st) {
@@ -130,4 +130,61 @@ int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap) {
     }
     if (!k) { cli_error("--recipes: empty list"); return -1; }
     return k;
+}
+
+void cli_table2_args_default(cli_table2_args *t) {
+    memset(t, 0, sizeof *t);
+    snprintf(t->recipe_list, sizeof t->recipe_list, "all");
+    t->seeds[1] = 1; t->seeds[2] = 2;
+    t->n_seeds = 3;
+    t->split = SLAVA_SPLIT_TEST;
+    t->fmt = SLAVA_FMT_MD;
+}
+
+int cli_table2_option(int c, const char *arg, cli_table2_args *t) {
+    switch (c) {
+    case OPT_RECIPES: snprintf(t->recipe_list, sizeof t->recipe_list, "%s", arg); return 1;
+    case OPT_SEEDS: return (t->n_seeds = cli_parse_seed_list("--seeds", arg, t->seeds, 64)) < 0 ? -1 : 1;
+    case OPT_SPLIT: return (t->split = cli_parse_split(arg)) < 0 ? -1 : 1;
+    case OPT_FORMAT: return (t->fmt = cli_parse_format(arg)) < 0 ? -1 : 1;
+    default: return 0;
+    }
+}
+
+int cli_table2_args_finish(const char *cmd, cli_table2_args *t) {
+    t->n_recipes = cli_parse_recipes(cmd, t->recipe_list, t->recipes, 32);
+    return t->n_recipes < 0 ? -1 : 0;
+}
+
+int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface) {
+    int rc = CLI_OK;
+    slava_eval_report *reps = calloc((size_t)n_recipes * n_seeds, sizeof *reps), untrained;
+    char *text = NULL;
+    double t0 = slava_now();
+    if (!reps) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
+    if (slava_experiment(ctx, ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained)) {
+        rc = cli_fail(ctx);
+        goto done;
+    }
+    double secs = slava_now() - t0;
+    text = slava_table2_format(recipes, n_recipes, n_seeds, reps, &untrained, (slava_format)fmt);
+    if (!text) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
+    if (fmt == SLAVA_FMT_MD) {
+        int n[SLAVA_SPLITS] = {0};
+        for (int i = 0; i < ds->n; i++) n[ds->clips[i].split]++;
+        if (preface) fputs(preface, stdout);
+        printf("Table II: R@10 (%%) on the %s split (%d clips, %d without audio), mean ± std over %d seed%s; "
+               "trained on %d train clips, epoch chosen on %d val clips; epochs %d per stage, batch %d, lr %g, "
+               "wd %g, %s logit scales; %d threads, %.1f s\n\n",
+               slava_split_name(split), untrained.n_clips, untrained.n_without_audio, n_seeds, n_seeds > 1 ? "s" : "",
+               n[SLAVA_SPLIT_TRAIN], n[SLAVA_SPLIT_VAL], o->epochs, o->batch, o->lr, o->wd,
+               o->temperature > 0 ? "fixed" : "learnable", slava_get_threads(), secs);
+    }
+    fputs(text, stdout);
+    fflush(stdout);
+done:
+    free(text);
+    free(reps);
+    return rc;
 }

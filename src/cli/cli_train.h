@@ -1,6 +1,7 @@
 /*
  * cli_train.h — option handling shared by `slava train`, `eval`, `experiment` and `demo`:
- * the training hyper-parameter options, split / format names, and loading a feature store.
+ * the training hyper-parameter options, split / format names, loading a feature store, and the
+ * one Table II printer.
  */
 #ifndef SLAVA_CLI_TRAIN_H
 #define SLAVA_CLI_TRAIN_H
@@ -11,7 +12,8 @@
 /* getopt_long codes of the shared training options (>= 256 so they never clash with letters). */
 enum {
     OPT_CLIP = 256, OPT_CLAP, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_SEED, OPT_TEMPERATURE,
-    OPT_AUDIO_HEAD, OPT_THREADS, OPT_QUIET
+    OPT_AUDIO_HEAD, OPT_THREADS, OPT_QUIET,
+    OPT_RECIPES = 384, OPT_SEEDS, OPT_SPLIT, OPT_FORMAT   /* the Table II options below */
 };
 
 #define CLI_TRAIN_LONGOPTS                                                                        \
@@ -43,6 +45,30 @@ typedef struct {
     int threads, quiet;
 } cli_train_args;
 
+/* The options `experiment` and `run` share to choose the Table II runs and their output. */
+#define CLI_TABLE2_LONGOPTS                                                                       \
+    {"recipes", required_argument, 0, OPT_RECIPES}, {"seeds", required_argument, 0, OPT_SEEDS},   \
+    {"split", required_argument, 0, OPT_SPLIT}, {"format", required_argument, 0, OPT_FORMAT}
+
+#define CLI_TABLE2_HELP                                                                           \
+    "  --recipes LIST      comma-separated recipes, or all (default all)\n"                       \
+    "  --seeds LIST        comma-separated seeds (default 0,1,2)\n"                               \
+    "  --split S           split to evaluate (default test)\n"
+
+typedef struct {
+    char recipe_list[1024];      /* --recipes as given (default "all") */
+    const char *recipes[32];     /* after cli_table2_args_finish: names, pointing into recipe_list */
+    int n_recipes;
+    uint64_t seeds[64];
+    int n_seeds, split, fmt;
+} cli_table2_args;
+
+void cli_table2_args_default(cli_table2_args *t);
+/* Handle one Table II option: 1 handled, 0 not one of them, -1 bad value (message printed). */
+int cli_table2_option(int c, const char *arg, cli_table2_args *t);
+/* After parsing: resolve the recipe list. 0, or -1 after printing "<cmd>: unknown recipe ...". */
+int cli_table2_args_finish(const char *cmd, cli_table2_args *t);
+
 void cli_train_args_default(cli_train_args *a);
 /* Handle one shared option: 1 handled, 0 not a shared option, -1 bad value (message printed). */
 int cli_train_option(int c, const char *arg, cli_train_args *a);
@@ -57,5 +83,11 @@ int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_datase
  * -1 after printing "<cmd>: unknown recipe ..." for a bad list. */
 int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap);
 int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap);
+/* Every recipe × seed on ds (slava_experiment: trained on train, epoch chosen on val, evaluated
+ * on `split`), Table II printed in fmt on stdout; in Markdown, `preface` (may be NULL) and one
+ * line with the split's clips and the settings come first. The one Table II printer of
+ * experiment, run and both demos. CLI_OK or CLI_FAIL (printed). */
+int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface);
 
 #endif

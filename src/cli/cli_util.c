@@ -71,9 +71,7 @@ static progress_state g_progress;  /* CLI-only state: the library holds none */
 static int progress_cb(void *user, const char *stage, int64_t done, int64_t total, const char *detail) {
     progress_state *p = user;
     if (p->quiet) return 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = ts.tv_sec + ts.tv_nsec * 1e-9;
+    double now = slava_now();
     if (strncmp(p->stage, stage, sizeof p->stage - 1)) {
         snprintf(p->stage, sizeof p->stage, "%s", stage);
         p->t0 = now;

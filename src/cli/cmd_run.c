@@ -39,9 +39,7 @@ static void usage(FILE *f) {
         "  --store FILE        feature store (created when missing)\n"
         "  --fps F             frames sampled per second (default 1)\n"
         "\nexperiment options:\n"
-        "  --recipes LIST      comma-separated recipes, or all (default all)\n"
-        "  --seeds LIST        comma-separated seeds (default 0,1,2)\n"
-        "  --split S           split to evaluate (default test)\n"
+        CLI_TABLE2_HELP
         "  --format F          md (default), csv or json\n"
         CLI_TRAIN_HELP
         "\nExit status: 0 when every clip was encoded and the experiment ran; 1 when some clips\n"
@@ -55,24 +53,23 @@ int cmd_run(int argc, char **argv) {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split-of-captions", required_argument, 0, O_CSPLIT}, {"store", required_argument, 0, O_STORE},
         {"fps", required_argument, 0, O_FPS},
-        {"recipes", required_argument, 0, 'r'}, {"seeds", required_argument, 0, 'S'},
-        {"split", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'}, CLI_TABLE2_LONGOPTS, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
     cli_encode_args e;
     memset(&e, 0, sizeof e);
     slava_encode_opts_default(&e.enc);
     e.split = -1;
-    char rbuf[1024] = "all";
-    const char *recipes[32];
-    uint64_t seeds[64] = {0, 1, 2};
-    int n_seeds = 3, n_rec, c, r, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD;
+    cli_table2_args t;
+    cli_table2_args_default(&t);
+    int c, r;
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) < 0) return CLI_USAGE;
-        if (r) continue;
+        if ((r = cli_train_option(c, optarg, &a)) || (r = cli_table2_option(c, optarg, &t))) {
+            if (r < 0) return CLI_USAGE;
+            continue;
+        }
         switch (c) {
         case O_DATA: e.data_dir = optarg; break;
         case O_CAPTIONS: e.captions = optarg; break;
@@ -82,10 +79,6 @@ int cmd_run(int argc, char **argv) {
             e.enc.fps = cli_parse_double("--fps", optarg);
             if (!(e.enc.fps > 0 && e.enc.fps <= 1000)) { cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg); return CLI_USAGE; }
             break;
-        case 'r': snprintf(rbuf, sizeof rbuf, "%s", optarg); break;
-        case 'S': if ((n_seeds = cli_parse_seed_list("--seeds", optarg, seeds, 64)) < 0) return CLI_USAGE; break;
-        case 'p': if ((split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
-        case 'f': if ((fmt = cli_parse_format(optarg)) < 0) return CLI_USAGE; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("run: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("run: unknown option '%s' (slava run --help)", argv[optind - 1]); return CLI_USAGE;
@@ -97,7 +90,7 @@ int cmd_run(int argc, char **argv) {
     if (!a.train.clip_dir) { cli_error("run: --clip DIR (a Hugging Face CLIP folder) is required"); return CLI_USAGE; }
     if (!a.train.clap_dir) { cli_error("run: --clap DIR (a Hugging Face CLAP folder) is required"); return CLI_USAGE; }
     if (!e.store) { cli_error("run: --store FILE is required"); return CLI_USAGE; }
-    if ((n_rec = cli_parse_recipes("run", rbuf, recipes, 32)) < 0) return CLI_USAGE;
+    if (cli_table2_args_finish("run", &t)) return CLI_USAGE;
     e.enc.clip_dir = a.train.clip_dir;
     e.enc.clap_dir = a.train.clap_dir;
     e.quiet = a.quiet;
@@ -109,7 +102,7 @@ int cmd_run(int argc, char **argv) {
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
     if (enc_rc < 0) { slava_ctx_free(ctx); return CLI_FAIL; }   /* the encoding stopped (printed) */
-    int rc = cli_train_table2(ctx, e.store, ids, &a.train, recipes, n_rec, seeds, n_seeds, split, fmt, NULL);
+    int rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL);
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;
 }

@@ -64,8 +64,8 @@ static int parse_mask(const char *opt, const char *val, int (*parse)(const char 
     return 0;
 }
 
-static int open_store(const char *path, int create, slava_ctx *ctx, slava_store **s) {
-    if (slava_store_open(ctx, path, create, s) != SLAVA_OK) return cli_fail(ctx);
+static int open_store(const char *path, int mode, slava_ctx *ctx, slava_store **s) {
+    if (slava_store_open(ctx, path, mode, s) != SLAVA_OK) return cli_fail(ctx);
     return CLI_OK;
 }
 
@@ -94,7 +94,7 @@ static int store_info(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_info in;
-    int rc = open_store(path, 0, ctx, &s);
+    int rc = open_store(path, SLAVA_STORE_READ, ctx, &s);
     if (rc == CLI_OK && slava_store_get_info(ctx, s, &in) != SLAVA_OK) rc = cli_fail(ctx);
     if (rc != CLI_OK) { slava_store_close(s); slava_ctx_free(ctx); return rc; }
 
@@ -180,7 +180,7 @@ static int store_export(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_counts n;
-    int rc = open_store(argv[optind], 0, ctx, &s);
+    int rc = open_store(argv[optind], SLAVA_STORE_READ, ctx, &s);
     if (rc == CLI_OK && slava_store_export(ctx, s, out, splits, mods, enc, &n) != SLAVA_OK) rc = cli_fail(ctx);
     if (rc == CLI_OK)
         fprintf(stderr, "slava: exported %lld clips, %lld captions, %lld feature items to %s\n", (long long)n.clips,
@@ -209,7 +209,7 @@ static int store_import(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_counts n;
-    int rc = open_store(path, 1, ctx, &s);
+    int rc = open_store(path, SLAVA_STORE_CREATE, ctx, &s);
     if (rc == CLI_OK && slava_store_import(ctx, s, argv[optind + 1], &n) != SLAVA_OK) {
         rc = cli_fail(ctx);
         if (!existed) {  /* do not leave an empty store behind a failed import */

@@ -485,34 +485,25 @@ slava_status sv_st_write(slava_ctx *ctx, const char *path, const sv_wtensor *t, 
     cJSON_Delete(root);
     if (!hdr) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     size_t hl = strlen(hdr), padded = (hl + 7) & ~(size_t)7;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) { free(hdr); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
-    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)getpid() % 100000);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        free(hdr); free(tmp);
-        return st;
-    }
+    /* parts: 8-byte header length, header, space padding to 8 bytes, then every tensor's bytes */
+    const void **parts = malloc(sizeof *parts * ((size_t)n + 3));
+    size_t *lens = malloc(sizeof *lens * ((size_t)n + 3));
+    if (!parts || !lens) { free(parts); free(lens); free(hdr); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
     unsigned char lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    int ok = fwrite(lenb, 1, 8, f) == 8 && fwrite(hdr, 1, hl, f) == hl;
-    for (size_t i = hl; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
-    for (int i = 0; ok && i < n; i++) {
+    static const char spaces[8] = "       ";
+    parts[0] = lenb; lens[0] = 8;
+    parts[1] = hdr; lens[1] = hl;
+    parts[2] = spaces; lens[2] = padded - hl;
+    for (int i = 0; i < n; i++) {
         size_t bytes = sv_dtype_size(t[i].dtype);
         for (int d = 0; d < t[i].ndim; d++) bytes *= (size_t)t[i].shape[d];
-        ok = bytes == 0 || fwrite(t[i].data, 1, bytes, f) == bytes;
+        parts[3 + i] = t[i].data;
+        lens[3 + i] = bytes;
     }
-    ok = (fflush(f) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
+    slava_status st = sv_write_parts(ctx, path, n + 3, parts, lens);
+    free(parts);
+    free(lens);
     free(hdr);
-    if (!ok || rename(tmp, path) != 0) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return SLAVA_OK;
+    return st;
 }

@@ -191,13 +191,62 @@ static slava_status store_schema(slava_ctx *ctx, slava_store *s, int create) {
     return SLAVA_OK;
 }
 
-slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out) {
+/* "file:" URI of a path for sqlite3_open_v2 (%, ? and # escaped); malloc'd. */
+static char *file_uri(const char *path, const char *query) {
+    size_t n = strlen(path), k = 0;
+    char *u = malloc(3 * n + strlen(query) + 16);
+    if (!u) return NULL;
+    k += (size_t)sprintf(u, path[0] == '/' ? "file://" : "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#') k += (size_t)sprintf(u + k, "%%%02X", (unsigned char)*p);
+        else u[k++] = *p;
+    }
+    strcpy(u + k, query);
+    return u;
+}
+
+/* A read-only connection. A WAL store needs its -shm file: SQLite creates it when the folder is
+ * writable and reads it when it exists; in a read-only folder without one, the store is opened
+ * in immutable mode (no -wal / -shm needed), unless a non-empty -wal holds changes not yet in
+ * the main file (immutable mode would silently ignore them). */
+static slava_status open_readonly(slava_ctx *ctx, slava_store *s) {
+    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK)
+        return SLAVA_OK;
+    char *msg = sv_strdup(s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    sqlite3_close(s->db);
+    s->db = NULL;
+    char wal[4200];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (stat(wal, &st) == 0 && st.st_size > 0) {
+        slava_status r = sv_err(ctx, SLAVA_E_IO, "%s: cannot be read (%s): its write-ahead log %s holds changes not yet "
+                                "in the main file; open it once with write access (e.g. slava store info as its owner)",
+                                s->path, msg ? msg : "", wal);
+        free(msg);
+        return r;
+    }
+    char *uri = file_uri(s->path, "?immutable=1");
+    int rc = uri ? sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
+    free(uri);
+    slava_status r = SLAVA_OK;
+    if (rc != SQLITE_OK)
+        r = s->db ? sv_store_sqlerr(ctx, s, "cannot open read-only") : sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
+    free(msg);
+    return r;
+}
+
+slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out) {
     *out = NULL;
     if (!path || !*path) return sv_err(ctx, SLAVA_E_ARG, "feature store: no file name given");
+    if (mode != SLAVA_STORE_WRITE && mode != SLAVA_STORE_CREATE && mode != SLAVA_STORE_READ)
+        return sv_err(ctx, SLAVA_E_ARG, "%s: unknown open mode %d", path, mode);
+    int create = mode == SLAVA_STORE_CREATE, readonly = mode == SLAVA_STORE_READ;
     int is_dir = 0, kind = file_kind(path, &is_dir);
     if (kind < 0 && !create) return sv_err(ctx, SLAVA_E_IO, "%s: no such file", path);
     if (is_dir) return sv_err(ctx, SLAVA_E_IO, "%s: is a directory, not a feature store file", path);
     if (kind == 2) return sv_err(ctx, SLAVA_E_FORMAT, "%s: not a SQLite database (not a slava feature store)", path);
+    if (kind == 0 && readonly) return sv_err(ctx, SLAVA_E_FORMAT, "%s: empty file, not a slava feature store", path);
     if (kind < 0) {
         /* Create it here so that a missing directory gives a plain message. */
         FILE *f = fopen(path, "ab");
@@ -207,18 +256,24 @@ slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slav
     slava_store *s = calloc(1, sizeof *s);
     if (!s) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     s->path = sv_strdup(path);
+    s->readonly = readonly;
     if (!s->path) { free(s); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        slava_status st = s->db ? sv_store_sqlerr(ctx, s, "cannot open")
-                                : sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
-        slava_store_close(s);
-        return st;
+    slava_status st;
+    if (readonly) {
+        st = open_readonly(ctx, s);
+    } else if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        st = s->db ? sv_store_sqlerr(ctx, s, "cannot open") : sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
+    } else {
+        st = SLAVA_OK;
     }
+    if (st != SLAVA_OK) { slava_store_close(s); return st; }
     sqlite3_extended_result_codes(s->db, 0);
     sqlite3_busy_timeout(s->db, 10000);
-    slava_status st = store_schema(ctx, s, create);
-    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA journal_mode=WAL");
-    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096");
+    st = store_schema(ctx, s, create);
+    if (st == SLAVA_OK && readonly) st = sv_store_exec(ctx, s, "PRAGMA query_only=1");
+    if (st == SLAVA_OK && !readonly) st = sv_store_exec(ctx, s, "PRAGMA journal_mode=WAL");
+    if (st == SLAVA_OK && !readonly)
+        st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096");
     if (st != SLAVA_OK) { slava_store_close(s); return st; }
     *out = s;
     return SLAVA_OK;

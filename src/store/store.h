@@ -27,6 +27,7 @@ struct slava_store {
     sqlite3      *db;
     char         *path;
     int           user_tx;            /* a slava_store_begin() transaction is open */
+    int           readonly;           /* opened with SLAVA_STORE_READ */
     sqlite3_stmt *stmt[SQ_COUNT];     /* prepared lazily, reset before each use */
 };
 

@@ -15,10 +15,8 @@
 #include "audio/htsat.h"
 #include "base/rng.h"
 #include <cjson/cJSON.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 typedef struct {
     sv_wtensor *t;
@@ -149,14 +147,6 @@ static double logit_scale_init(slava_ctx *ctx, const char *path) {
     return log(v);
 }
 
-static slava_status write_text(slava_ctx *ctx, const char *path, const char *text, size_t len) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", path, strerror(errno));
-    int ok = fwrite(text, 1, len, f) == len;
-    ok = fclose(f) == 0 && ok;
-    return ok ? SLAVA_OK : sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", path, strerror(errno));
-}
-
 static const char preprocessor_json[] =
     "{\n  \"chunk_length_s\": 10,\n  \"feature_extractor_type\": \"ClapFeatureExtractor\",\n"
     "  \"feature_size\": 64,\n  \"fft_window_size\": 1024,\n  \"frequency_max\": 14000,\n"
@@ -167,8 +157,7 @@ static const char preprocessor_json[] =
     "  \"sampling_rate\": 48000,\n  \"top_db\": null,\n  \"truncation\": \"rand_trunc\"\n}\n";
 
 slava_status slava_clap_init_random(slava_ctx *ctx, const char *config_json, uint64_t seed, const char *out_dir) {
-    if (mkdir(out_dir, 0777) != 0 && errno != EEXIST)
-        return sv_err(ctx, SLAVA_E_IO, "%s: cannot create folder: %s", out_dir, strerror(errno));
+    SV_TRY(sv_make_dirs(ctx, out_dir));
     char *cfg_text = NULL;
     size_t cfg_len = 0;
     SV_TRY(sv_read_file(ctx, config_json, &cfg_text, &cfg_len));
@@ -178,7 +167,7 @@ slava_status slava_clap_init_random(slava_ctx *ctx, const char *config_json, uin
     tlist l = {0};
     l.ctx = ctx;
     sv_rng_seed(&l.rng, seed);
-    slava_status st = write_text(ctx, cfg_out, cfg_text, cfg_len);
+    slava_status st = sv_write_file(ctx, cfg_out, cfg_text, cfg_len);
     sv_clap_audio_cfg ac;
     text_cfg tc;
     if (!st) {
@@ -271,7 +260,7 @@ slava_status slava_clap_init_random(slava_ctx *ctx, const char *config_json, uin
         const char *meta[] = {"format", "pt", NULL};
         st = sv_st_write(ctx, model_out, l.t, l.n, meta);
     }
-    if (!st) st = write_text(ctx, pre_out, preprocessor_json, sizeof preprocessor_json - 1);
+    if (!st) st = sv_write_file(ctx, pre_out, preprocessor_json, sizeof preprocessor_json - 1);
 done:
     for (int i = 0; i < l.n; i++) { sv_free(l.data[i]); free((char *)l.t[i].name); }
     free(l.t);

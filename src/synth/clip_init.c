@@ -15,10 +15,8 @@
 #include "base/rng.h"
 #include "io/config.h"
 #include "io/safetensors.h"
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 typedef enum { INIT_NORMAL, INIT_ONE_PLUS, INIT_CONST } init_kind;
 
@@ -91,37 +89,9 @@ static void add_layers(spec_list *l, const char *tower, const sv_clip_tower_cfg 
 
 static int cmp_spec(const void *a, const void *b) { return strcmp(((const spec *)a)->name, ((const spec *)b)->name); }
 
-/* Copies src to dst (small text files). */
-static slava_status copy_file(slava_ctx *ctx, const char *src, const char *dst) {
-    char *buf = NULL;
-    size_t len = 0;
-    SV_TRY(sv_read_file(ctx, src, &buf, &len));
-    FILE *f = fopen(dst, "wb");
-    if (!f) { free(buf); return sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", dst, strerror(errno)); }
-    int ok = fwrite(buf, 1, len, f) == len;
-    ok = fclose(f) == 0 && ok;
-    free(buf);
-    return ok ? SLAVA_OK : sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", dst, strerror(errno));
-}
-
-static slava_status make_dir(slava_ctx *ctx, const char *dir) {
-    char *p = sv_strdup(dir);
-    if (!p) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
-    for (char *s = p + 1; *s; s++) {
-        if (*s != '/') continue;
-        *s = 0;
-        mkdir(p, 0755);
-        *s = '/';
-    }
-    int r = mkdir(p, 0755);
-    free(p);
-    if (r != 0 && errno != EEXIST) return sv_err(ctx, SLAVA_E_IO, "%s: cannot create folder: %s", dir, strerror(errno));
-    return SLAVA_OK;
-}
-
 slava_status slava_clip_init_random(slava_ctx *ctx, const char *config_json, uint64_t seed, const char *out_dir) {
     if (!sv_file_exists(config_json)) return sv_err(ctx, SLAVA_E_IO, "%s: no such file", config_json);
-    SV_TRY(make_dir(ctx, out_dir));
+    SV_TRY(sv_make_dirs(ctx, out_dir));
     /* config.json goes into the folder as given; it is then parsed from there */
     char *cfg_out = sv_path_join(out_dir, "config.json");
     if (!cfg_out) return sv_err(ctx, SLAVA_E_NOMEM, "out of memory");
@@ -137,14 +107,14 @@ slava_status slava_clip_init_random(slava_ctx *ctx, const char *config_json, uin
     /* parse the given file where it is when it is a config.json (errors then name it), else the copy */
     sv_clip_cfg cfg;
     if (!strcmp(base, "config.json") && (st = sv_clip_config_load(ctx, src_dir, &cfg)) != SLAVA_OK) goto out;
-    if (strcmp(config_json, cfg_out) && (st = copy_file(ctx, config_json, cfg_out)) != SLAVA_OK) goto out;
+    if (strcmp(config_json, cfg_out) && (st = sv_copy_file(ctx, config_json, cfg_out)) != SLAVA_OK) goto out;
     if (strcmp(base, "config.json") && (st = sv_clip_config_load(ctx, out_dir, &cfg)) != SLAVA_OK) goto out;
     /* tokenizer / preprocessor files beside the given config */
     static const char *extra[] = {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json",
                                   "preprocessor_config.json"};
     for (size_t i = 0; i < SV_ARRAY_LEN(extra); i++) {
         char *s = sv_path_join(src_dir, extra[i]), *d = sv_path_join(out_dir, extra[i]);
-        if (s && d && sv_file_exists(s) && strcmp(s, d)) st = copy_file(ctx, s, d);
+        if (s && d && sv_file_exists(s) && strcmp(s, d)) st = sv_copy_file(ctx, s, d);
         free(s);
         free(d);
         if (st != SLAVA_OK) goto out;

@@ -19,10 +19,8 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <dirent.h>
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
-#include <sys/stat.h>
 
 /* ------------------------------------------------------------------ vocabulary */
 
@@ -698,22 +696,6 @@ done:
 
 /* ------------------------------------------------------------------ collection */
 
-static int mkdir_p(const char *path) {
-    char buf[4096];
-    size_t n = strlen(path);
-    if (n >= sizeof buf) return -1;
-    memcpy(buf, path, n + 1);
-    for (size_t i = 1; i <= n; i++) {
-        if (buf[i] == '/' || buf[i] == 0) {
-            char keep = buf[i];
-            buf[i] = 0;
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST) return -1;
-            buf[i] = keep;
-        }
-    }
-    return 0;
-}
-
 static int dir_is_empty(const char *path) {
     DIR *d = opendir(path);
     if (!d) return 1;
@@ -728,15 +710,10 @@ static int dir_is_empty(const char *path) {
 static slava_status write_json(slava_ctx *ctx, const char *dir, const char *name, cJSON *root) {
     char *path = sv_path_join(dir, name);
     char *text = cJSON_Print(root);
-    slava_status st = SLAVA_OK;
-    FILE *f = path && text ? fopen(path, "wb") : NULL;
-    if (!path || !text) st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
-    else if (!f) st = sv_err(ctx, SLAVA_E_IO, "%s: cannot create: %s", path, strerror(errno));
-    else {
-        size_t len = strlen(text);
-        int bad = fwrite(text, 1, len, f) != len || fputc('\n', f) == EOF;
-        if (fclose(f) != 0 || bad) st = sv_err(ctx, SLAVA_E_IO, "%s: write error", path);
-    }
+    size_t len = text ? strlen(text) : 0;
+    char *grown = text ? realloc(text, len + 2) : NULL;   /* with a final line break */
+    if (grown) { text = grown; text[len++] = '\n'; text[len] = 0; }
+    slava_status st = path && grown ? sv_write_file(ctx, path, text, len) : sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
     free(path);
     free(text);
     return st;
@@ -828,7 +805,7 @@ slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_
         snprintf(sub, sizeof sub, "%s_videos/more", slava_split_name(s));
         char *p = sv_path_join(o->out_dir, sub);
         if (!p) st = sv_err(ctx, SLAVA_E_NOMEM, "synth: out of memory");
-        else if (o->clips[s] && mkdir_p(p) != 0) st = sv_err(ctx, SLAVA_E_IO, "%s: cannot create folder: %s", p, strerror(errno));
+        else if (o->clips[s]) st = sv_make_dirs(ctx, p);
         free(p);
     }
     /* Captions and manifest first (cheap), then the clips, in parallel; each clip has its own
