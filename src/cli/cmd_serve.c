@@ -64,7 +64,7 @@ int cmd_serve(int argc, char **argv) {
     double d;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'p': if ((v = cli_parse_long("--port", optarg, 0, 65535)) < 0) return CLI_USAGE; o.port = (int)v; break;
         case 'H': o.host = optarg; break;
@@ -101,6 +101,7 @@ int cmd_serve(int argc, char **argv) {
     o.index = argv[optind];
     slava_set_threads(threads);
 
+    /* (options may follow INDEX: getopt permutes, as `slava serve INDEX --port 8080` reads) */
     /* Worker threads inherit this mask: only this thread sees SIGINT / SIGTERM (sigwait below). */
     sigset_t stop;
     sigemptyset(&stop);
