@@ -39,10 +39,11 @@ void sv_route_health(sv_app *a, const sv_http_req *req, sv_http_resp *resp) {
     int64_t hits, misses;
     size_t bytes;
     sv_thumbs_stats(a->thumbs, &hits, &misses, &bytes);
-    cJSON *o = cJSON_CreateObject(), *ix = cJSON_AddObjectToObject(o, "index"), *q = cJSON_AddObjectToObject(o, "queries");
-    cJSON *th = cJSON_AddObjectToObject(o, "thumbnails"), *enc = ix ? cJSON_AddObjectToObject(ix, "encoders") : NULL;
+    cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", "ok");
     cJSON_AddStringToObject(o, "version", slava_version());
+    cJSON *ix = cJSON_AddObjectToObject(o, "index"), *q = cJSON_AddObjectToObject(o, "queries");
+    cJSON *th = cJSON_AddObjectToObject(o, "thumbnails"), *enc = ix ? cJSON_AddObjectToObject(ix, "encoders") : NULL;
     if (ix && q && th && enc) {
         cJSON_AddStringToObject(ix, "path", a->o.index);
         cJSON_AddNumberToObject(ix, "clips", in->n_clips);

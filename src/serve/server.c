@@ -1,11 +1,14 @@
 /*
  * server.c — civetweb in front of the app (app.h): listener and fixed worker pool, request info →
  * sv_http_req, request bodies (in memory up to 1 MiB; uploads spooled to a private temp file and
- * mapped), sv_http_resp → the wire (bodies, file ranges, HEAD), and civetweb's own errors
+ * mapped), the handler run on the worker pool (pool.h: civetweb's own threads have 100 KiB stacks
+ * in Debian's build, so they only move bytes), sv_http_resp → the wire (bodies, file ranges,
+ * HEAD), and civetweb's own errors
  * (malformed request lines, oversized headers) answered as JSON too. The public slava_server_*
  * API of include/slava.h.
  */
 #include "serve/app.h"
+#include "serve/pool.h"
 #include <civetweb.h>
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,10 +20,12 @@
 #include <unistd.h>
 
 #define IO_CHUNK (64 * 1024)
+#define WORKER_STACK ((size_t)8 << 20)
 
 struct slava_server {
     struct mg_context *mg;
     sv_app *app;
+    sv_pool *pool;
     int port;
     char url[160];
 };
@@ -49,7 +54,7 @@ typedef struct {
     uint8_t *mem;         /* in-memory body */
     uint8_t *map;         /* mapped spool file */
     size_t len;
-    char path[4200];      /* spool file ("" when none) */
+    char path[1100];      /* spool file ("" when none) */
 } body_buf;
 
 static void body_free(body_buf *b) {
@@ -61,8 +66,9 @@ static void body_free(body_buf *b) {
 
 /* Read the whole body (at most limit bytes). Returns 0, or an HTTP status with msg filled. */
 static int read_body(struct mg_connection *conn, sv_app *a, int64_t limit, body_buf *b, char *msg, size_t cap) {
-    uint8_t chunk[IO_CHUNK];
+    uint8_t *chunk = malloc(IO_CHUNK);   /* heap: connection threads have small stacks */
     int fd = -1;
+    if (!chunk) { snprintf(msg, cap, "out of memory"); return 503; }
     size_t have = 0, mcap = 0;
     int spool = limit > SV_MAX_JSON_BODY;
     if (spool) {
@@ -71,12 +77,13 @@ static int read_body(struct mg_connection *conn, sv_app *a, int64_t limit, body_
         if (fd < 0) {
             snprintf(msg, cap, "cannot store the request body: %s", strerror(errno));
             b->path[0] = 0;
+            free(chunk);
             return 500;
         }
     }
     int status = 0;
     for (;;) {
-        int n = mg_read(conn, chunk, sizeof chunk);
+        int n = mg_read(conn, chunk, IO_CHUNK);
         if (n < 0) { snprintf(msg, cap, "the request body could not be read (timeout or connection closed)"); status = 400; break; }
         if (n == 0) break;
         if ((int64_t)(have + (size_t)n) > limit) {
@@ -105,6 +112,7 @@ static int read_body(struct mg_connection *conn, sv_app *a, int64_t limit, body_
         }
         have += (size_t)n;
     }
+    free(chunk);
     b->len = have;
     if (spool) {
         if (!status && have) {
@@ -133,16 +141,28 @@ static void send_response(struct mg_connection *conn, const sv_http_req *req, co
         if (r->body_len) mg_write(conn, r->body, r->body_len);
         return;
     }
-    uint8_t buf[IO_CHUNK];
+    uint8_t *buf = malloc(IO_CHUNK);
     int64_t off = r->file_off, left = r->file_len;
-    while (left > 0) {
-        ssize_t n = pread(r->fd, buf, left < (int64_t)sizeof buf ? (size_t)left : sizeof buf, off);
+    while (buf && left > 0) {
+        ssize_t n = pread(r->fd, buf, left < IO_CHUNK ? (size_t)left : IO_CHUNK, off);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) break;               /* the file shrank: the client sees a short body */
         if (mg_write(conn, buf, (size_t)n) <= 0) break;   /* the client went away */
         off += n;
         left -= n;
     }
+    free(buf);
+}
+
+typedef struct {
+    sv_app *app;
+    const sv_http_req *req;
+    sv_http_resp *resp;
+} handler_job;
+
+static void run_handler(void *arg) {
+    handler_job *j = arg;
+    sv_app_handle(j->app, j->req, j->resp);
 }
 
 static int on_request(struct mg_connection *conn, void *cbdata) {
@@ -183,7 +203,8 @@ static int on_request(struct mg_connection *conn, void *cbdata) {
         close_after = 1;   /* a body where none belongs: answer, and do not read it */
         mg_disable_keep_alive(conn);
     }
-    sv_app_handle(a, &req, &resp);
+    handler_job job = {a, &req, &resp};
+    sv_pool_run(s->pool, run_handler, &job);
     send_response(conn, &req, &resp, close_after);
     int status = resp.status;
     sv_http_resp_free(&resp);
@@ -216,7 +237,8 @@ slava_status slava_server_start(slava_ctx *ctx, const slava_server_opts *o, slav
     slava_server *s = calloc(1, sizeof *s);
     if (!s) return sv_err(ctx, SLAVA_E_NOMEM, "serve: out of memory");
     slava_status st = sv_app_open(ctx, o, ctx, &s->app);
-    if (st) { free(s); return st; }
+    if (!st) st = sv_pool_new(ctx, o->workers, WORKER_STACK, &s->pool);
+    if (st) { sv_app_free(s->app); free(s); return st; }
     char ports[96], threads[16], timeout[16];
     snprintf(ports, sizeof ports, "%s:%d", addr, o->port);
     snprintf(threads, sizeof threads, "%d", o->workers);
@@ -246,6 +268,7 @@ slava_status slava_server_start(slava_ctx *ctx, const slava_server_opts *o, slav
     s->mg = mg_start2(&init, &err);
     if (!s->mg) {
         st = sv_err(ctx, SLAVA_E_IO, "serve: cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "civetweb failed to start");
+        sv_pool_free(s->pool);
         sv_app_free(s->app);
         free(s);
         return st;
@@ -264,7 +287,8 @@ const char *slava_server_url(const slava_server *s) { return s->url; }
 
 void slava_server_stop(slava_server *s) {
     if (!s) return;
-    if (s->mg) mg_stop(s->mg);
+    if (s->mg) mg_stop(s->mg);   /* joins the connection threads: no job is left in the pool */
+    sv_pool_free(s->pool);
     sv_app_free(s->app);
     free(s);
 }
