@@ -22,8 +22,13 @@ struct sv_pool {
     pthread_t *threads;
 };
 
+static _Thread_local int tl_worker;
+
+int sv_pool_on_worker(void) { return tl_worker; }
+
 static void *worker(void *arg) {
     sv_pool *p = arg;
+    tl_worker = 1;
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->head && !p->stop) pthread_cond_wait(&p->work, &p->mu);

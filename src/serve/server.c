@@ -1,11 +1,11 @@
 /*
- * server.c — civetweb in front of the app (app.h): listener and fixed worker pool, request info →
- * sv_http_req, request bodies (in memory up to 1 MiB; uploads spooled to a private temp file and
- * mapped), the handler run on the worker pool (pool.h: civetweb's own threads have 100 KiB stacks
- * in Debian's build, so they only move bytes), sv_http_resp → the wire (bodies, file ranges,
- * HEAD), and civetweb's own errors
- * (malformed request lines, oversized headers) answered as JSON too. The public slava_server_*
- * API of include/slava.h.
+ * server.c — civetweb in front of the app (app.h) and the public slava_server_* API of
+ * include/slava.h. civetweb accepts connections and parses request heads on its own threads, whose
+ * stacks are tiny (100 KiB in Debian's build, most of it taken by thread-local storage), so every
+ * request is handed to the worker pool (pool.h) at once: there the body is read (in memory up to
+ * 1 MiB; uploads spooled to a private temp file and mapped), the app answers, and the response
+ * (body, file range, HEAD) is written. civetweb's own errors (malformed request lines, oversized
+ * headers) are answered with the same JSON errors, also from the pool.
  */
 #include "serve/app.h"
 #include "serve/pool.h"
@@ -30,21 +30,54 @@ struct slava_server {
     char url[160];
 };
 
-/* civetweb's own errors (bad request line, headers too large, ...): the same JSON as ours. */
-static int on_http_error(struct mg_connection *conn, int status, const char *msg) {
-    char *body = sv_http_error_json(status, msg && *msg ? msg : mg_get_response_code_text(conn, status));
-    if (!body) return 1;
-    mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
-              status, mg_get_response_code_text(conn, status), strlen(body), body);
+/* civetweb's own errors (bad request line, headers too large, ...): the same JSON as ours. Like
+ * everything that formats text, it runs on a pool thread (it can be called on a connection thread). */
+typedef struct {
+    struct mg_connection *conn;
+    int status;
+    const char *msg;
+} error_job;
+
+static void write_error(void *arg) {
+    error_job *j = arg;
+    const char *text = mg_get_response_code_text(j->conn, j->status);
+    char *body = sv_http_error_json(j->status, j->msg && *j->msg ? j->msg : text);
+    if (!body) return;
+    mg_printf(j->conn, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
+              j->status, text, strlen(body), body);
     free(body);
-    return 0;
+    j->status = 0;
+}
+
+static slava_server *server_of(const struct mg_connection *conn) {
+    const struct mg_context *mc = mg_get_context(conn);
+    return mc ? mg_get_user_data(mc) : NULL;
+}
+
+static int on_http_error(struct mg_connection *conn, int status, const char *msg) {
+    slava_server *s = server_of(conn);
+    error_job j = {conn, status, msg};
+    if (sv_pool_on_worker()) write_error(&j);
+    else if (s && s->pool) sv_pool_run(s->pool, write_error, &j);
+    return j.status ? 1 : 0;   /* 1: our body could not be made, civetweb answers itself */
 }
 
 /* civetweb's log lines become warnings of the server's log (the library never prints). */
+typedef struct {
+    slava_server *s;
+    const char *message;
+} log_job;
+
+static void write_log(void *arg) {
+    log_job *j = arg;
+    sv_app_warn(j->s->app, "serve: civetweb: %s", j->message);
+}
+
 static int on_log(const struct mg_connection *conn, const char *message) {
-    const struct mg_context *mc = mg_get_context(conn);
-    slava_server *s = mc ? mg_get_user_data(mc) : NULL;
-    if (s && s->app) sv_app_warn(s->app, "serve: civetweb: %s", message);
+    log_job j = {server_of(conn), message};
+    if (!j.s || !j.s->app) return 1;
+    if (sv_pool_on_worker()) write_log(&j);
+    else if (j.s->pool) sv_pool_run(j.s->pool, write_log, &j);
     return 1;
 }
 
@@ -154,19 +187,8 @@ static void send_response(struct mg_connection *conn, const sv_http_req *req, co
     free(buf);
 }
 
-typedef struct {
-    sv_app *app;
-    const sv_http_req *req;
-    sv_http_resp *resp;
-} handler_job;
-
-static void run_handler(void *arg) {
-    handler_job *j = arg;
-    sv_app_handle(j->app, j->req, j->resp);
-}
-
-static int on_request(struct mg_connection *conn, void *cbdata) {
-    slava_server *s = cbdata;
+/* One request, on a pool thread: body, handler, answer. */
+static int serve_request(slava_server *s, struct mg_connection *conn) {
     sv_app *a = s->app;
     const struct mg_request_info *ri = mg_get_request_info(conn);
     sv_http_header hs[MG_MAX_HEADERS];
@@ -203,13 +225,30 @@ static int on_request(struct mg_connection *conn, void *cbdata) {
         close_after = 1;   /* a body where none belongs: answer, and do not read it */
         mg_disable_keep_alive(conn);
     }
-    handler_job job = {a, &req, &resp};
-    sv_pool_run(s->pool, run_handler, &job);
+    sv_app_handle(a, &req, &resp);
     send_response(conn, &req, &resp, close_after);
     int status = resp.status;
     sv_http_resp_free(&resp);
     body_free(&body);
     return status;
+}
+
+typedef struct {
+    slava_server *s;
+    struct mg_connection *conn;
+    int status;
+} request_job;
+
+static void run_request(void *arg) {
+    request_job *j = arg;
+    j->status = serve_request(j->s, j->conn);
+}
+
+/* civetweb's connection thread: hand the request to the pool and wait. */
+static int on_request(struct mg_connection *conn, void *cbdata) {
+    request_job j = {cbdata, conn, 500};
+    sv_pool_run(j.s->pool, run_request, &j);
+    return j.status;
 }
 
 /* ------------------------------------------------------------------ start / stop */
