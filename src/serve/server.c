@@ -26,6 +26,8 @@ struct slava_server {
     struct mg_context *mg;
     sv_app *app;
     sv_pool *pool;
+    int starting;          /* during mg_start2: civetweb's first log line is kept for the error */
+    char start_err[256];
     int port;
     char url[160];
 };
@@ -76,6 +78,10 @@ static void write_log(void *arg) {
 static int on_log(const struct mg_connection *conn, const char *message) {
     log_job j = {server_of(conn), message};
     if (!j.s || !j.s->app) return 1;
+    if (j.s->starting) {
+        if (!j.s->start_err[0]) snprintf(j.s->start_err, sizeof j.s->start_err, "%s", message);
+        return 1;
+    }
     if (sv_pool_on_worker()) write_log(&j);
     else if (j.s->pool) sv_pool_run(j.s->pool, write_log, &j);
     return 1;
@@ -304,9 +310,12 @@ slava_status slava_server_start(slava_ctx *ctx, const slava_server_opts *o, slav
     memset(&err, 0, sizeof err);
     err.text = ebuf;
     err.text_buffer_size = sizeof ebuf;
+    s->starting = 1;
     s->mg = mg_start2(&init, &err);
+    s->starting = 0;
     if (!s->mg) {
-        st = sv_err(ctx, SLAVA_E_IO, "serve: cannot listen on %s: %s", ports, ebuf[0] ? ebuf : "civetweb failed to start");
+        st = sv_err(ctx, SLAVA_E_IO, "serve: cannot listen on %s: %s", ports,
+                    s->start_err[0] ? s->start_err : ebuf[0] ? ebuf : "civetweb failed to start");
         sv_pool_free(s->pool);
         sv_app_free(s->app);
         free(s);
