@@ -98,7 +98,7 @@ try {
 
   // 5. keyboard only: '/', type, Enter, Tab to a result, Enter plays it, Escape closes
   await page.goto(url);
-  await page.locator("body").click({ position: { x: 5, y: 780 } });
+  await page.evaluate(() => document.activeElement && document.activeElement.blur());
   await page.keyboard.press("/");
   check(await page.evaluate(() => document.activeElement.id === "q"), "'/' focuses the search box");
   await page.keyboard.type("noise bursts");
