@@ -115,10 +115,11 @@ try {
   check(await page.evaluate(() => document.querySelector("#dlg").open), "Enter on a card opens the player");
   await page.keyboard.press("Escape");
 
-  // 6. upload a video: the clip it came from comes first
+  // 6. upload a video, searching in visual: the clip it came from comes first
+  await page.click("label:has(input[value=visual])");
   await page.setInputFiles("#file", uploadFile);
-  const stem = basename(uploadFile).replace(/\.[^.]+$/, "");
-  await page.waitForFunction(() => /upload|result/.test(document.querySelector("#status").textContent) && document.querySelector(".card"), null, { timeout: 20000 }).catch(() => {});
+  const name = basename(uploadFile), stem = name.replace(/\.[^.]+$/, "");
+  await page.waitForFunction((n) => document.querySelector("#status").textContent.includes(n), name, { timeout: 20000 }).catch(() => {});
   const firstClip = await page.locator(".card").first().getAttribute("data-clip").catch(() => null);
   check(firstClip === stem, "upload of " + stem + ".mp4 finds it first, got " + firstClip);
 
