@@ -49,10 +49,13 @@ slava_status sv_app_open(slava_ctx *ctx, const slava_server_opts *o, slava_ctx *
     sv_app *a = calloc(1, sizeof *a);
     if (!a) return sv_err(ctx, SLAVA_E_NOMEM, "serve: out of memory");
     a->o = *o;
+    a->o.index = a->index_path = sv_strdup(o->index);   /* the caller's strings are not kept */
+    a->o.host = a->o.clip_dir = a->o.clap_dir = a->o.heads = a->o.tmp_dir = NULL;
     a->log_ctx = log_ctx;
     a->t0 = sv_now();
     pthread_mutex_init(&a->emb_mu, NULL);
     pthread_mutex_init(&a->log_mu, NULL);
+    if (!a->index_path) { sv_app_free(a); return sv_err(ctx, SLAVA_E_NOMEM, "serve: out of memory"); }
     slava_status st = slava_index_open(ctx, o->index, &a->ix);
     if (st) goto fail;
     slava_index_get_info(a->ix, &a->info);
@@ -111,6 +114,7 @@ void sv_app_free(sv_app *a) {
     slava_tokenizer_free(a->tok);
     slava_embedder_free(a->emb);
     slava_index_free(a->ix);
+    free(a->index_path);
     pthread_mutex_destroy(&a->emb_mu);
     pthread_mutex_destroy(&a->log_mu);
     free(a);

@@ -17,7 +17,8 @@
 #define SV_MAX_INPUTS 2048           /* texts per /v1/embeddings request */
 
 typedef struct {
-    slava_server_opts o;
+    slava_server_opts o;             /* options; of its strings only index is kept (index_path) */
+    char *index_path;
     slava_index *ix;
     slava_index_info info;
     slava_embedder *emb;             /* NULL when no folder was available */
