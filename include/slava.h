@@ -53,12 +53,41 @@ void        slava_ctx_free(slava_ctx *ctx);
 const char *slava_ctx_error(const slava_ctx *ctx);   /* "" when no error */
 void        slava_ctx_clear_error(slava_ctx *ctx);
 void        slava_ctx_set_progress(slava_ctx *ctx, slava_progress_fn fn, void *user);
+/* Cancellation check: long operations poll fn between small units of work (a tower layer, a
+ * training batch, a decoded frame, 64 MiB hashed; well under a second of work apart) and stop
+ * with SLAVA_E_INTERRUPTED when it returns non-zero, finishing or rolling back the store
+ * transaction in flight and removing partial output files. It may be called from any thread
+ * the operation uses (e.g. encode's decode thread), so it should only read a flag (a signal
+ * handler's). Every progress report is a cancellation point too. */
+typedef int (*slava_cancel_fn)(void *user);
+void        slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user);
 void        slava_ctx_set_log(slava_ctx *ctx, slava_log_fn fn, void *user);
 const char *slava_status_name(slava_status s);
 
 /* Threads used by BLAS and OpenMP (process-wide). n <= 0: the cores available. */
 void slava_set_threads(int n);
 int  slava_get_threads(void);
+
+/* Distributed runs: slava may run as N processes (ranks) of an MPI job (`mpirun -n N slava ...`,
+ * `srun --mpi=pmix slava ...`). slava_dist_init joins the job when an MPI launcher started this
+ * process, which it tells from the environment (OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK or
+ * PMI_SIZE set) before MPI is touched: a plain process never initialises MPI. SLAVA_MPI=0 in the
+ * environment stays out of any job, SLAVA_MPI=1 joins one anyway (a singleton world). Otherwise
+ * the world is this process alone: rank 0 of 1. Started by a launcher in a build without MPI →
+ * SLAVA_E_UNSUPPORTED (rather than N processes each doing all the work). Call it once, from the
+ * main thread, before any of the functions that run distributed (slava_experiment,
+ * slava_encode_dist, slava_train_dp: every rank calls them with the same arguments), and
+ * slava_dist_finalize before exit. The world is the second process-wide state (with the thread
+ * count). */
+slava_status slava_dist_init(slava_ctx *ctx);
+void         slava_dist_finalize(void);
+int          slava_dist_rank(void);           /* 0 .. size-1 */
+int          slava_dist_size(void);           /* ranks in the job, 1 without one */
+/* End every rank of the job now (MPI_Abort), for a rank that cannot go on while others wait on it;
+ * returns (doing nothing) when there is no job. */
+void         slava_dist_abort(int code);
+/* The MPI library linked, e.g. "Open MPI v4.1.4" ("" in a build without MPI). */
+const char  *slava_dist_library(void);
 
 /* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
 double slava_now(void);
@@ -94,6 +123,11 @@ int          slava_tokenizer_eos(const slava_tokenizer *t);   /* id of <|endofte
  * number of BPE ids before truncation (computing it tokenizes the whole text). */
 slava_status slava_tokenize(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len, int context_len,
                             int *ids, int *n_ids, int *n_bpe);
+
+/* Context length of a CLIP folder's text tower: max_position_embeddings of the text config in
+ * dir/config.json, 77 (openai CLIP) when the folder has no config.json. A malformed config is an
+ * error naming it. */
+slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L);
 
 /* CLIP text tower (+ text_projection) from a Hugging Face CLIP folder (model.safetensors or
  * sharded, config.json, vocab.json, merges.txt). F16/BF16 weights are converted at load. */
@@ -285,11 +319,17 @@ slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio 
  * audio file one row per 10 s chunk (chunk k covers [10k, min(10k + 10, duration)]).
  * "pooled" rows are the encoder outputs before any head; "projected" is the mean over rows of
  * the head (trained heads when given, else the checkpoint's own projection), not normalised;
- * "embedding" is projected / ||projected|| (all zeros when the norm is 0). */
+ * "embedding" is projected / ||projected|| (all zeros when the norm is 0). With trained heads
+ * the head runs on the pooled rows (row_embedding[t] = head(row t), projected = the head of the
+ * item as slava_heads_project computes it); without, the checkpoint's projection of each row.
+ * The towers run on slava_get_threads() threads. One embedder is used by one thread at a time
+ * (the text tower keeps buffers, identities are cached on first use); load one per thread to
+ * embed concurrently. docs/embed.md has examples. */
 typedef struct slava_embedder slava_embedder;
 
 typedef enum { SLAVA_PRECISION_FP32 = 0, SLAVA_PRECISION_BF16 = 1 } slava_precision;
 
+/* Zero values (a zeroed struct) mean the defaults for fps and the batch sizes. */
 typedef struct {
     const char *clip_dir;    /* CLIP folder (image + text towers), or NULL: no text / image / video */
     const char *clap_dir;    /* CLAP folder (HTSAT), or NULL: no audio */
@@ -297,13 +337,21 @@ typedef struct {
     int    force_heads;      /* 1: do not refuse heads whose recorded encoders differ */
     double fps;              /* video frame sampling rate (default 1) */
     int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
-    int    chunk_batch;      /* audio chunks per HTSAT call (default 8) */
+    int    chunk_batch;      /* audio chunks per HTSAT call, gathered across inputs (default 8) */
     int    text_batch;       /* captions per text-tower call (default 256) */
-    slava_precision precision; /* default FP32 */
+    slava_precision precision; /* default FP32; BF16 is not implemented yet (SLAVA_E_UNSUPPORTED) */
+    unsigned modalities;     /* towers to load, bits 1 << slava_modality (image tower = visual);
+                                0: every tower of the folders given (default) */
 } slava_embedder_opts;
 void slava_embedder_opts_default(slava_embedder_opts *o);
 
-/* Load the towers named in o (at least one folder). Errors name the folder or file. */
+/* Load the towers named in o (at least one folder). Errors name the folder or file.
+ * Heads: their input sizes must match the loaded towers (SLAVA_E_SHAPE). When the heads file
+ * records the encoders its features came from (slava_heads_encoder) and force_heads is 0, each
+ * recorded identity of a loaded tower must equal this embedder's (slava_embedder_encoder_id,
+ * so visual features recorded at another fps differ too), checked by slava_heads_check_encoders:
+ * else SLAVA_E_ARG with one line naming both identities. Only then are the checkpoints hashed
+ * (about 2 s per GB). */
 slava_status slava_embedder_load(slava_ctx *ctx, const slava_embedder_opts *o, slava_embedder **out);
 void         slava_embedder_free(slava_embedder *e);
 
@@ -317,8 +365,8 @@ typedef struct {
 void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
 
 /* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
- * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1, precision suffix for
- * bf16). Computed on first use (reads the weight files once) and cached; copied to
+ * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1; a precision suffix
+ * for bf16 once that is implemented). Computed on first use (reads the weight files once) and cached; copied to
  * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
 slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
 /* sha256 of the heads file (hex), or "" when no heads were given. */
@@ -338,7 +386,8 @@ typedef struct {
     double  duration;        /* seconds of the input (-1 unknown; text: 0) */
     int64_t frames_decoded;  /* video: frames decoded (information) */
 } slava_embedding;
-/* Frees the arrays of n results (not the array itself) and zeroes them. */
+/* Frees the arrays of n results (not the array itself) and zeroes them. Every array above is
+ * malloc'd (release a single one with free() after taking it out of the struct). */
 void slava_embeddings_clear(slava_embedding *r, int n);
 
 /* Embed n inputs into out[n] (zeroed by the caller). Inputs of one call are batched together
@@ -346,8 +395,10 @@ void slava_embeddings_clear(slava_embedding *r, int n);
  * tried: a failing one (unreadable, no frames, no audio stream, ...) gets out[i].status/error
  * and the others are still embedded. Returns SLAVA_OK when all inputs succeeded, else the
  * first failing input's status with its message in the ctx; a failure that stops everything
- * (out of memory, a tower error) sets that status on every input not yet done.
- * Progress: stage "embed", done / total in inputs. */
+ * (out of memory, a tower error, inputs of a modality whose tower is not loaded, cancellation)
+ * sets that status on every input not yet done. A NULL text or path fails that input.
+ * Progress: stage "embed", done / total in inputs; returning non-zero cancels
+ * (SLAVA_E_INTERRUPTED on the inputs not done). */
 slava_status slava_embed_texts(slava_ctx *ctx, slava_embedder *e, int n, const char *const *texts,
                                slava_embedding *out);
 slava_status slava_embed_images(slava_ctx *ctx, slava_embedder *e, int n, const char *const *paths,
@@ -424,6 +475,8 @@ typedef struct slava_store slava_store;
 #define SLAVA_STORE_READ   2
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out);
 void         slava_store_close(slava_store *s);
+/* Delete a (closed) store file with its -wal and -shm companions; missing files are ignored. */
+void         slava_store_remove(const char *path);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
  * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
  * clips / 16 MiB per transaction; inside a slava_store_begin transaction, in that one). Progress:
@@ -652,7 +705,10 @@ char *slava_eval_format(const slava_eval_report *r, slava_format fmt);
 
 /* Recipes × seeds: trains each (recipe, seed) on the train split, evaluates on `split`.
  * reports[r * n_seeds + s] receives the result; untrained (may be NULL) receives the report of
- * the untrained heads of the first seed. */
+ * the untrained heads of the first seed. In an MPI job every rank calls it with the same
+ * arguments: run t = r * n_seeds + s is trained on rank t mod N (the same computation as in one
+ * process, so the same reports with the same threads) and every rank receives all the reports;
+ * progress counts the epochs of this rank's runs. */
 slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *base,
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,
@@ -799,7 +855,16 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
  * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
  * done / total = clips finished / clips to encode in this run, detail = failures so far;
- * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED). */
+ * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED).
+ * Changed inputs (issue 10): each clip's video file is recorded with its size, mtime and sha256;
+ * on a rerun a clip whose video has another path, size or mtime is hashed again, and when the
+ * content differs its stale features (of every encoder) are deleted and it is encoded again (a
+ * failed clip too); a caption whose text changed gets new text features, captions no longer in
+ * the collection are deleted; such clips count as `updated`. A clip stored under another split
+ * than the collection gives it is an error naming the clip and both splits, before anything is
+ * written (train/test leakage is never silent), unless allow_split_change moves it (`moved`).
+ * Stores written before this recorded no file stamps: their clips' stamps are recorded on the
+ * first rerun (each video hashed once) and compared from then on. */
 typedef struct {
     const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
     const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */
@@ -812,6 +877,16 @@ typedef struct {
                                 again whole, so a resumed run computes every batch exactly as an
                                 uninterrupted run with the same options and threads does */
     int retry_failed;        /* 1: clips recorded as failed are tried again (default 0) */
+    int allow_split_change;  /* 1: a stored clip the collection puts in another split is moved there
+                                (default 0: refused, nothing written) */
+    int verify_content;      /* 1: hash every video, also those whose path, size and mtime are
+                                unchanged (default 0) */
+    int shard_index;         /* with shard_count >= 1: encode only shard shard_index (1-based) of
+                                shard_count, the groups g with g mod shard_count = shard_index - 1,
+                                into a shard store (see slava_store_merge; default 0 / 0: all) */
+    int shard_count;
+    slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
+                                clips count as already stored (read only) */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
@@ -830,12 +905,14 @@ typedef struct {
 } slava_encode_failure;
 
 typedef struct {
-    int     clips;           /* clips in the collection */
+    int     clips;           /* clips in the collection (in a shard run: in this shard's groups) */
     int     skipped;         /* already complete in the store: left untouched */
     int     prev_failed;     /* recorded as failed by an earlier run, not retried */
     int     encoded;         /* encoded and committed by this run */
     int     no_audio;        /* of those, clips without an audio track */
     int     failed;          /* recorded with an error by this run */
+    int     updated;         /* of the encoded, clips already stored whose video or captions changed */
+    int     moved;           /* clips moved to the split the collection gives (allow_split_change) */
     int64_t frames, chunks;  /* frames / audio chunks encoded by this run */
     int64_t captions;        /* caption features stored by this run */
     int64_t captions_reused; /* of those, copied from an identical text already encoded */
@@ -854,6 +931,59 @@ typedef struct {
 slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
                                      const slava_encode_opts *o, slava_encode_summary *sum);
 void         slava_encode_summary_free(slava_encode_summary *sum);
+
+/* --- shards (slava encode --shard I/N, mpirun -n N slava encode, slava store merge) ---
+ * A shard store holds the share of a collection that shard I of N encoded: the groups g of
+ * group_clips consecutive clips (collection order, g = 0, 1, ...) with g mod N = I - 1. Besides
+ * the tables above it records what it is a share of (table `shard`, key / value) and the caption
+ * texts whose feature it computed in the batch of the text's first clip in the whole collection
+ * (table `shard_first_text`); a text first met in another shard's group is encoded there on its
+ * own instead, and the merge takes the first shard's value. So the merged store holds the bytes
+ * a one-process encode with the same options (and threads) stores. */
+typedef struct {
+    int  index, count;                 /* shard index (1-based) of count */
+    int  group_clips;                  /* clips per group (slava_encode_opts.group_clips) */
+    int  threads;                      /* threads the shard was encoded with (information) */
+    int  complete;                     /* 1: the encode finished every group of the share */
+    char collection[65];               /* sha256 (hex) of the clip ids, splits and captions, in order */
+    char options[160];                 /* encode options that change the stored bytes */
+    char encoder[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    char token[33];                    /* random id of this shard file (hex) */
+} slava_shard_info;
+/* Read s's shard record: *is_shard = 0 (out zeroed) when s is not a shard store. */
+slava_status slava_store_get_shard(slava_ctx *ctx, slava_store *s, slava_shard_info *out, int *is_shard);
+
+/* Merge the shard stores paths[0..n) into out (which must not be a shard itself). Every shard
+ * must be complete and of the same encode as the others (collection, encoders, options, group
+ * size, count); the same file given twice is merged once, two different files claiming the same
+ * index are refused. Rows already in out are kept (a clip under another split or a caption with
+ * another text is refused); a clip out recorded as failed and a shard holds encoded replaces the
+ * failure. A text feature takes the value of the shard that computed the text in its first
+ * clip's batch (out's own features of such a text are corrected to it). Idempotent: merging the
+ * same shards again changes nothing. Transactional: everything is merged in one transaction and
+ * any error leaves out as it was; with SLAVA_MERGE_COMMIT_EACH each shard is one transaction
+ * instead (whole shards only; for very large merges). Shards may be a subset of the N (merge the
+ * rest later). counts (may be NULL): clips / captions / features added and kept; progress: stage
+ * "merge", done / total in clips of all shards. */
+#define SLAVA_MERGE_COMMIT_EACH 1u
+slava_status slava_store_merge(slava_ctx *ctx, slava_store *out, int n, const char *const *paths, unsigned flags,
+                               slava_store_counts *counts);
+
+/* A sharded encode over the ranks of an MPI job (mpirun -n N slava encode): every rank calls it
+ * with the same collection and options and its own shard_path (a file of its own, e.g. on the
+ * node's local disk; SQLite must not be written from several hosts). Rank r encodes shard r+1 of
+ * N into shard_path (clips complete in `target` count as done); when all are through, rank 0
+ * merges the N shards into the store at `target` (created when missing), one transaction per
+ * shard — reading a shard in place where it sees the file, else receiving it over MPI into a
+ * file beside target — and every shard file is removed. A killed rank leaves whole clips only:
+ * the same call again resumes. Every rank returns the same status (a rank's failure is reported
+ * on all, "rank R: ..."); sum holds the totals of all ranks (failures in collection order) and
+ * merged (may be NULL) the merge's counts. In a world of one it is slava_encode_collection into
+ * target. */
+#define SLAVA_DIST_SEND_SHARDS 1u   /* flags: send every shard to rank 0 over MPI, even one it sees */
+slava_status slava_encode_dist(slava_ctx *ctx, const slava_collection *c, const char *target, const char *shard_path,
+                               const slava_encode_opts *o, unsigned flags, slava_encode_summary *sum,
+                               slava_store_counts *merged);
 
 /* ===================================================================== index and search */
 

@@ -393,6 +393,10 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
             /* batches of B clips; a last batch of a single clip is dropped (its loss is 0) */
             for (int i0 = 0; i0 + 1 < ne; i0 += B) {
                 int nbat = ne - i0 < B ? ne - i0 : B;
+                if (sv_cancelled(ctx)) {
+                    st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted in epoch %d of %d", done_ep + 1, total);
+                    goto done;
+                }
                 int kind = sd->kind;
                 unsigned losses = sd->losses;
                 if (kind == KIND_COIN) {
@@ -420,7 +424,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
                      rd->name, (unsigned long long)opt->seed, s + 1, rd->stages, ep, opt->epochs, nb ? loss_sum / nb : 0,
                      100 * v, 100 * best_val);
             if (sv_progress(ctx, "train", ++done_ep, total, detail)) {
-                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted");
+                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted after epoch %d of %d", done_ep, total);
                 goto done;
             }
         }

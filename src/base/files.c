@@ -1,9 +1,11 @@
 /*
- * files.c — whole-file helpers every module uses: read a file, write one atomically (temporary
- * file + rename, so a reader sees the old file or the new one, never a part), copy one, create a
- * folder with its parents, join paths. Errors name the file.
+ * files.c — whole-file helpers every module uses: read a file, write one atomically (through
+ * base/atomic_file: temporary file, fsync, rename, so a reader sees the old file or the new one,
+ * never a part, and a full disk says so), copy one, create a folder with its parents, join paths.
+ * Errors name the file.
  */
 #include "base/base.h"
+#include "base/atomic_file.h"
 #include <stdio.h>
 #include <errno.h>
 #include <sys/stat.h>
@@ -47,28 +49,11 @@ int sv_file_exists(const char *path) {
 }
 
 slava_status sv_write_parts(slava_ctx *ctx, const char *path, int n, const void *const *parts, const size_t *lens) {
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)getpid() % 100000);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        free(tmp);
-        return st;
-    }
-    int ok = 1;
-    for (int i = 0; ok && i < n; i++) ok = lens[i] == 0 || fwrite(parts[i], 1, lens[i], f) == lens[i];
-    ok = (fflush(f) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return SLAVA_OK;
+    sv_afile *f;
+    SV_TRY(sv_afile_open(ctx, path, &f));
+    for (int i = 0; i < n; i++)
+        if (lens[i]) SV_TRY(sv_afile_write(ctx, f, parts[i], lens[i]));   /* a failed write removed the temporary */
+    return sv_afile_commit(ctx, f);
 }
 
 slava_status sv_write_file(slava_ctx *ctx, const char *path, const void *data, size_t len) {

@@ -15,6 +15,7 @@ void slava_ctx_set_progress(slava_ctx *ctx, slava_progress_fn fn, void *user) {
     ctx->progress = fn; ctx->progress_user = user;
 }
 void slava_ctx_set_log(slava_ctx *ctx, slava_log_fn fn, void *user) { ctx->log = fn; ctx->log_user = user; }
+void slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user) { ctx->cancel = fn; ctx->cancel_user = user; }
 
 const char *slava_status_name(slava_status s) {
     static const char *names[] = {"ok", "i/o error", "format error", "shape error", "bad argument",
@@ -62,9 +63,12 @@ void sv_log(slava_ctx *ctx, int level, const char *fmt, ...) {
 }
 
 int sv_progress(slava_ctx *ctx, const char *stage, int64_t done, int64_t total, const char *detail) {
+    if (sv_cancelled(ctx)) return 1;
     if (!ctx || !ctx->progress) return 0;
     return ctx->progress(ctx->progress_user, stage, done, total, detail);
 }
+
+int sv_cancelled(const slava_ctx *ctx) { return ctx && ctx->cancel && ctx->cancel(ctx->cancel_user); }
 
 void *sv_alloc(size_t bytes) {
     void *p = NULL;

@@ -8,7 +8,8 @@
 
 int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN],
                      const slava_train_opts *o, const char *const *recipes, int n_recipes,
-                     const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface) {
+                     const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
+                     const char *on_stop) {
     slava_store *s = NULL;
     slava_dataset ds;
     memset(&ds, 0, sizeof ds);
@@ -19,7 +20,7 @@ int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLA
         return cli_fail(ctx);
     }
     slava_store_close(s);
-    int rc = cli_table2_print(ctx, &ds, o, recipes, n_recipes, seeds, n_seeds, split, fmt, preface);
+    int rc = cli_table2_print(ctx, &ds, o, recipes, n_recipes, seeds, n_seeds, split, fmt, preface, on_stop);
     slava_dataset_free(&ds);
     return rc;
 }

@@ -114,6 +114,12 @@ int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap) 
     return n;
 }
 
+void cli_print_recipes(FILE *f) {
+    int n;
+    const char *const *r = slava_recipes(&n);
+    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+}
+
 int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap) {
     int n, k = 0;
     const char *const *known = slava_recipes(&n);
@@ -156,15 +162,28 @@ int cli_table2_args_finish(const char *cmd, cli_table2_args *t) {
     return t->n_recipes < 0 ? -1 : 0;
 }
 
+int cli_train_getopt(int argc, char **argv, const struct option *longopts, cli_train_args *a, cli_table2_args *t) {
+    int c, r;
+    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+        r = cli_train_option(c, optarg, a);
+        if (!r && t) r = cli_table2_option(c, optarg, t);
+        if (r < 0) return CLI_OPT_BAD;
+        if (!r) return c;
+    }
+    return -1;
+}
+
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
-                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface) {
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
+                     const char *on_stop) {
     int rc = CLI_OK;
     slava_eval_report *reps = calloc((size_t)n_recipes * n_seeds, sizeof *reps), untrained;
     char *text = NULL;
     double t0 = slava_now();
     if (!reps) { cli_error("out of memory"); rc = CLI_FAIL; goto done; }
-    if (slava_experiment(ctx, ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained)) {
-        rc = cli_fail(ctx);
+    slava_status st = slava_experiment(ctx, ds, o, recipes, n_recipes, seeds, n_seeds, split, reps, &untrained);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s", on_stop);
         goto done;
     }
     double secs = slava_now() - t0;

@@ -69,6 +69,13 @@ int cli_table2_option(int c, const char *arg, cli_table2_args *t);
 /* After parsing: resolve the recipe list. 0, or -1 after printing "<cmd>: unknown recipe ...". */
 int cli_table2_args_finish(const char *cmd, cli_table2_args *t);
 
+/* getopt_long over argv ("+:h", opterr and optind set by the caller) that handles the shared
+ * training options into a and, when t is given, the Table II options into t: returns the next
+ * option of the command's own (as getopt_long does; -1 at the end), or CLI_OPT_BAD after a bad
+ * value of a shared option was printed. */
+#define CLI_OPT_BAD (-2)
+int cli_train_getopt(int argc, char **argv, const struct option *longopts, cli_train_args *a, cli_table2_args *t);
+
 void cli_train_args_default(cli_train_args *a);
 /* Handle one shared option: 1 handled, 0 not a shared option, -1 bad value (message printed). */
 int cli_train_option(int c, const char *arg, cli_train_args *a);
@@ -82,12 +89,17 @@ int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_datase
 /* "all" or "a,b,c" → recipe names (pointers into `buf`, which is modified). Returns the count, or
  * -1 after printing "<cmd>: unknown recipe ..." for a bad list. */
 int cli_parse_recipes(const char *cmd, char *buf, const char **out, int cap);
+/* The recipes' names, each after a space, for --help texts. */
+void cli_print_recipes(FILE *f);
 int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap);
 /* Every recipe × seed on ds (slava_experiment: trained on train, epoch chosen on val, evaluated
  * on `split`), Table II printed in fmt on stdout; in Markdown, `preface` (may be NULL) and one
  * line with the split's clips and the settings come first. The one Table II printer of
- * experiment, run and both demos. CLI_OK or CLI_FAIL (printed). */
+ * experiment, run and both demos. CLI_OK or CLI_FAIL (printed); when a signal stops it, the
+ * "interrupted" line ends with on_stop (what is kept, how to resume) and the result is
+ * 128 + signal. */
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
-                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface);
+                     int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
+                     const char *on_stop);
 
 #endif

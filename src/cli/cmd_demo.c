@@ -96,10 +96,12 @@ int cmd_demo(int argc, char **argv) {
         }
         slava_store *s = NULL;
         double t1 = slava_now();
-        if (slava_store_open(ctx, features, 1, &s) || slava_store_put_dataset(ctx, s, &gen) ||
-            slava_store_load(ctx, s, 0, NULL, &ds)) {
+        slava_status sst = slava_store_open(ctx, features, 1, &s);
+        if (!sst) sst = slava_store_put_dataset(ctx, s, &gen);
+        if (!sst) sst = slava_store_load(ctx, s, 0, NULL, &ds);
+        if (sst) {
             slava_store_close(s);
-            rc = cli_fail(ctx);
+            rc = cli_fail_or_stop(ctx, sst, "%s keeps the clips committed so far: run the same command again", features);
             goto done;
         }
         slava_store_close(s);
@@ -120,7 +122,8 @@ int cmd_demo(int argc, char **argv) {
              "V = visual clips, A = audio, Vcap / Acap / AVcap = visual / audio / audio-visual captions.\n\n",
              so.n_clips[0], so.n_clips[1], so.n_clips[2], so.d_v, so.d_a, so.d_t, epochs, epochs > 1 ? "s" : "",
              t_gen, no_store ? "(skipped) " : "", t_store);
-    rc = cli_table2_print(ctx, use, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface);
+    rc = cli_table2_print(ctx, use, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
+                          "no table was printed: run the same command again");
     if (!rc && fmt == SLAVA_FMT_MD)
         printf("\nReal runs: slava encode --clip DIR --clap DIR (AVCaps videos) -> store; then slava experiment.\n");
 done:

@@ -91,7 +91,12 @@ int cmd_demo_media(int argc, char **argv) {
     /* 1. synthetic clips (the default set of slava synth), 2. tiny random-weight encoders */
     slava_synth_opts so;
     slava_synth_defaults(&so);
-    if (slava_demo_prepare(ctx, work, &so, vocab, secs)) { cli_fail(ctx); goto done; }
+    slava_status pst = slava_demo_prepare(ctx, work, &so, vocab, secs);
+    if (pst) {
+        rc = cli_fail_or_stop(ctx, pst, "what %s holds is complete (clips and checkpoints are written whole): "
+                              "run slava demo again to finish", work);
+        goto done;
+    }
     double t_synth = secs[0], t_models = secs[1], t_encode = 0;
 
     /* 3. encode (resumes) */
@@ -107,7 +112,7 @@ int cmd_demo_media(int argc, char **argv) {
     ea.enc.clap_dir = clap;
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     int erc = cli_encode_run(ctx, &ea, ids);
-    if (erc < 0) goto done;
+    if (erc < 0) { rc = cli_stopped_status(); goto done; }
     t_encode = slava_now() - t1;
 
     /* 4. all seven recipes x seeds -> Table II */
@@ -131,7 +136,9 @@ int cmd_demo_media(int argc, char **argv) {
         data, so.clips[0], so.clips[1], so.clips[2], so.min_seconds, so.max_seconds, so.width, so.height,
         100 * so.no_audio_share, clip, clap, store, t_synth, t_models, t_encode, so.clips[2],
         so.clips[2] > 10 ? 1000.0 / so.clips[2] : 100.0);
-    rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface);
+    rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
+                          "the clips, checkpoints and features in the work folder are kept: run slava demo again "
+                          "(it reuses them; training starts over)");
     if (!rc && fmt == SLAVA_FMT_MD)
         printf("\nTotal %.1f s. Rerunning reuses %s (delete it to start over).\n", slava_now() - t0, work);
     if (!rc && erc) rc = CLI_FAIL;

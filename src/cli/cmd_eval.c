@@ -36,13 +36,12 @@ int cmd_eval(int argc, char **argv) {
     cli_train_args a;
     cli_train_args_default(&a);
     const char *store = NULL, *heads = NULL;
-    int c, r, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD, force = 0;
+    int c, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD, force = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) < 0) return CLI_USAGE;
-        if (r) continue;
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, NULL)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case 's': store = optarg; break;
         case 'H': heads = optarg; break;
         case 'p': if ((split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;

@@ -7,15 +7,13 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    int n;
-    const char *const *r = slava_recipes(&n);
     fprintf(f,
         "usage: slava experiment --store FILE [--recipes R1,R2,...|all] [--seeds 0,1,2] [options]\n\n"
         "Trains every recipe with every seed (train split, epoch chosen on val), evaluates each on\n"
         "--split (default test) and prints Table II: R@10 (%%) of the seven tasks and their mean,\n"
         "as mean ± sample standard deviation over the seeds, and a row for the untrained heads.\n\n"
         "recipes:");
-    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+    cli_print_recipes(f);
     fprintf(f, "\n\noptions:\n"
         "  --store FILE        feature store\n"
         CLI_TABLE2_HELP
@@ -33,15 +31,12 @@ int cmd_experiment(int argc, char **argv) {
     cli_table2_args t;
     cli_table2_args_default(&t);
     const char *store = NULL;
-    int c, r;
+    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) || (r = cli_table2_option(c, optarg, &t))) {
-            if (r < 0) return CLI_USAGE;
-            continue;
-        }
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, &t)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case 's': store = optarg; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("experiment: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
@@ -59,7 +54,8 @@ int cmd_experiment(int argc, char **argv) {
     unsigned mask = (1u << SLAVA_SPLIT_TRAIN) | (1u << SLAVA_SPLIT_VAL) | (1u << t.split);
     int rc = cli_load_store(ctx, store, mask, &ds);
     if (rc) { slava_ctx_free(ctx); return rc; }
-    rc = cli_table2_print(ctx, &ds, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL);
+    rc = cli_table2_print(ctx, &ds, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
+                          "nothing was written or printed: run the same command again");
     slava_dataset_free(&ds);
     slava_ctx_free(ctx);
     return rc;

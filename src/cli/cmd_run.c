@@ -9,8 +9,6 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    int n;
-    const char *const *r = slava_recipes(&n);
     fprintf(f,
         "usage: slava run --data DIR --clip DIR --clap DIR --store FILE [--recipes R1,R2,...|all]\n"
         "                 [--seeds 0,1,2] [--split S] [--format md|csv|json] [encode options]\n"
@@ -31,13 +29,14 @@ static void usage(FILE *f) {
         "The visual and text heads start from CLIP's projections and the audio head from CLAP's\n"
         "(--clip / --clap), as in the paper.\n\n"
         "recipes:");
-    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+    cli_print_recipes(f);
     fprintf(f, "\n\nencode options (slava encode --help):\n"
         "  --data DIR          collection folder\n"
         "  --captions FILE     one captions file instead (with --split-of-captions S)\n"
         "  --split-of-captions S  split of --captions\n"
         "  --store FILE        feature store (created when missing)\n"
         "  --fps F             frames sampled per second (default 1)\n"
+        "  --allow-split-change / --verify-content   as in slava encode\n"
         "\nexperiment options:\n"
         CLI_TABLE2_HELP
         "  --format F          md (default), csv or json\n"
@@ -48,11 +47,12 @@ static void usage(FILE *f) {
 
 
 int cmd_run(int argc, char **argv) {
-    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS };
+    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS, O_ALLOW_SPLIT, O_VERIFY };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split-of-captions", required_argument, 0, O_CSPLIT}, {"store", required_argument, 0, O_STORE},
-        {"fps", required_argument, 0, O_FPS},
+        {"fps", required_argument, 0, O_FPS}, {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT},
+        {"verify-content", no_argument, 0, O_VERIFY},
         {"help", no_argument, 0, 'h'}, CLI_TABLE2_LONGOPTS, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
@@ -62,23 +62,21 @@ int cmd_run(int argc, char **argv) {
     e.split = -1;
     cli_table2_args t;
     cli_table2_args_default(&t);
-    int c, r;
+    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) || (r = cli_table2_option(c, optarg, &t))) {
-            if (r < 0) return CLI_USAGE;
-            continue;
-        }
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, &t)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case O_DATA: e.data_dir = optarg; break;
         case O_CAPTIONS: e.captions = optarg; break;
         case O_CSPLIT: if ((e.split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
         case O_STORE: e.store = optarg; break;
         case O_FPS:
-            e.enc.fps = cli_parse_double("--fps", optarg);
-            if (!(e.enc.fps > 0 && e.enc.fps <= 1000)) { cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg); return CLI_USAGE; }
+            if (cli_parse_fps(optarg, &e.enc.fps) < 0) return CLI_USAGE;
             break;
+        case O_ALLOW_SPLIT: e.enc.allow_split_change = 1; break;
+        case O_VERIFY: e.enc.verify_content = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("run: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("run: unknown option '%s' (slava run --help)", argv[optind - 1]); return CLI_USAGE;
@@ -101,8 +99,10 @@ int cmd_run(int argc, char **argv) {
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
-    if (enc_rc < 0) { slava_ctx_free(ctx); return CLI_FAIL; }   /* the encoding stopped (printed) */
-    int rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL);
+    if (enc_rc < 0) { slava_ctx_free(ctx); return cli_stopped_status(); }   /* the encoding stopped (printed) */
+    int rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
+                              "the store keeps every encoded clip and no table was printed: run the same command again "
+                              "(stored clips are skipped, the experiment starts over)");
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;
 }

@@ -7,8 +7,6 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    int n;
-    const char *const *r = slava_recipes(&n);
     fprintf(f,
         "usage: slava train --store FILE --recipe R --out HEADS.safetensors [options]\n\n"
         "Trains the projection heads (visual, text: linear; audio: CLAP's MLP) on the store's train\n"
@@ -18,7 +16,7 @@ static void usage(FILE *f) {
         "logit_scale_av/_at/_vt) with the recipe, epoch, validation score and hyper-parameters in\n"
         "__metadata__. Same seed and thread count give a bit-identical file.\n\n"
         "recipes (DESIGN.md §1):");
-    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+    cli_print_recipes(f);
     fprintf(f, "\n\noptions:\n"
         "  --store FILE        feature store (from slava encode / slava demo / slava store import)\n"
         "  --recipe R          training recipe (default slava-av3)\n"
@@ -33,13 +31,12 @@ int cmd_train(int argc, char **argv) {
     cli_train_args a;
     cli_train_args_default(&a);
     const char *store = NULL, *out = NULL;
-    int c, r;
+    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) < 0) return CLI_USAGE;
-        if (r) continue;
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, NULL)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case 's': store = optarg; break;
         case 'r': a.train.recipe = optarg; break;
         case 'o': out = optarg; break;
@@ -68,8 +65,10 @@ int cmd_train(int argc, char **argv) {
     if (rc) { slava_ctx_free(ctx); return rc; }
     slava_heads *h = NULL;
     slava_train_info info;
-    if (slava_train(ctx, &ds, &a.train, &h, &info) || slava_heads_save(ctx, h, out, &a.train, &info, &ds)) {
-        rc = cli_fail(ctx);
+    slava_status st = slava_train(ctx, &ds, &a.train, &h, &info);
+    if (!st) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again (training starts over)", out);
     } else {
         printf("%s: recipe %s, seed %llu, kept epoch %d", out, a.train.recipe, (unsigned long long)a.train.seed,
                info.best_epoch[info.stages - 1]);

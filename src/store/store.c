@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ names */
 
@@ -37,7 +38,7 @@ int slava_store_modality_parse(const char *name) { return name_parse(MOD_NAMES, 
 
 static const char SCHEMA_SQL[] =
     "CREATE TABLE schema_version(version INTEGER NOT NULL);"
-    "INSERT INTO schema_version VALUES(1);"
+    "INSERT INTO schema_version VALUES(2);"
     "CREATE TABLE clips("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE,"
@@ -45,7 +46,8 @@ static const char SCHEMA_SQL[] =
     "  source TEXT,"
     "  duration REAL,"
     "  has_audio INTEGER NOT NULL CHECK(has_audio IN (0,1)),"
-    "  error TEXT);"
+    "  error TEXT,"
+    "  source_size INTEGER, source_mtime INTEGER, source_sha256 TEXT);"
     "CREATE TABLE captions("
     "  id INTEGER PRIMARY KEY,"
     "  clip INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,"
@@ -188,6 +190,28 @@ static slava_status store_schema(slava_ctx *ctx, slava_store *s, int create) {
     if (version > SV_STORE_SCHEMA_VERSION)
         return sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: store schema version %d is newer than this slava reads (%d)",
                       s->path, version, SV_STORE_SCHEMA_VERSION);
+    s->version = version;
+    if (version == 1 && !s->readonly) {
+        /* Version 2 records each clip's source file (size, mtime, sha256) so that encode notices
+         * a replaced video. Readers accept version 1 as it is; a writer upgrades it once. */
+        SV_TRY(sv_store_exec(ctx, s, "BEGIN IMMEDIATE"));
+        int64_t v = 0;
+        slava_status st = SLAVA_OK;
+        if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &q, NULL) != SQLITE_OK)
+            st = sv_store_sqlerr(ctx, s, "schema_version");
+        else {
+            v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+            sqlite3_finalize(q);
+        }
+        if (!st && v == 1)   /* another process may have upgraded it meanwhile */
+            st = sv_store_exec(ctx, s, "ALTER TABLE clips ADD COLUMN source_size INTEGER;"
+                                       "ALTER TABLE clips ADD COLUMN source_mtime INTEGER;"
+                                       "ALTER TABLE clips ADD COLUMN source_sha256 TEXT;"
+                                       "UPDATE schema_version SET version = 2");
+        if (st) { sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); return st; }
+        SV_TRY(sv_store_exec(ctx, s, "COMMIT"));
+        s->version = 2;
+    }
     return SLAVA_OK;
 }
 
@@ -290,6 +314,18 @@ void slava_store_close(slava_store *s) {
     free(s);
 }
 
+void slava_store_remove(const char *path) {
+    const char *suffix[3] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char *p = malloc(strlen(path) + 5);
+        if (!p) return;
+        strcpy(p, path);
+        strcat(p, suffix[i]);
+        unlink(p);
+        free(p);
+    }
+}
+
 /* ------------------------------------------------------------------ transactions */
 
 slava_status sv_store_tx_begin(slava_ctx *ctx, slava_store *s, int *mine) {
@@ -374,6 +410,19 @@ static int clip_get(slava_ctx *ctx, slava_store *s, const char *name, clip_row *
     if (reason) *reason = r->failed ? sv_strdup((const char *)sqlite3_column_text(q, 3)) : NULL;
     sqlite3_reset(q);
     return 1;
+}
+
+int sv_store_clip_find(slava_ctx *ctx, slava_store *s, const char *name, int64_t *rowid, int *split, int *has_audio,
+                       int *failed) {
+    clip_row r;
+    int f = clip_get(ctx, s, name, &r, NULL);
+    if (f == 1) {
+        *rowid = r.id;
+        *split = r.split;
+        *has_audio = r.has_audio;
+        *failed = r.failed;
+    }
+    return f;
 }
 
 static slava_status clip_require(slava_ctx *ctx, slava_store *s, const char *name, clip_row *r) {
@@ -525,8 +574,8 @@ slava_status sv_store_encoder(slava_ctx *ctx, slava_store *s, int modality, cons
     return SLAVA_OK;
 }
 
-slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
-                              const float *x, int T, int D, int *added) {
+slava_status sv_store_feature_blob(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
+                                   const void *blob, int T, int D, int *added) {
     if (added) *added = 0;
     if (T < 1 || D < 1 || (size_t)T * (size_t)D > (size_t)INT32_MAX / 4)
         return sv_err(ctx, SLAVA_E_ARG, "%s: feature of shape [%d, %d]", s->path, T, D);
@@ -538,27 +587,28 @@ slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, in
     sqlite3_reset(q);
     if (rc == SQLITE_ROW) return SLAVA_OK;
     if (rc != SQLITE_DONE) return sv_store_sqlerr(ctx, s, "reading features");
-    size_t n = (size_t)T * D;
-    float *swapped = NULL;
-    const void *blob = x;
-    if (!host_is_le()) {
-        if (!(swapped = malloc(n * 4))) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
-        memcpy(swapped, x, n * 4);
-        swap32(swapped, n);
-        blob = swapped;
-    }
     q = sv_store_stmt(ctx, s, is_caption ? SQ_FEAT_CAP_INSERT : SQ_FEAT_CLIP_INSERT);
-    slava_status st = SLAVA_E_STORE;
-    if (q) {
-        sqlite3_bind_int64(q, 1, owner);
-        sqlite3_bind_int64(q, 2, enc_id);
-        sqlite3_bind_int(q, 3, T);
-        sqlite3_bind_int(q, 4, D);
-        sqlite3_bind_blob(q, 5, blob, (int)(n * 4), SQLITE_STATIC);
-        st = step_done(ctx, s, q, "storing features");
-    }
+    if (!q) return SLAVA_E_STORE;
+    sqlite3_bind_int64(q, 1, owner);
+    sqlite3_bind_int64(q, 2, enc_id);
+    sqlite3_bind_int(q, 3, T);
+    sqlite3_bind_int(q, 4, D);
+    sqlite3_bind_blob(q, 5, blob, (int)((size_t)T * D * 4), SQLITE_STATIC);
+    SV_TRY(step_done(ctx, s, q, "storing features"));
+    if (added) *added = 1;
+    return SLAVA_OK;
+}
+
+slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
+                              const float *x, int T, int D, int *added) {
+    if (host_is_le() || T < 1 || D < 1) return sv_store_feature_blob(ctx, s, is_caption, owner, enc_id, x, T, D, added);
+    size_t n = (size_t)T * D;
+    float *swapped = malloc(n * 4);
+    if (!swapped) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
+    memcpy(swapped, x, n * 4);
+    swap32(swapped, n);
+    slava_status st = sv_store_feature_blob(ctx, s, is_caption, owner, enc_id, swapped, T, D, added);
     free(swapped);
-    if (st == SLAVA_OK && added) *added = 1;
     return st;
 }
 
@@ -1176,7 +1226,7 @@ void slava_store_info_free(slava_store_info *info) {
 
 slava_status slava_store_get_info(slava_ctx *ctx, slava_store *s, slava_store_info *out) {
     memset(out, 0, sizeof *out);
-    out->schema_version = SV_STORE_SCHEMA_VERSION;
+    out->schema_version = s->version;
     sqlite3_stmt *q = NULL;
     slava_status st = SLAVA_OK;
     int rc;

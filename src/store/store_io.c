@@ -89,6 +89,10 @@ slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path
     int64_t r[3] = {0, 0, 0}, capno = 0;
     for (int i = 0; i < ds.n && st == SLAVA_OK; i++) {
         slava_clip *c = &ds.clips[i];
+        if (!(i & 255) && sv_cancelled(ctx)) {
+            st = sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: export interrupted", path);
+            break;
+        }
         if (feat[0] && c->t_v) {
             memcpy(feat[0] + r[0] * dims[0], c->visual, (size_t)c->t_v * dims[0] * sizeof(float));
             for (int t = 0; t < c->t_v; t++) index[0][r[0]++] = i;
@@ -458,6 +462,10 @@ slava_status slava_store_import(slava_ctx *ctx, slava_store *s, const char *path
         for (int64_t o = 0; o < owners && st == SLAVA_OK; o++) {
             int64_t T = start[m][o + 1] - start[m][o];
             if (!T) continue;
+            if (!(o & 255) && sv_cancelled(ctx)) {
+                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: importing %s interrupted (rolled back)", s->path, path);
+                break;
+            }
             for (int64_t t = 0; t < T; t++)
                 memcpy(buf + t * mod[m].d, mod[m].x + order[m][start[m][o] + t] * mod[m].d, (size_t)mod[m].d * sizeof(float));
             int added = 0;

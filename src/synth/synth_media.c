@@ -589,7 +589,8 @@ slava_status sv_synth_write_mp4(slava_ctx *ctx, const char *path, const sv_synth
     vs.frame->height = h;
     if ((ret = av_frame_get_buffer(vs.frame, 0)) < 0) { st = av_fail(ctx, path, "frame buffer", ret); goto done; }
     sws = sws_getContext(w, h, AV_PIX_FMT_RGB24, w, h, AV_PIX_FMT_YUV420P, SWS_BILINEAR | SWS_BITEXACT, NULL, NULL, NULL);
-    rgb = malloc((size_t)w * h * 3);
+    /* swscale's SIMD input loads may run up to 16 bytes past the last pixel: padded */
+    rgb = malloc((size_t)w * h * 3 + AV_INPUT_BUFFER_PADDING_SIZE);
     bg = malloc((size_t)w * h * 3);
     if (!sws || !rgb || !bg) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto done; }
     render_background(c, bg, w, h);

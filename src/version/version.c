@@ -30,10 +30,12 @@ void slava_version_report(char *buf, size_t cap) {
              "threads: %d (OpenMP max %d)\n"
              "FFmpeg: libavformat %s, libavcodec %s\n"
              "SQLite: %s\n"
-             "FFTW: %s\n",
+             "FFTW: %s\n"
+             "MPI: %s\n",
              SLAVA_VERSION_STRING, openblas_get_config(), openblas_get_corename(),
              ct ? " (forced by OPENBLAS_CORETYPE=" : "", ct ? ct : "", ct ? ")" : "",
              slava_get_threads(), omp_get_max_threads(),
              AV_STRINGIFY(LIBAVFORMAT_VERSION), AV_STRINGIFY(LIBAVCODEC_VERSION),
-             sqlite3_libversion(), fftwf_version);
+             sqlite3_libversion(), fftwf_version,
+             slava_dist_library()[0] ? slava_dist_library() : "none (built without MPI: no mpirun runs)");
 }
