@@ -6,12 +6,8 @@
 
 DEBS = build-essential cmake pkg-config libopenblas-dev libavformat-dev libavcodec-dev \
        libavutil-dev libswscale-dev libswresample-dev libfftw3-dev libsqlite3-dev libcjson-dev \
-<<<<<<< HEAD
-       libpcre2-dev libutf8proc-dev clang libclang-rt-14-dev ffmpeg valgrind \
+       libpcre2-dev libutf8proc-dev clang libclang-rt-14-dev ffmpeg valgrind libopenmpi-dev openmpi-bin \
        libcivetweb-dev chromium
-=======
-       libpcre2-dev libutf8proc-dev clang libclang-rt-14-dev ffmpeg valgrind libopenmpi-dev openmpi-bin
->>>>>>> main
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=

@@ -11,20 +11,6 @@
 typedef struct { const char *name; int (*fn)(int, char **); const char *what; int dist; } command;
 
 static const command commands[] = {
-<<<<<<< HEAD
-    {"tokenize",    cmd_tokenize,    "CLIP BPE token ids of captions"},
-    {"embed",       cmd_embed,       "encoder outputs + embeddings of text, images, videos, audio"},
-    {"init-random", cmd_init_random, "write a random-weight CLIP or CLAP checkpoint folder"},
-    {"encode",      cmd_encode,      "encode a video collection into a feature store"},
-    {"store",       cmd_store,       "inspect / export / import a feature store"},
-    {"train",       cmd_train,       "train projection heads with one recipe"},
-    {"eval",        cmd_eval,        "retrieval metrics (Table II and more)"},
-    {"experiment",  cmd_experiment,  "recipes x seeds -> Table II with mean ± std"},
-    {"run",         cmd_run,         "encode (skipping what is stored) + experiment"},
-    {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection"},
-    {"serve",       cmd_serve,       "local search page + JSON API over an index (HTTP)"},
-    {"demo",        cmd_demo,        "the out-of-the-box demo"},
-=======
     {"tokenize",    cmd_tokenize,    "CLIP BPE token ids of captions", 0},
     {"embed",       cmd_embed,       "encoder outputs + embeddings of text, images, videos, audio", 0},
     {"init-random", cmd_init_random, "write a random-weight CLIP or CLAP checkpoint folder", 0},
@@ -35,8 +21,8 @@ static const command commands[] = {
     {"experiment",  cmd_experiment,  "recipes x seeds -> Table II with mean ± std", 1},
     {"run",         cmd_run,         "encode (skipping what is stored) + experiment", 1},
     {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection", 0},
+    {"serve",       cmd_serve,       "local search page + JSON API over an index (HTTP)", 0},
     {"demo",        cmd_demo,        "the out-of-the-box demo", 0},
->>>>>>> main
 };
 
 /* Join an MPI job when a launcher started us, run the command, leave the job. */
