@@ -29,7 +29,7 @@ static inline double srv_now(void) {
 /* dir/data (12 synthetic clips, a quarter without audio, 3 to 8 s), dir/store.sqlite, dir/index.slx.
  * Returns 0 when all three commands succeeded. */
 static inline int srv_build_index(const char *dir) {
-    char cmd[4096];
+    char cmd[16384];
     char *err = NULL;
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s' && " SLAVA_BIN " synth --out '%s/data' --train 8 --val 2 --test 2 "
              "--seconds 3-8 --no-audio-share 0.25 --seed 3 --quiet && " SLAVA_BIN " encode --data '%s/data' --clip " SRV_CLIP
