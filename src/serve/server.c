@@ -299,6 +299,7 @@ slava_status slava_server_start(slava_ctx *ctx, const slava_server_opts *o, slav
         "max_request_size", "16384",     /* request line + headers */
         "enable_directory_listing", "no",
         "decode_url", "yes",
+        "tcp_nodelay", "1",              /* a header and a body are two writes: no Nagle delay */
         NULL};
     struct mg_callbacks cb;
     memset(&cb, 0, sizeof cb);
