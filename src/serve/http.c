@@ -302,6 +302,33 @@ slava_status sv_http_multipart_find(slava_ctx *ctx, const char *content_type, co
     return sv_err(ctx, SLAVA_E_FORMAT, "request body: more than 64 multipart parts");
 }
 
+/* ------------------------------------------------------------------ status lines */
+
+const char *sv_http_reason(int status) {
+    switch (status) {
+    case 100: return "Continue";
+    case 200: return "OK";
+    case 206: return "Partial Content";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 411: return "Length Required";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 415: return "Unsupported Media Type";
+    case 416: return "Range Not Satisfiable";
+    case 422: return "Unprocessable Content";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 505: return "HTTP Version Not Supported";
+    case 507: return "Insufficient Storage";
+    default:  return status < 400 ? "OK" : status < 500 ? "Bad Request" : "Internal Server Error";
+    }
+}
+
 /* ------------------------------------------------------------------ media types */
 
 const char *sv_http_media_type(const char *path) {

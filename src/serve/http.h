@@ -78,6 +78,9 @@ typedef struct {
 slava_status sv_http_multipart_find(slava_ctx *ctx, const char *content_type, const uint8_t *body, size_t n,
                                     const char *field, sv_http_part *out);
 
+/* The reason phrase of a status code (RFC 9110 wording). */
+const char *sv_http_reason(int status);
+
 /* Content-Type of a media file by its extension (video/mp4, audio/wav, ...; application/octet-stream). */
 const char *sv_http_media_type(const char *path);
 

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -42,7 +43,7 @@ typedef struct {
 
 static void write_error(void *arg) {
     error_job *j = arg;
-    const char *text = mg_get_response_code_text(j->conn, j->status);
+    const char *text = sv_http_reason(j->status);
     char *body = sv_http_error_json(j->status, j->msg && *j->msg ? j->msg : text);
     if (!body) return;
     mg_printf(j->conn, "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
@@ -173,7 +174,7 @@ static int read_body(struct mg_connection *conn, sv_app *a, int64_t limit, body_
 static void send_response(struct mg_connection *conn, const sv_http_req *req, const sv_http_resp *r, int close_after) {
     int64_t len = r->fd >= 0 ? r->file_len : (int64_t)r->body_len;
     mg_printf(conn, "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %lld\r\nX-Content-Type-Options: nosniff\r\n%s%s\r\n",
-              r->status, mg_get_response_code_text(conn, r->status), r->content_type, (long long)len, r->headers,
+              r->status, sv_http_reason(r->status), r->content_type, (long long)len, r->headers,
               close_after ? "Connection: close\r\n" : "");
     if (!strcmp(req->method, "HEAD")) return;
     if (r->fd < 0) {
@@ -216,6 +217,9 @@ static int serve_request(slava_server *s, struct mg_connection *conn) {
                      (long long)limit);
             status = 413;
         } else {
+            /* a client that waits for "100 Continue" before sending the body (curl does above 1 MB) */
+            const char *expect = mg_get_header(conn, "Expect");
+            if (expect && !strcasecmp(expect, "100-continue")) mg_printf(conn, "HTTP/1.1 100 Continue\r\n\r\n");
             status = read_body(conn, a, limit, &body, msg, sizeof msg);
         }
         if (status) {
