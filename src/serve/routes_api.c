@@ -146,7 +146,7 @@ void sv_route_search(sv_app *a, const sv_http_req *req, sv_http_resp *resp) {
     char upload[4200] = "";
     const char *shown_name = "upload";
     slava_search_term terms[2];
-    int n_terms = 0, r;
+    int n_terms = 0, r = 0;
     slava_search_hit *hits = NULL;
     slava_search_query q = {0};
     slava_ctx *ctx = slava_ctx_new();
@@ -170,8 +170,8 @@ void sv_route_search(sv_app *a, const sv_http_req *req, sv_http_resp *resp) {
     }
     so.k = (int)k;
 
+    sv_http_part part;   /* shown_name may point into it until the end */
     if (!strcmp(req->method, "POST")) {
-        sv_http_part part;
         slava_status st = sv_http_multipart_find(ctx, sv_http_header_get(req, "Content-Type"), req->body, req->body_len,
                                                  "file", &part);
         if (st == SLAVA_E_NOTFOUND) { sv_http_resp_error(resp, 400, "the upload has no form field named 'file'"); goto done; }
