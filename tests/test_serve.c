@@ -16,17 +16,11 @@ static char g_dir[1024], g_index[1100];
 static int g_port;
 static slava_index *g_ix;
 
+/* slurp_file with a size_t length */
 static char *slurp(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc((size_t)n + 1);
-    size_t got = fread(b, 1, (size_t)n, f);
-    b[got] = 0;
-    fclose(f);
-    if (len) *len = got;
+    long n = 0;
+    char *b = slurp_file(path, &n);
+    if (len) *len = (size_t)n;
     return b;
 }
 
