@@ -43,8 +43,8 @@ void sv_route_health(sv_app *a, const sv_http_req *req, sv_http_resp *resp) {
     cJSON_AddStringToObject(o, "status", "ok");
     cJSON_AddStringToObject(o, "version", slava_version());
     cJSON *ix = cJSON_AddObjectToObject(o, "index"), *q = cJSON_AddObjectToObject(o, "queries");
-    cJSON *th = cJSON_AddObjectToObject(o, "thumbnails"), *enc = ix ? cJSON_AddObjectToObject(ix, "encoders") : NULL;
-    if (ix && q && th && enc) {
+    cJSON *th = cJSON_AddObjectToObject(o, "thumbnails"), *enc = NULL;
+    if (ix && q && th) {
         cJSON_AddStringToObject(ix, "path", a->o.index);
         cJSON_AddNumberToObject(ix, "clips", in->n_clips);
         cJSON_AddNumberToObject(ix, "audio_clips", in->n_audio_clips);
@@ -53,7 +53,8 @@ void sv_route_health(sv_app *a, const sv_http_req *req, sv_http_resp *resp) {
         cJSON_AddNumberToObject(ix, "dim", in->dim);
         cJSON_AddStringToObject(ix, "dtype", in->f16 ? "f16" : "f32");
         cJSON_AddNumberToObject(ix, "fps", in->fps);
-        for (int m = 0; m < SLAVA_MODS; m++) cJSON_AddStringToObject(enc, slava_store_modality_name(m), in->encoder_id[m]);
+        if ((enc = cJSON_AddObjectToObject(ix, "encoders")))
+            for (int m = 0; m < SLAVA_MODS; m++) cJSON_AddStringToObject(enc, slava_store_modality_name(m), in->encoder_id[m]);
         cJSON_AddStringToObject(ix, "heads", in->heads_id);
         cJSON_AddStringToObject(ix, "ann", in->has_ann && in->ann_kind ? in->ann_kind : "");
         /* which query kinds this server can embed */
