@@ -29,6 +29,7 @@ slava_status sv_jpeg_encode(slava_ctx *ctx, const slava_image *im, int max_width
     AVFrame *f = av_frame_alloc();
     AVPacket *pkt = av_packet_alloc();
     struct SwsContext *sws = NULL;
+    uint8_t *padded = NULL;
     if (!enc || !f || !pkt) { st = sv_err(ctx, SLAVA_E_NOMEM, "thumbnail: out of memory"); goto done; }
     enc->width = ow;
     enc->height = oh;
@@ -47,7 +48,13 @@ slava_status sv_jpeg_encode(slava_ctx *ctx, const slava_image *im, int max_width
     if (av_frame_get_buffer(f, 0) < 0) { st = sv_err(ctx, SLAVA_E_NOMEM, "thumbnail: out of memory"); goto done; }
     sws = sws_getContext(im->w, im->h, AV_PIX_FMT_RGB24, ow, oh, AV_PIX_FMT_YUVJ420P, SWS_BICUBIC, NULL, NULL, NULL);
     if (!sws) { st = sv_err(ctx, SLAVA_E_INTERNAL, "thumbnail: cannot set up scaling %dx%d -> %dx%d", im->w, im->h, ow, oh); goto done; }
-    const uint8_t *src[4] = {im->rgb, NULL, NULL, NULL};
+    /* swscale's SIMD loads may read up to 16 bytes past the last pixel: scale from a padded copy */
+    size_t bytes = (size_t)im->w * im->h * 3;
+    padded = malloc(bytes + AV_INPUT_BUFFER_PADDING_SIZE);
+    if (!padded) { st = sv_err(ctx, SLAVA_E_NOMEM, "thumbnail: out of memory"); goto done; }
+    memcpy(padded, im->rgb, bytes);
+    memset(padded + bytes, 0, AV_INPUT_BUFFER_PADDING_SIZE);
+    const uint8_t *src[4] = {padded, NULL, NULL, NULL};
     int src_stride[4] = {im->w * 3, 0, 0, 0};
     sws_scale(sws, src, src_stride, 0, im->h, f->data, f->linesize);
     f->quality = enc->global_quality;
@@ -61,6 +68,7 @@ slava_status sv_jpeg_encode(slava_ctx *ctx, const slava_image *im, int max_width
     memcpy(*out, pkt->data, (size_t)pkt->size);
     *len = (size_t)pkt->size;
 done:
+    free(padded);
     sws_freeContext(sws);
     av_packet_free(&pkt);
     av_frame_free(&f);
