@@ -3,7 +3,8 @@
  * (SLAVA_MPIEXEC, empty when slava was built without MPI: the test then reports itself skipped,
  * exit status 77), with what containers need: --oversubscribe (more ranks than cores),
  * --allow-run-as-root when the test runs as root, shared-memory transport only
- * (--mca btl self,vader) without the single-copy mechanism that needs ptrace rights.
+ * (--mca btl self,vader) without the single-copy mechanism that needs ptrace rights, and its
+ * plugins kept loaded to the end (so that ASan's leak report can tell their allocations).
  */
 #ifndef SLAVA_MPI_TESTUTIL_H
 #define SLAVA_MPI_TESTUTIL_H
@@ -17,6 +18,9 @@ static inline void mpi_require(const char *name) {
         exit(77);
     }
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);
+    /* keep Open MPI's plugins loaded to the end, so that LeakSanitizer can name their start-up
+     * allocations (tests/lsan.supp) instead of "<unknown module>" */
+    setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 1);
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
 }
 

@@ -81,10 +81,19 @@ int cli_parse_format(const char *s) {
 }
 
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_dataset *ds) {
+    return cli_load_store_part(ctx, path, mask, 0, ds);
+}
+
+int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned part_mask, slava_dataset *ds) {
     slava_store *s = NULL;
-    if (slava_store_open(ctx, path, SLAVA_STORE_READ, &s)) return cli_fail(ctx);
-    slava_status st = slava_store_load(ctx, s, mask, NULL, ds);
+    memset(ds, 0, sizeof *ds);
+    slava_status st = slava_store_open(ctx, path, SLAVA_STORE_READ, &s);
+    if (!st && part_mask && slava_dist_size() > 1)
+        st = slava_store_load_part(ctx, s, mask, part_mask, slava_dist_rank(), slava_dist_size(), NULL, ds);
+    else if (!st)
+        st = slava_store_load(ctx, s, mask, NULL, ds);
     slava_store_close(s);
+    st = slava_dist_agree(ctx, st);   /* the ranks of an MPI job go on together or stop together */
     if (st) {
         /* name the store when the message does not already */
         const char *m = slava_ctx_error(ctx);

@@ -15,6 +15,11 @@ static void usage(FILE *f) {
         "(visual_projection.weight, text_projection.weight, audio_projection.linear1.weight, ...,\n"
         "logit_scale_av/_at/_vt) with the recipe, epoch, validation score and hyper-parameters in\n"
         "__metadata__. Same seed and thread count give a bit-identical file.\n\n"
+        "Under mpirun -n N the training is data-parallel: rank r loads only its share of the train\n"
+        "clips (every N-th), each step gathers the batch's embeddings from all ranks so that the\n"
+        "InfoNCE negatives span the whole batch, sums the head gradients over the ranks and takes the\n"
+        "same AdamW step on every rank; the heads equal one process's up to float rounding (the order\n"
+        "of the sums), and rank 0 writes --out.\n\n"
         "recipes (DESIGN.md §1):");
     cli_print_recipes(f);
     fprintf(f, "\n\noptions:\n"
@@ -61,12 +66,13 @@ int cmd_train(int argc, char **argv) {
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
     slava_dataset ds;
-    int rc = cli_load_store(ctx, store, (1u << SLAVA_SPLIT_TRAIN) | (1u << SLAVA_SPLIT_VAL), &ds);
+    /* under mpirun every rank loads its part of the train split (data-parallel training) */
+    int rc = cli_load_store_part(ctx, store, (1u << SLAVA_SPLIT_TRAIN) | (1u << SLAVA_SPLIT_VAL), 1u << SLAVA_SPLIT_TRAIN, &ds);
     if (rc) { slava_ctx_free(ctx); return rc; }
     slava_heads *h = NULL;
     slava_train_info info;
-    slava_status st = slava_train(ctx, &ds, &a.train, &h, &info);
-    if (!st) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);
+    slava_status st = slava_train_dp(ctx, &ds, &a.train, &h, &info);
+    if (!st && slava_dist_rank() == 0) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);   /* rank 0 writes */
     if (st) {
         rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again (training starts over)", out);
     } else {
@@ -75,6 +81,9 @@ int cmd_train(int argc, char **argv) {
         if (info.stages > 1) printf(" (stage 1: epoch %d, val %.1f%%)", info.best_epoch[0], 100 * info.best_val[0]);
         printf(", validation mean R@10 %.1f%% (untrained %.1f%%), %.1f s\n", 100 * info.best_val[info.stages - 1],
                100 * info.init_val, info.seconds);
+        if (slava_dist_size() > 1)
+            printf("%s: data-parallel over %d ranks, %.0f bytes sent + received per step on rank 0\n", out,
+                   slava_dist_size(), info.comm_bytes);
     }
     slava_heads_free(h);
     slava_dataset_free(&ds);
