@@ -21,7 +21,17 @@ int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
         slava_image img = {7, 5, px};
         int ow = 0, oh = 0;
         slava_clip_preproc_out_size(&p, img.w, img.h, &ow, &oh);
-        if ((int64_t)ow * oh <= 512 * 512 && ow > 0 && oh > 0) {
+        /* the resized image before the crop (the rule of slava_clip_preproc_out_size) */
+        int64_t rw = img.w, rh = img.h;
+        if (p.do_resize && p.shortest_edge > 0) {
+            rw = img.w <= img.h ? p.shortest_edge : (int64_t)p.shortest_edge * img.w / img.h;
+            rh = img.w <= img.h ? (int64_t)p.shortest_edge * img.h / img.w : p.shortest_edge;
+        } else if (p.do_resize) {
+            rw = p.resize_w;
+            rh = p.resize_h;
+        }
+        /* small sizes only: the resampler's cost grows with the area, and fuzzing wants many runs */
+        if ((int64_t)ow * oh <= 64 * 64 && rw * rh <= 128 * 128 && ow > 0 && oh > 0) {
             float *out = malloc(sizeof(float) * 3 * (size_t)ow * oh);
             unsigned char *u8 = malloc(3 * (size_t)ow * oh);
             if (!out || !u8) abort();

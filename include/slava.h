@@ -36,7 +36,8 @@ typedef enum {
     SLAVA_E_NOTFOUND,    /* a named item (tensor, clip, split) does not exist */
     SLAVA_E_STORE,       /* feature store (SQLite) failure */
     SLAVA_E_INTERRUPTED, /* cancelled through the progress callback */
-    SLAVA_E_INTERNAL
+    SLAVA_E_INTERNAL,
+    SLAVA_E_DIVERGED     /* training produced a non-finite loss, gradient or weight */
 } slava_status;
 
 /* Progress callback: `stage` names the work ("encode", "train"), done/total in items
@@ -474,6 +475,14 @@ typedef struct slava_store slava_store;
 #define SLAVA_STORE_READ   2
 slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out);
 void         slava_store_close(slava_store *s);
+/* Claim the store for one long writer until slava_store_close (an advisory lock on the file), so
+ * that a second encode, import or merge into the same store is refused with one line instead of
+ * redoing the same work: SLAVA_E_STORE "<path>: another slava process is writing to this store
+ * ...". Readers (SLAVA_STORE_READ) are never blocked, and without the lock the store still holds
+ * whole clips only (each is one transaction). wait_s > 0: wait up to that many seconds for the
+ * other writer to finish (polling the ctx's cancel callback); 0: refuse at once. Claiming twice
+ * is a no-op; a read-only store gives SLAVA_E_ARG. */
+slava_status slava_store_lock_writer(slava_ctx *ctx, slava_store *s, double wait_s);
 /* Delete a (closed) store file with its -wal and -shm companions; missing files are ignored. */
 void         slava_store_remove(const char *path);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
@@ -620,6 +629,9 @@ void         slava_heads_free(slava_heads *h);
 slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_modality m,
                                  const float *x, int T, int D, float *out);
 int          slava_heads_dim(const slava_heads *h);
+/* Feature sizes the heads take (d_v, d_a, d_t), the embedding size P and the audio MLP's hidden
+ * size H (0: a linear audio head). Any pointer may be NULL. */
+void         slava_heads_sizes(const slava_heads *h, int *d_v, int *d_a, int *d_t, int *P, int *H);
 /* Every row on its own: x [T, D] → out [T, P] = head(x_t) per row (not normalised); T = 0 does
  * nothing. out must hold T * slava_heads_dim(h) floats. */
 slava_status slava_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slava_modality m,
@@ -637,11 +649,41 @@ slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, co
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
 
+/* One record of the training log (slava_train_opts.log): after every optimiser step, and after
+ * every epoch (epoch 0 = the heads a stage starts from, before any step). Losses are the
+ * symmetric InfoNCE of each modality pair (NaN when the pair is not part of the step's loss);
+ * logit scales are those of the step's forward pass (before its update). */
+typedef enum { SLAVA_TRAIN_STEP = 0, SLAVA_TRAIN_EPOCH = 1 } slava_train_record_kind;
+typedef struct {
+    slava_train_record_kind kind;
+    const char *recipe;
+    uint64_t seed;
+    int    stage, stages;    /* 1-based stage of stages */
+    int    epoch;            /* 1-based within the stage; 0: the stage's starting heads (EPOCH only) */
+    int    step;             /* optimiser steps taken in the stage so far (this one included) */
+    /* SLAVA_TRAIN_STEP */
+    int    batch;            /* clips in the batch */
+    int    caption_kind;     /* slava_caption_kind drawn for the batch, -1 when no text */
+    double loss[3];          /* pairs av, at, vt (NaN: not in this step's loss) */
+    double loss_total;       /* their sum, the quantity minimised */
+    double logit_scale[3];   /* av, at, vt (ln of the softmax scale s) */
+    double lr;
+    double seconds;          /* since training started */
+    /* SLAVA_TRAIN_EPOCH */
+    double loss_mean;        /* mean loss_total over the epoch's steps (NaN for epoch 0) */
+    double val_mean_r10;     /* mean R@10 over the stage's validation tasks (NaN: no val split) */
+    double val_r10[7];       /* R@10 of forward tasks 1..7 on val (NaN: not a validation task) */
+    int    kept;             /* 1: these heads are the ones kept so far */
+} slava_train_record;
+/* Return non-zero to stop training (SLAVA_E_INTERRUPTED). */
+typedef int (*slava_train_log_fn)(void *user, const slava_train_record *r);
+
 /* Training options (slava_train_opts_default fills DESIGN.md §1's defaults). */
 typedef struct {
     const char *recipe;      /* one of slava_recipes() */
     int    epochs;           /* per stage (default 30) */
-    int    batch;            /* clips per batch (default 64) */
+    int    batch;            /* clips per batch (default 64); 0: all: one batch of every train
+                                clip the stage can use per step (full-batch training) */
     double lr;               /* AdamW learning rate (1e-4) */
     double wd;               /* AdamW decoupled weight decay (0.01) */
     uint64_t seed;           /* head init (when no checkpoint), batch order, caption draws (0) */
@@ -649,11 +691,21 @@ typedef struct {
     int    audio_linear;     /* 1: single linear audio head instead of CLAP's MLP */
     const char *clip_dir;    /* CLIP folder: visual/text heads start from its projections (or NULL) */
     const char *clap_dir;    /* CLAP folder: audio head starts from its projection (or NULL) */
+    const slava_heads *init; /* start from these heads (every tensor, logit scales included; the
+                                feature sizes must match; audio head kind from them) instead of
+                                clip_dir / clap_dir / seed; a fixed temperature still fixes the
+                                scales. NULL: not used (borrowed) */
+    int    keep_last;        /* 1: keep the final step's heads (no val split needed); 0: the best
+                                epoch on val, epoch 0 (the starting heads) included (default) */
+    slava_train_log_fn log;  /* NULL, or called with every record (see slava_train_record) */
+    void  *log_user;
 } slava_train_opts;
 void slava_train_opts_default(slava_train_opts *o);
 
-/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based) with validation score
- * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow. */
+/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based; 0: no epoch beat the
+ * heads the stage started from on validation, so those were kept) with validation score
+ * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow (NaN when
+ * training without a val split, keep_last). */
 typedef struct {
     int    stages;
     int    best_epoch[2];
@@ -668,7 +720,9 @@ typedef struct {
  * are set, the seed otherwise. */
 slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                               slava_heads **out);
-/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads. */
+/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads.
+ * A non-finite loss, gradient or weight stops training at once: SLAVA_E_DIVERGED with one line
+ * naming the recipe, seed, stage, epoch and step, and no heads. */
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                          slava_heads **out, slava_train_info *info);
 /* Data-parallel training of one recipe over the ranks of an MPI job (mpirun -n N slava train),
@@ -1053,8 +1107,8 @@ typedef struct {
     double  seconds;
 } slava_index_summary;
 
-/* Build or update the index o->out from o->store. Only clips that are new or changed are
- * projected; the file is replaced atomically. Refused: o->out naming the store or the heads file,
+/* Build or update the index o->out from o->store. Only clips whose features are new or changed
+ * are projected; the file is replaced atomically, and left untouched when nothing changed. Refused: o->out naming the store or the heads file,
  * an existing o->out that is not a slava index, heads whose recorded encoders differ from the
  * store's (unless o->force; the message names both identities), a store with no clip features.
  * Progress: stage "index", done / total in clips. sum may be NULL. */

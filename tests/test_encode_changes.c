@@ -22,20 +22,6 @@
 
 static char g_dir[600], g_store[700], g_cmd[1600];
 
-static char *slurp(const char *path, long *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    rewind(f);
-    char *b = malloc(len + 1);
-    len = (long)fread(b, 1, len, f);
-    b[len] = 0;
-    fclose(f);
-    if (n) *n = len;
-    return b;
-}
-
 /* Run encode (extra options appended); returns the exit code, *err its stderr (to free). */
 static int encode(const char *store, const char *extra, char **err) {
     char cmd[4096];
@@ -62,7 +48,7 @@ static void expect_summary(const char *what, const char *err, int encoded, int u
 static void edit_captions(const char *split, void (*fn)(cJSON *, const char *), const char *id) {
     char path[800];
     snprintf(path, sizeof path, "%s/%s_captions.json", g_dir, split);
-    char *txt = slurp(path, NULL);
+    char *txt = slurp_file(path, NULL);
     cJSON *root = txt ? cJSON_Parse(txt) : NULL;
     CHECK(root != NULL);
     fn(root, id);
@@ -193,7 +179,7 @@ int main(void) {
 
     /* ---- a replaced video (the content of another clip) */
     long n = 0;
-    char *bytes = slurp(donor_path, &n);
+    char *bytes = slurp_file(donor_path, &n);
     FILE *f = fopen(vid_path, "wb");
     CHECK(bytes && f && fwrite(bytes, 1, n, f) == (size_t)n);
     if (f) fclose(f);
@@ -220,11 +206,11 @@ int main(void) {
     edit_captions("train", take_clip, movclip);
     edit_captions("test", put_clip, movclip);
     long n0 = 0, n1 = 0;
-    char *before = slurp(g_store, &n0);
+    char *before = slurp_file(g_store, &n0);
     snprintf(cmd, sizeof cmd, "%s --store '%s' --quiet", g_cmd, g_store);
     expect_err(cmd, 1, movclip);
     expect_err(cmd, 1, "stored in the train split but the collection puts it in test");
-    char *after = slurp(g_store, &n1);
+    char *after = slurp_file(g_store, &n1);
     CHECKF(before && after && n0 == n1 && !memcmp(before, after, n0), "the refused run changed the store");
     free(before); free(after);
     CHECK(encode(g_store, "--allow-split-change", &err) == 0);
@@ -237,7 +223,7 @@ int main(void) {
     /* ---- one byte changed, size and mtime kept: only --verify-content hashes it */
     snprintf(cmd, sizeof cmd, "SELECT source_sha256 FROM clips WHERE name = '%s'", flipclip);
     char *sha0 = sql1(g_store, cmd);
-    bytes = slurp(flip_path, &n);
+    bytes = slurp_file(flip_path, &n);
     struct stat sb;
     CHECK(stat(flip_path, &sb) == 0 && bytes && n > 100);
     bytes[n - 9] ^= 0x55;   /* in the trailing index / sample data */

@@ -26,6 +26,7 @@ static const struct { const char *dir, *may; } RULES[] = {
     {"data", "base io"},
     {"synth", "base io nn data text vision audio"},
     {"pipeline", "base io embed store data"},
+    {"search", "base io nn text store align"},
     {"version", "base"},
     {"cli", ""},
 };

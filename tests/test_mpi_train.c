@@ -24,7 +24,7 @@ static double heads_diff(slava_ctx *ctx, const char *a, const char *b) {
 
 int main(void) {
     mpi_require("mpi_train");
-    char mpi[512], cmd[4096];
+    char mpi[1024], cmd[4096];
     slava_ctx *ctx = slava_ctx_new();
     char store[600];
     snprintf(store, sizeof store, "%s", tmp_path("mpi_train.sqlite"));

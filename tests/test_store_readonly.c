@@ -12,21 +12,9 @@
 
 static char pfx[128] = "";
 
-static char *slurp(const char *path, long *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    rewind(f);
-    char *b = malloc(*n + 1);
-    *n = (long)fread(b, 1, *n, f);
-    fclose(f);
-    return b;
-}
-
 static void copy_file(const char *from, const char *to) {
     long n = 0;
-    char *b = slurp(from, &n);
+    char *b = slurp_file(from, &n);
     FILE *f = fopen(to, "wb");
     CHECK(b && f && fwrite(b, 1, n, f) == (size_t)n);
     if (f) fclose(f);
@@ -71,7 +59,7 @@ int main(void) {
     CHECK(system(cmd) == 0);
     CHECK_OK(ctx, make_store(ctx, store, 7, 64));
     long n0 = 0, n1 = 0;
-    char *before = slurp(store, &n0);
+    char *before = slurp_file(store, &n0);
 
     /* ---- a read-only file in a writable folder */
     chmod(store, 0444);
@@ -80,7 +68,7 @@ int main(void) {
     chmod(ro, 0555);
     read_commands(store, out);
     CHECKF(dir_entries(ro) == 1, "the read-only folder gained files (-wal / -shm?)");
-    char *after = slurp(store, &n1);
+    char *after = slurp_file(store, &n1);
     CHECK(before && after && n0 == n1 && !memcmp(before, after, n0));
     free(after);
     /* the library's read-only mode refuses writes */
@@ -96,11 +84,11 @@ int main(void) {
     CHECK(sqlite3_open(store, &db) == SQLITE_OK && sqlite3_exec(db, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL) == SQLITE_OK);
     sqlite3_close(db);
     free(before);
-    before = slurp(store, &n0);
+    before = slurp_file(store, &n0);
     CHECK(before && n0 > 20 && before[18] == 1 && before[19] == 1);   /* file format 1: rollback journal */
     pfx[0] = 0;   /* as the owner, with write permission: still nothing may change */
     read_commands(store, out);
-    after = slurp(store, &n1);
+    after = slurp_file(store, &n1);
     CHECKF(after && n1 > 20 && after[18] == 1 && after[19] == 1, "journal mode switched to WAL by a reader");
     CHECK(after && n0 == n1 && !memcmp(before, after, n0));
     free(after);

@@ -8,6 +8,7 @@
 #include "align/heads.h"
 #include "align/kernels.h"
 #include "base/rng.h"
+#include "io/outcheck.h"
 #include "io/safetensors.h"
 #include <math.h>
 #include <stdio.h>
@@ -75,10 +76,19 @@ void slava_heads_free(slava_heads *h) {
     if (!h) return;
     sv_free(h->mem);
     for (int m = 0; m < 3; m++) free(h->encoder[m]);
+    free(h->path);
     free(h);
 }
 
 int slava_heads_dim(const slava_heads *h) { return h ? h->P : 0; }
+
+void slava_heads_sizes(const slava_heads *h, int *d_v, int *d_a, int *d_t, int *P, int *H) {
+    if (d_v) *d_v = h->d_v;
+    if (d_a) *d_a = h->d_a;
+    if (d_t) *d_t = h->d_t;
+    if (P) *P = h->P;
+    if (H) *H = h->H;
+}
 
 void al_heads_init_seed(slava_heads *h, uint64_t seed) {
     /* nn.Linear.reset_parameters: kaiming_uniform(a=√5) = U(±1/√in) for W, U(±1/√in) for b. */
@@ -178,6 +188,7 @@ slava_status al_ckpt_proj_sizes(slava_ctx *ctx, const char *clip_dir, const char
 }
 
 slava_status al_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const char *const *meta) {
+    SV_TRY(sv_output_check(ctx, path, SV_OUT_HEADS, NULL, 0));   /* never replace a store or another kind of file */
     sv_wtensor t[9];
     for (int k = 0; k < h->n_desc; k++) {
         const al_tdesc *d = &h->desc[k];
@@ -241,6 +252,7 @@ slava_status slava_heads_load(slava_ctx *ctx, const char *path, slava_heads **ou
     }
     static const char *enc_keys[3] = {"visual_encoder", "audio_encoder", "text_encoder"};
     for (int m = 0; !st && m < 3; m++) h->encoder[m] = sv_st_meta(f, enc_keys[m]);
+    if (!st && !(h->path = sv_strdup(path))) st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     sv_st_close(f);
     if (st) { slava_heads_free(h); return st; }
     *out = h;

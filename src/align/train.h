@@ -14,6 +14,11 @@
 /* Number of training stages of a recipe (1 or 2), 0 for an unknown name. */
 int al_recipe_stages(const char *name);
 
+/* slava_heads_init, also giving the sha256 (hex) of the CLIP / CLAP checkpoint each projection
+ * came from (clip_sha / clap_sha: 65 bytes each, may be NULL; left unchanged when unused). */
+slava_status al_heads_init_sha(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+                               char *clip_sha, char *clap_sha);
+
 /* What eligibility and caption draws need to know about a train clip, held here or not. */
 typedef struct {
     int has_v, has_a;                 /* visual / audio features present */
@@ -74,9 +79,10 @@ void al_step_forward(const slava_heads *h, const al_train_data *td, al_batch *b,
                      unsigned losses, sv_rng *rng);
 /* Step part 2: the losses over the whole batch from normalised E[m] [B, P] (m = visual, audio,
  * text; unused ones may be NULL) → dE[m] [B, P] (overwritten); logit-scale gradients into o (the
- * groups in `train`); *used gets their group bits. Returns the summed loss. */
+ * groups in `train`); *used gets their group bits; pair[AL_LS_*] each pair's loss (NaN when not
+ * in `losses`). Returns the summed loss. */
 double al_step_loss(const slava_heads *h, al_batch *b, float *const E[3], float *const dE[3], int B, unsigned losses,
-                    unsigned train, int fixed_scale, al_optim *o, unsigned *used);
+                    unsigned train, int fixed_scale, al_optim *o, unsigned *used, double pair[3]);
 /* Step part 3: backward from b->dev / dea / det [B, P] (zero at rows held by other ranks) into
  * o's head gradients (the groups in `train`); *used gets their group bits. */
 void al_step_backward(const slava_heads *h, al_batch *b, unsigned losses, unsigned train, al_optim *o, unsigned *used);
@@ -90,9 +96,9 @@ typedef struct {
     /* one step; gradients of the trained head groups end in o->grad (equal on every rank) */
     slava_status (*step)(void *user, slava_ctx *ctx, const slava_heads *h, const al_train_data *td, al_batch *b,
                          const int *idx, int B, int kind, unsigned losses, unsigned train, int fixed_scale, sv_rng *rng,
-                         al_optim *o, unsigned *used, double *loss);
+                         al_optim *o, unsigned *used, double *loss, double pair[3]);
     /* make st the status of every rank (called where ranks could part ways: after set-up, at
-     * every batch with the cancel flag, after validation); NULL: st as it is */
+     * every batch with the cancel flag, after validation and logging); NULL: st as it is */
     slava_status (*agree)(void *user, slava_ctx *ctx, slava_status st);
 } al_train_hooks;
 

@@ -102,7 +102,7 @@ static slava_status gather_rows(slava_ctx *ctx, dp_state *d, const al_batch *b, 
 
 static slava_status step_dp(void *user, slava_ctx *ctx, const slava_heads *h, const al_train_data *td, al_batch *b,
                             const int *idx, int B, int kind, unsigned losses, unsigned train, int fixed_scale,
-                            sv_rng *rng, al_optim *o, unsigned *used, double *loss) {
+                            sv_rng *rng, al_optim *o, unsigned *used, double *loss, double pair[3]) {
     dp_state *d = user;
     const int P = h->P;
     d->bytes = 0;
@@ -126,7 +126,7 @@ static slava_status step_dp(void *user, slava_ctx *ctx, const slava_heads *h, co
         dE[m] = d->deg[m];
     }
     *used = 0;
-    *loss = al_step_loss(h, b, E, dE, B, losses, train, fixed_scale, o, used);
+    *loss = al_step_loss(h, b, E, dE, B, losses, train, fixed_scale, o, used, pair);
     for (int m = 0; m < 3; m++)   /* this rank's rows of the gradients, the others' zero */
         if (use[m]) {
             memset(dloc[m], 0, sizeof(float) * (size_t)B * P);

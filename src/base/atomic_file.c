@@ -18,7 +18,7 @@ struct sv_afile {
 
 static slava_status write_error(slava_ctx *ctx, const char *path, int err, const char *what) {
     if (err == ENOSPC || err == EDQUOT)
-        return sv_err(ctx, SLAVA_E_IO, "%s: disk full (%s) while %s; the file was not written: free space and run again",
+        return sv_err(ctx, SLAVA_E_IO, "%s: disk full (%s) while %s; the file is left as it was: free space and run again",
                       path, strerror(err), what);
     return sv_err(ctx, SLAVA_E_IO, "%s: cannot write (%s) while %s", path, strerror(err), what);
 }

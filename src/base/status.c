@@ -20,7 +20,7 @@ void slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user) { ctx-
 const char *slava_status_name(slava_status s) {
     static const char *names[] = {"ok", "i/o error", "format error", "shape error", "bad argument",
                                   "out of memory", "unsupported", "no audio", "not found",
-                                  "store error", "interrupted", "internal error"};
+                                  "store error", "interrupted", "internal error", "training diverged"};
     return (unsigned)s < SV_ARRAY_LEN(names) ? names[s] : "unknown status";
 }
 

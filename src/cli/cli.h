@@ -27,6 +27,9 @@ int cli_parse_fps(const char *val, double *fps);
  * library sees it through ctx's cancel callback and returns SLAVA_E_INTERRUPTED (a second
  * signal stops the process at once). */
 void cli_progress_install(slava_ctx *ctx, int quiet);
+/* "MODALITY=ID" (visual, audio or text) → enc[modality] = ID (pointing into arg). 0, or -1
+ * after printing "<opt>: ...". */
+int cli_parse_encoder(const char *opt, const char *arg, const char **enc);
 /* The signal that asked to stop (0: none). A command whose library call returned
  * SLAVA_E_INTERRUPTED because of it prints cli_interrupted() instead of the error. */
 int cli_stop_signal(void);
@@ -69,5 +72,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -12,7 +12,7 @@
 /* getopt_long codes of the shared training options (>= 256 so they never clash with letters). */
 enum {
     OPT_CLIP = 256, OPT_CLAP, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_SEED, OPT_TEMPERATURE,
-    OPT_AUDIO_HEAD, OPT_THREADS, OPT_QUIET,
+    OPT_AUDIO_HEAD, OPT_THREADS, OPT_QUIET, OPT_KEEP, OPT_LOG, OPT_ENCODER,
     OPT_RECIPES = 384, OPT_SEEDS, OPT_SPLIT, OPT_FORMAT   /* the Table II options below */
 };
 
@@ -22,7 +22,8 @@ enum {
     {"lr", required_argument, 0, OPT_LR}, {"wd", required_argument, 0, OPT_WD},                   \
     {"seed", required_argument, 0, OPT_SEED}, {"temperature", required_argument, 0, OPT_TEMPERATURE}, \
     {"audio-head", required_argument, 0, OPT_AUDIO_HEAD}, {"threads", required_argument, 0, OPT_THREADS}, \
-    {"quiet", no_argument, 0, OPT_QUIET}
+    {"quiet", no_argument, 0, OPT_QUIET}, {"keep", required_argument, 0, OPT_KEEP},                \
+    {"log", required_argument, 0, OPT_LOG}, {"encoder", required_argument, 0, OPT_ENCODER}
 
 /* The help text of those options. */
 #define CLI_TRAIN_HELP                                                                            \
@@ -30,20 +31,45 @@ enum {
     "  --clap DIR          CLAP folder: the audio head starts from its projection\n"               \
     "                      (without them the heads start from --seed, like torch.nn.Linear)\n"    \
     "  --epochs N          epochs per stage (default 30)\n"                                       \
-    "  --batch N           clips per batch (default 64)\n"                                        \
+    "  --batch N|all       clips per batch (default 64); all: one batch of every train clip\n"    \
+    "                      per step (full-batch training)\n"                                      \
     "  --lr X              AdamW learning rate (default 1e-4)\n"                                  \
     "  --wd X              AdamW decoupled weight decay on every head parameter (default 0.01)\n" \
     "  --seed N            seed of init, batch order and caption draws (default 0)\n"              \
     "  --temperature T     fixed softmax temperature (logit scale 1/T) instead of learnable\n"    \
     "                      logit scales (init ln 100, clamped to <= ln 100)\n"                    \
     "  --audio-head KIND   mlp (CLAP's linear1 -> ReLU -> linear2, default) or linear\n"          \
+    "  --keep best|last    keep the epoch with the best validation score, the starting heads\n"   \
+    "                      (epoch 0) included (default), or the last step's heads (no val split\n" \
+    "                      needed)\n"                                                             \
+    "  --log FILE.jsonl    one JSON line per step and per epoch (docs/spine.md lists the fields)\n" \
+    "  --encoder M=ID      features of encoder ID for modality M (visual, audio or text) when the\n" \
+    "                      store holds several (slava store info lists them)\n"                  \
     "  --threads N         threads (default: the cores available)\n"                              \
     "  --quiet             no progress on stderr\n"
 
 typedef struct {
     slava_train_opts train;
     int threads, quiet;
+    unsigned given;          /* bit (code - OPT_CLIP) for each shared option given */
+    const char *log_path;    /* --log */
+    const char *enc[SLAVA_MODS]; /* --encoder M=ID (NULL: the only one stored) */
+    FILE *log_file;          /* open while training (cli_train_log_open) */
 } cli_train_args;
+
+/* Bit of a shared option in cli_train_args.given. */
+#define CLI_GIVEN(code) (1u << ((code) - OPT_CLIP))
+/* Refuse the shared options in `mask` that were given (the command ignores them): prints
+ * "<cmd>: --x <why>" and returns -1; 0 when none was given. */
+int cli_train_refuse(const char *cmd, const cli_train_args *a, unsigned mask, const char *why);
+/* Open --log (when given) and route slava_train's records into it as JSON Lines. 0, or -1
+ * (printed). cli_train_log_close flushes and closes it (-1 when writing failed, printed). */
+int cli_train_log_open(cli_train_args *a);
+/* Before any work: the heads file `out` (may be NULL) and --log must not be any of the n inputs
+ * (nor each other) and may only replace files of their own kind (io/outcheck.h). CLI_OK or
+ * CLI_FAIL (printed). */
+int cli_train_check_outputs(slava_ctx *ctx, const cli_train_args *a, const char *out, const char *const *inputs, int n);
+int cli_train_log_close(cli_train_args *a);
 
 /* The options `experiment` and `run` share to choose the Table II runs and their output. */
 #define CLI_TABLE2_LONGOPTS                                                                       \
@@ -83,11 +109,15 @@ int cli_train_option(int c, const char *arg, cli_train_args *a);
 int cli_parse_split(const char *s);
 /* "md" | "csv" | "json" → format, else -1 (message printed). */
 int cli_parse_format(const char *s);
-/* Open the store read-only and load the splits in mask (1 << split). CLI_OK or CLI_FAIL (printed). */
-int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, slava_dataset *ds);
+/* Open the store read-only and load the splits in mask (1 << split) and those of `optional` that
+ * hold clips, with the features of encoders enc[slava_modality] (NULL entries / enc NULL: the
+ * only one stored; several → the error names them and --encoder). CLI_OK or CLI_FAIL (printed). */
+int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
+                   slava_dataset *ds);
 /* The same for a rank of an MPI job: of the splits in part_mask only its part
  * (slava_store_load_part); every rank gets the same result (failures agreed). */
-int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned part_mask, slava_dataset *ds);
+int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
+                        unsigned part_mask, slava_dataset *ds);
 /* Parse "a,b,c" of unsigned integers (at most cap). Returns the count, -1 on error (printed). */
 /* "all" or "a,b,c" → recipe names (pointers into `buf`, which is modified). Returns the count, or
  * -1 after printing "<cmd>: unknown recipe ..." for a bad list. */

@@ -63,6 +63,19 @@ int cli_parse_fps(const char *val, double *fps) {
     return 0;
 }
 
+int cli_parse_encoder(const char *opt, const char *arg, const char **enc) {
+    const char *eq = strchr(arg, '=');
+    char m[16] = "";
+    if (eq && (size_t)(eq - arg) < sizeof m) memcpy(m, arg, (size_t)(eq - arg));
+    int k = slava_store_modality_parse(m);
+    if (!eq || k < 0 || !eq[1]) {
+        cli_error("%s takes MODALITY=ID (visual, audio or text), not '%s'", opt, arg);
+        return -1;
+    }
+    enc[k] = eq + 1;
+    return 0;
+}
+
 void cli_omp_passive_reexec(int argc, char **argv) {
     if (getenv("OMP_WAIT_POLICY")) return;
     char **nv = calloc((size_t)argc + 1, sizeof *nv);

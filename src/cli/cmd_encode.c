@@ -97,6 +97,7 @@ static slava_status encode_local(slava_ctx *ctx, const cli_encode_args *a, const
     }
     int existed = access(path, F_OK) == 0;
     slava_status st = slava_store_open(ctx, path, SLAVA_STORE_CREATE, &s);
+    if (!st) st = slava_store_lock_writer(ctx, s, 0);   /* a second writer is refused, not let in */
     if (!st) st = slava_encode_collection(ctx, c, s, &eo, sum);
     slava_store_info info;
     int empty = !s;

@@ -25,6 +25,7 @@ static void usage(FILE *f) {
         "  --force             use --heads even when they were trained on features of other\n"
         "                      encoders than the store's (their identities are in the heads file)\n"
         "  --clip DIR / --clap DIR / --seed N / --audio-head KIND   untrained heads (see slava train)\n"
+        "  --encoder M=ID      features of encoder ID for modality M when the store holds several\n"
         "  --threads N         threads (default: the cores available)\n");
 }
 
@@ -54,10 +55,15 @@ int cmd_eval(int argc, char **argv) {
     }
     if (optind < argc) { cli_error("eval: unexpected argument '%s'", argv[optind]); return CLI_USAGE; }
     if (!store) { cli_error("eval: --store FILE is required (slava eval --help)"); return CLI_USAGE; }
-    if (heads && (a.train.clip_dir || a.train.clap_dir)) {
-        cli_error("eval: give either --heads or --clip/--clap (untrained heads), not both");
+    /* options that would be silently ignored are refused */
+    if (cli_train_refuse("eval", &a, CLI_GIVEN(OPT_EPOCHS) | CLI_GIVEN(OPT_BATCH) | CLI_GIVEN(OPT_LR) | CLI_GIVEN(OPT_WD) |
+                         CLI_GIVEN(OPT_TEMPERATURE) | CLI_GIVEN(OPT_KEEP) | CLI_GIVEN(OPT_LOG),
+                         "is a training option; eval trains nothing"))
         return CLI_USAGE;
-    }
+    if (heads && cli_train_refuse("eval", &a, CLI_GIVEN(OPT_CLIP) | CLI_GIVEN(OPT_CLAP) | CLI_GIVEN(OPT_SEED) |
+                                  CLI_GIVEN(OPT_AUDIO_HEAD), "chooses untrained heads; it cannot go with --heads"))
+        return CLI_USAGE;
+    if (force && !heads) { cli_error("eval: --force goes with --heads"); return CLI_USAGE; }
     slava_set_threads(a.threads);
     slava_ctx *ctx = slava_ctx_new();
     cli_log_install(ctx, a.quiet);
@@ -65,7 +71,7 @@ int cmd_eval(int argc, char **argv) {
     slava_dataset ds = {0};
     int rc = CLI_OK;
     if (heads && slava_heads_load(ctx, heads, &h)) { rc = cli_fail(ctx); goto done; }
-    if ((rc = cli_load_store(ctx, store, 1u << split, &ds))) goto done;
+    if ((rc = cli_load_store(ctx, store, 1u << split, 0, a.enc, &ds))) goto done;
     if (h && !force && slava_heads_check_encoders(ctx, h, heads, (const char *const *)ds.encoder_id, store)) {
         rc = cli_fail(ctx);
         goto done;

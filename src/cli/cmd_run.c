@@ -89,6 +89,10 @@ int cmd_run(int argc, char **argv) {
     if (!a.train.clap_dir) { cli_error("run: --clap DIR (a Hugging Face CLAP folder) is required"); return CLI_USAGE; }
     if (!e.store) { cli_error("run: --store FILE is required"); return CLI_USAGE; }
     if (cli_table2_args_finish("run", &t)) return CLI_USAGE;
+    if (cli_train_refuse("run", &a, CLI_GIVEN(OPT_SEED), "is not used here: give the seeds with --seeds LIST") ||
+        cli_train_refuse("run", &a, CLI_GIVEN(OPT_ENCODER), "is not used here: run trains on the features of the "
+                         "--clip / --clap encoders it encodes with"))
+        return CLI_USAGE;
     e.enc.clip_dir = a.train.clip_dir;
     e.enc.clap_dir = a.train.clap_dir;
     e.quiet = a.quiet;
@@ -96,13 +100,18 @@ int cmd_run(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
+    const char *inputs[4] = {e.store, e.captions, a.train.clip_dir, a.train.clap_dir};
+    if (cli_train_check_outputs(ctx, &a, NULL, inputs, 4)) { slava_ctx_free(ctx); return CLI_FAIL; }
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
     if (enc_rc < 0) { slava_ctx_free(ctx); return cli_stopped_status(); }   /* the encoding stopped (printed) */
-    int rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
+    int rc = cli_train_log_open(&a) ? CLI_FAIL : CLI_OK;
+    if (!rc)
+        rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
                               "the store keeps every encoded clip and no table was printed: run the same command again "
                               "(stored clips are skipped, the experiment starts over)");
+    if (cli_train_log_close(&a) && !rc) rc = CLI_FAIL;
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;
 }

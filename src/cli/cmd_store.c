@@ -160,18 +160,7 @@ static int store_export(int argc, char **argv) {
         case 'm':
             if (parse_mask("--modality", optarg, slava_store_modality_parse, "visual, audio or text", &mods)) return CLI_USAGE;
             break;
-        case 'e': {
-            const char *eq = strchr(optarg, '=');
-            char m[16] = "";
-            if (eq && (size_t)(eq - optarg) < sizeof m) memcpy(m, optarg, (size_t)(eq - optarg));
-            int k = slava_store_modality_parse(m);
-            if (!eq || k < 0 || !eq[1]) {
-                cli_error("store export: --encoder takes MODALITY=ID (visual, audio or text), not '%s'", optarg);
-                return CLI_USAGE;
-            }
-            enc[k] = eq + 1;
-            break;
-        }
+        case 'e': if (cli_parse_encoder("store export: --encoder", optarg, enc)) return CLI_USAGE; break;
         case 'h': usage_export(stdout); return CLI_OK;
         case ':': cli_error("store export: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("store export: unknown option '%s'", argv[optind - 1]); return CLI_USAGE;
@@ -220,6 +209,7 @@ static int store_import(int argc, char **argv) {
     slava_store_counts n;
     cli_progress_install(ctx, 1);   /* no display: Ctrl-C stops cleanly */
     int rc = open_store(path, SLAVA_STORE_CREATE, ctx, &s);
+    if (rc == CLI_OK && slava_store_lock_writer(ctx, s, 0)) rc = cli_fail(ctx);
     slava_status st = rc == CLI_OK ? slava_store_import(ctx, s, argv[optind + 1], &n) : SLAVA_OK;
     if (st) {
         rc = cli_fail_or_stop(ctx, st, "%s is as it was (the import is one transaction): run the same command again", path);

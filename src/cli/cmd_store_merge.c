@@ -52,7 +52,7 @@ int cmd_store_merge(int argc, char **argv) {
     slava_store *s = NULL;
     slava_store_counts cnt;
     int rc = CLI_OK;
-    if (slava_store_open(ctx, out, SLAVA_STORE_CREATE, &s) || slava_store_merge(ctx, s, n, shards, each ? SLAVA_MERGE_COMMIT_EACH : 0, &cnt)) {
+    if (slava_store_open(ctx, out, SLAVA_STORE_CREATE, &s) || slava_store_lock_writer(ctx, s, 0) || slava_store_merge(ctx, s, n, shards, each ? SLAVA_MERGE_COMMIT_EACH : 0, &cnt)) {
         rc = cli_fail(ctx);
         slava_store_close(s);
         s = NULL;

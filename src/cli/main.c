@@ -21,6 +21,8 @@ static const command commands[] = {
     {"experiment",  cmd_experiment,  "recipes x seeds -> Table II with mean ± std", 1},
     {"run",         cmd_run,         "encode (skipping what is stored) + experiment", 1},
     {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection", 0},
+    {"index",       cmd_index,       "build / update a search index from a feature store", 0},
+    {"search",      cmd_search,      "search an index by text, sound, image, video or clip", 0},
     {"demo",        cmd_demo,        "the out-of-the-box demo", 0},
 };
 

@@ -54,7 +54,8 @@ slava_status sv_eval_tasks(slava_ctx *ctx, const sv_evalset *e, const sv_evalemb
 double sv_mean_r10(const slava_eval_report *r, unsigned forward_mask);
 
 /* Metric core. S [nq, ng] scores (higher = better). Query q's relevant gallery items are
- * rel_idx[rel_off[q] .. rel_off[q+1]) (at least one). Ties rank the lower gallery index first.
+ * rel_idx[rel_off[q] .. rel_off[q+1]) (at least one). Ties rank the lower gallery index first;
+ * non-finite scores (NaN, inf) rank below every finite score (among themselves by index).
  * Fills everything of *m except name / reverse. */
 void sv_retrieval_metrics(const float *S, int nq, int ng, const int *rel_off, const int *rel_idx,
                           slava_task_metrics *m);

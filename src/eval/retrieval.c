@@ -33,12 +33,17 @@ void sv_retrieval_metrics(const float *S, int nq, int ng, const int *rel_off, co
     for (int q = 0; q < nq; q++) {
         const float *s = S + (size_t)q * ng;
         int nr = rel_off[q + 1] - rel_off[q];
-        /* rank of a relevant item g: 1 + #(better scores) + #(equal scores at lower index) */
+        /* rank of a relevant item g: 1 + #(better scores) + #(equal scores at lower index), where a
+         * non-finite score (NaN, ±inf: diverged heads) ranks below every finite one — compared
+         * plainly, NaN would be "not worse" than anything and rank first */
         for (int r = 0; r < nr; r++) {
             int g = rel_idx[rel_off[q] + r];
             float sg = s[g];
             int rank = 1;
-            for (int j = 0; j < ng; j++) rank += s[j] > sg || (s[j] == sg && j < g);
+            if (isfinite(sg))
+                for (int j = 0; j < ng; j++) rank += isfinite(s[j]) && (s[j] > sg || (s[j] == sg && j < g));
+            else
+                for (int j = 0; j < ng; j++) rank += isfinite(s[j]) || j < g;
             ranks[r] = rank;
         }
         qsort(ranks, nr, sizeof(int), cmp_int);

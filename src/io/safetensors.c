@@ -246,7 +246,7 @@ char *sv_st_meta(const sv_stfile *f, const char *key) {
     return r;
 }
 
-static float half_to_float(uint16_t h) {
+float sv_half_to_float(uint16_t h) {
     uint32_t s = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
     if (e == 0) {
         if (m == 0) u = s;
@@ -269,7 +269,7 @@ slava_status sv_tensor_to_f32(slava_ctx *ctx, const char *path, const sv_tensor 
     switch (t->dtype) {
     case SV_F32: memcpy(out, p, (size_t)n * 4); break;
     case SV_F16:
-        for (int64_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); out[i] = half_to_float(h); }
+        for (int64_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); out[i] = sv_half_to_float(h); }
         break;
     case SV_BF16:
         for (int64_t i = 0; i < n; i++) {

@@ -55,6 +55,8 @@ const sv_tensor *sv_st_find(const sv_stfile *f, const char *name);
 slava_status sv_st_sha256(slava_ctx *ctx, const sv_stfile *f, char out[65]);
 /* Metadata value by key from __metadata__ (malloc'd copy) or NULL. */
 char *sv_st_meta(const sv_stfile *f, const char *key);
+/* IEEE float16 bits → float (subnormals, inf and NaN kept). */
+float sv_half_to_float(uint16_t h);
 /* Copy any float dtype (F32/F16/BF16/F64) or integer tensor to float32 `out[numel]`. */
 slava_status sv_tensor_to_f32(slava_ctx *ctx, const char *path, const sv_tensor *t, float *out);
 

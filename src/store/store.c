@@ -102,6 +102,10 @@ slava_status sv_store_sqlerr(slava_ctx *ctx, slava_store *s, const char *what) {
     else if (code == SQLITE_NOMEM) st = SLAVA_E_NOMEM;
     else if (code == SQLITE_CANTOPEN || code == SQLITE_IOERR || code == SQLITE_READONLY || code == SQLITE_FULL)
         st = SLAVA_E_IO;
+    if (code == SQLITE_FULL)   /* the transaction is rolled back: the store keeps what was committed before */
+        return sv_err(ctx, st, "%s: disk full (%s: %s); the store keeps everything committed before: free space and "
+                      "run the same command again", s->path, what, sqlite3_errmsg(s->db));
+    if (code == SQLITE_NOMEM) return sv_err(ctx, st, "%s: out of memory (SQLite, %s)", s->path, what);
     return sv_err(ctx, st, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
@@ -281,6 +285,7 @@ slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_
     if (!s) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     s->path = sv_strdup(path);
     s->readonly = readonly;
+    s->lock_fd = -1;
     if (!s->path) { free(s); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
     slava_status st;
     if (readonly) {
@@ -310,6 +315,9 @@ void slava_store_close(slava_store *s) {
         if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_close(s->db);
     }
+    /* after SQLite's own descriptors are gone: closing a descriptor of the file drops this
+     * process's fcntl locks on it, SQLite's included */
+    if (s->lock_fd >= 0) close(s->lock_fd);
     free(s->path);
     free(s);
 }

@@ -30,6 +30,8 @@ struct slava_store {
     int           user_tx;            /* a slava_store_begin() transaction is open */
     int           readonly;           /* opened with SLAVA_STORE_READ */
     int           version;            /* the file's schema version (1: read as it is, or upgraded by a writer) */
+    int           lock_fd;            /* descriptor for the writer lock (store_lock.c), -1 none */
+    int           locked;             /* the writer lock is held on lock_fd */
     sqlite3_stmt *stmt[SQ_COUNT];     /* prepared lazily, reset before each use */
 };
 

@@ -6,6 +6,7 @@
  * Layout: include/slava.h (store section) and docs/store.md.
  */
 #include "store/store.h"
+#include "io/outcheck.h"
 #include "io/safetensors.h"
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -58,6 +59,8 @@ slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path
                                 unsigned modality_mask, const char *const *enc, slava_store_counts *counts) {
     if (counts) memset(counts, 0, sizeof *counts);
     if (modality_mask >> 3) return sv_err(ctx, SLAVA_E_ARG, "%s: modality mask 0x%x names unknown modalities", s->path, modality_mask);
+    const char *in[1] = {s->path};
+    SV_TRY(sv_output_check(ctx, path, SV_OUT_FEATURES, in, 1));
     slava_dataset ds;
     sv_clip_meta *meta = NULL;
     SV_TRY(sv_store_load(ctx, s, split_mask, modality_mask ? modality_mask : 7, enc, &ds, &meta));

@@ -31,8 +31,8 @@ enum { OUT_CANON_GET, OUT_CANON_PUT, OUT_TEXT_FEAT, OUT_N };
 static const char *const OUT_SQL[OUT_N] = {
     [OUT_CANON_GET] = "SELECT data FROM temp.merge_first_text WHERE text = ?1",
     [OUT_CANON_PUT] = "INSERT OR IGNORE INTO temp.merge_first_text(text, data) VALUES(?1, ?2)",
-    [OUT_TEXT_FEAT] = "SELECT f.data FROM captions c JOIN features f ON f.caption = c.id JOIN encoders e ON e.id = f.encoder"
-                      " WHERE c.text = ?1 AND e.modality = 'text' AND e.name = ?2 LIMIT 1",
+    [OUT_TEXT_FEAT] = ("SELECT f.data FROM captions c JOIN features f ON f.caption = c.id JOIN encoders e ON e.id = f.encoder"
+                       " WHERE c.text = ?1 AND e.modality = 'text' AND e.name = ?2 LIMIT 1"),
 };
 
 typedef struct {
