@@ -648,6 +648,10 @@ slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, co
 
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
+/* The forward tasks (bit t = task t+1 of DESIGN.md §2) whose two heads recipe `name` trains:
+ * 0x7F for all but av-only (0x40: visual <- audio only, it trains no text head); 0 for an unknown
+ * name. */
+unsigned slava_recipe_tasks(const char *name);
 
 /* One record of the training log (slava_train_opts.log): after every optimiser step, and after
  * every epoch (epoch 0 = the heads a stage starts from, before any step). Losses are the
@@ -787,8 +791,10 @@ slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const sla
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,
                               slava_eval_report *untrained);
-/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and the
- * mean of the seven. untrained may be NULL. malloc'd text, caller frees. */
+/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and their
+ * mean. A task whose heads the recipe never trains (av-only: every text task) shows "–" (CSV:
+ * empty, JSON: null) and the mean covers the tasks it does train; with one seed no spread is
+ * shown. untrained may be NULL. malloc'd text, caller frees. */
 char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
                           const slava_eval_report *reports, const slava_eval_report *untrained,
                           slava_format fmt);

@@ -71,6 +71,15 @@ static const recipe_def *find_recipe(const char *name) {
     return NULL;
 }
 
+unsigned slava_recipe_tasks(const char *name) {
+    const recipe_def *r = find_recipe(name);
+    if (!r) return 0;
+    unsigned heads = 0;
+    for (int s = 0; s < r->stages; s++) heads |= r->st[s].train;
+    unsigned vis = heads & G(AL_G_VIS), aud = heads & G(AL_G_AUD), txt = heads & G(AL_G_TXT);
+    return (vis && txt ? 0x07u : 0) | (aud && txt ? 0x38u : 0) | (vis && aud ? 0x40u : 0);
+}
+
 int al_recipe_stages(const char *name) {
     const recipe_def *r = find_recipe(name);
     return r ? r->stages : 0;
