@@ -6,7 +6,8 @@
  * the ones it takes work (eval --seed); seed lists refuse duplicates and name an empty item; one
  * seed shows no "± 0.0"; av-only shows "–" for the text tasks it never trains and averages the
  * rest; errors are one line even for a file name with a line break; a failed encode leaves no
- * empty store behind.
+ * empty store behind; init-random refuses a non-empty folder without --force (defect 7) and never
+ * overwrites the --config it reads.
  */
 #include "cli_testutil.h"
 #include "text/text_clean.h"
@@ -146,6 +147,29 @@ int main(void) {
     /* ---- one line, whatever the file name holds */
     snprintf(cmd, sizeof cmd, SLAVA_BIN " train --store \"$(printf 'no\\nsuch\\377.sqlite')\" --out x --quiet");
     expect_err(cmd, 1, "no such");
+
+    /* ---- init-random: a non-empty folder needs --force; its own --config is never overwritten */
+    char ck[600], model[700], cfg[700];
+    snprintf(ck, sizeof ck, "%s/hy_ckpt", SLAVA_TMP);
+    snprintf(model, sizeof model, "%s/model.safetensors", ck);
+    snprintf(cfg, sizeof cfg, "%s/config.json", ck);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && " SLAVA_BIN " init-random --like clap --config " CLAP_DIR "/config.json --seed 1 "
+             "--out '%s'", ck, ck);
+    CHECK(run_cmd(cmd, NULL, NULL) == 0 && file_size(model) > 0);
+    long n0 = 0, n1 = 0;
+    char *m0 = slurp_file(model, &n0);
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " init-random --like clap --config " CLAP_DIR "/config.json --seed 2 --out '%s'", ck);
+    expect_err(cmd, 1, "is not empty");
+    char *m1 = slurp_file(model, &n1);
+    CHECK(m0 && m1 && n0 == n1 && !memcmp(m0, m1, n0));
+    free(m1);
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " init-random --like clap --config " CLAP_DIR "/config.json --seed 2 --out '%s' --force", ck);
+    CHECK(run_cmd(cmd, NULL, NULL) == 0);
+    m1 = slurp_file(model, &n1);
+    CHECK(m0 && m1 && (n0 != n1 || memcmp(m0, m1, n0)));   /* replaced, as asked */
+    free(m0); free(m1);
+    snprintf(cmd, sizeof cmd, SLAVA_BIN " init-random --like clap --config '%s' --out '%s' --force", cfg, ck);
+    expect_err(cmd, 1, "which this command writes");
 
     rm_store(fs);
     unlink(heads); unlink(imp);
