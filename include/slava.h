@@ -87,6 +87,10 @@ int          slava_dist_size(void);           /* ranks in the job, 1 without one
 /* End every rank of the job now (MPI_Abort), for a rank that cannot go on while others wait on it;
  * returns (doing nothing) when there is no job. */
 void         slava_dist_abort(int code);
+/* Collective: every rank passes its own status; all get SLAVA_OK only when every rank had it,
+ * else the lowest failing rank's status and message ("rank R: ..." on the others). For callers
+ * whose ranks must not part ways (one rank failing to open a file while the others go on). */
+slava_status slava_dist_agree(slava_ctx *ctx, slava_status st);
 /* The MPI library linked, e.g. "Open MPI v4.1.4" ("" in a build without MPI). */
 const char  *slava_dist_library(void);
 
@@ -190,6 +194,11 @@ typedef struct {
  * out->rgb is malloc'd and owned by the caller: release with slava_image_free. */
 slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out);
 void         slava_image_free(slava_image *im);   /* frees im->rgb, zeroes *im */
+/* The frame of a video (or image) file on screen at `t` seconds from the video stream's start:
+ * the last frame whose time is <= t (the first frame when t is before it, the last frame when t
+ * is past the end). Seeks to the key frame before t, so the cost does not grow with t. out->rgb
+ * is malloc'd and owned by the caller (slava_image_free). Errors name the file. */
+slava_status slava_video_frame_at(slava_ctx *ctx, const char *path, double t, slava_image *out);
 
 /* Video frames sampled at `fps` frames per second, at the middle of each 1/fps interval by
  * presentation time: interval k is [k/fps, (k+1)/fps) measured from the video stream's start
@@ -520,6 +529,12 @@ slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava
  * cap_text[k] is non-NULL when n_cap[k] > 0; an entry is NULL when the text is unknown. */
 slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask,
                               const char *const *enc, slava_dataset *out);
+/* The same for rank `part` of `parts` (data-parallel training, slava_train_dp): of the splits in
+ * part_mask only the clips whose position k in their split (the order above) has
+ * k mod parts == part are loaded (features of the others are not read); the other splits of
+ * split_mask whole. */
+slava_status slava_store_load_part(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned part_mask, int part,
+                                   int parts, const char *const *enc, slava_dataset *out);
 
 /* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
 int         slava_store_split_parse(const char *name);  /* exactly slava_split_name()'s names, else -1 */
@@ -728,6 +743,7 @@ typedef struct {
     double init_val;         /* the same score for the untrained heads */
     double seconds;
     char   clip_sha256[65], clap_sha256[65];   /* "" when no checkpoint was used */
+    double comm_bytes;       /* slava_train_dp: bytes this rank sent + received over MPI per step */
 } slava_train_info;
 
 /* Untrained heads for ds's feature sizes: checkpoint projections when o->clip_dir / o->clap_dir
@@ -739,6 +755,20 @@ slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const sla
  * naming the recipe, seed, stage, epoch and step, and no heads. */
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                          slava_heads **out, slava_train_info *info);
+/* Data-parallel training of one recipe over the ranks of an MPI job (mpirun -n N slava train),
+ * for train sets larger than one machine's memory. Every rank calls it with its part of the train
+ * split — the k-th train clip of the whole split on rank k mod N, as slava_store_load_part gives
+ * it — and the whole val split, and the same options. Each step every rank runs the heads on its
+ * clips of the batch (the batch order and caption draws are those of slava_train on the whole
+ * split), the normalised embeddings are gathered from all ranks so that the InfoNCE negatives
+ * span the whole batch, each rank back-propagates its own rows, the head gradients are summed
+ * over the ranks and every rank takes the same AdamW step; validation runs on every rank. The
+ * heads equal slava_train's on the whole split up to the rounding of the reordered sums (the
+ * same bits with one rank). Every rank returns the same heads and status; info->comm_bytes is
+ * what this rank sent and received per step. In a world of one it is slava_train. */
+slava_status slava_train_dp(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+                            slava_train_info *info);
+
 /* Save heads (Hugging Face names) with __metadata__: recipe, epochs, best epoch, validation
  * score, hyper-parameters, encoder sha256 / ids. o / info may be NULL (untrained heads). */
 slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path,
@@ -1246,6 +1276,43 @@ slava_status slava_search(slava_ctx *ctx, const slava_index *ix, const slava_sea
 char *slava_search_format(const slava_index *ix, int n_terms, const slava_search_term *terms,
                           const slava_search_opts *o, const slava_search_hit *hits, int n_hits,
                           slava_format fmt);
+
+/* ===================================================================== serve (HTTP server) */
+
+/* `slava serve`: a local HTTP server over a search index (docs/serve.md): the search page, a JSON
+ * API (/api/search, /api/clip/ID, /api/health), OpenAI-style /v1/embeddings, and the indexed
+ * media by clip id (/media/ID with range requests, /thumb/ID?t=S JPEG thumbnails). Built on
+ * civetweb with a fixed pool of worker threads; the towers are loaded once at start and shared
+ * behind a mutex. Only files the index names are ever served, looked up by clip id.
+ * Warnings (5xx answers, failed uploads) go to the log callback of the ctx given to
+ * slava_server_start, from the worker threads, one call at a time; that ctx must outlive the
+ * server. The server never prints. */
+typedef struct slava_server slava_server;
+
+typedef struct {
+    const char *index;       /* index file (slava index) */
+    const char *host;        /* IPv4 address or host name to bind (default "127.0.0.1") */
+    int     port;            /* default 8080; 0: any free port (see slava_server_port) */
+    int     workers;         /* HTTP worker threads (default 8) */
+    const char *clip_dir;    /* CLIP folder for text / image / video queries (NULL: the index's) */
+    const char *clap_dir;    /* CLAP folder for audio queries (NULL: the index's) */
+    const char *heads;       /* heads file (NULL: the index's) */
+    int64_t max_upload;      /* largest upload in bytes (default 50 MB = 50,000,000) */
+    int     timeout_ms;      /* socket read / write timeout per request (default 30000) */
+    int     max_k;           /* largest k a request may ask for (default 100) */
+    size_t  thumb_cache;     /* bytes of JPEG thumbnails kept in memory (default 64 MiB) */
+    int     thumb_width;     /* thumbnail width in pixels (default 320) */
+    const char *tmp_dir;     /* where uploads are spooled (default $TMPDIR, else /tmp) */
+} slava_server_opts;
+void slava_server_opts_default(slava_server_opts *o);
+
+/* Open the index, load the towers it needs (a query kind whose folder is missing is answered 503),
+ * bind host:port and start the workers. Errors: the index, a folder, an address in use. */
+slava_status slava_server_start(slava_ctx *ctx, const slava_server_opts *o, slava_server **out);
+int          slava_server_port(const slava_server *s);   /* the port bound */
+const char  *slava_server_url(const slava_server *s);    /* "http://127.0.0.1:8080/" */
+/* Stop accepting, finish the requests in flight, join the workers and free everything. */
+void         slava_server_stop(slava_server *s);
 
 #ifdef __cplusplus
 }

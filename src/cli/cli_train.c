@@ -92,19 +92,27 @@ int cli_parse_format(const char *s) {
 
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
                    slava_dataset *ds) {
+    return cli_load_store_part(ctx, path, mask, optional, enc, 0, ds);
+}
+
+int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
+                        unsigned part_mask, slava_dataset *ds) {
     slava_store *s = NULL;
     memset(ds, 0, sizeof *ds);
-    if (slava_store_open(ctx, path, SLAVA_STORE_READ, &s)) return cli_fail(ctx);
-    slava_status st = SLAVA_OK;
-    if (optional) {
+    slava_status st = slava_store_open(ctx, path, SLAVA_STORE_READ, &s);
+    if (!st && optional) {
         slava_store_info in;
         st = slava_store_get_info(ctx, s, &in);
         for (int k = 0; !st && k < SLAVA_SPLITS; k++)
             if ((optional >> k & 1) && in.clips[k] > 0) mask |= 1u << k;
         if (!st) slava_store_info_free(&in);
     }
-    if (!st) st = slava_store_load(ctx, s, mask, enc, ds);
+    if (!st && part_mask && slava_dist_size() > 1)
+        st = slava_store_load_part(ctx, s, mask, part_mask, slava_dist_rank(), slava_dist_size(), enc, ds);
+    else if (!st)
+        st = slava_store_load(ctx, s, mask, enc, ds);
     slava_store_close(s);
+    st = slava_dist_agree(ctx, st);   /* the ranks of an MPI job go on together or stop together */
     if (st) {
         /* name the store when the message does not already; say how to choose an encoder */
         const char *m = slava_ctx_error(ctx);
