@@ -66,7 +66,7 @@ test-fuzz: build-fuzz
 # valgrind cannot run AVX-512 code, so this build targets the baseline ISA. Every unit test runs
 # under memcheck (children spawned through the CLI are not traced); definite leaks and invalid
 # accesses fail the run. VALGRIND_SKIP: tests too slow under valgrind (they run under ASan above).
-VALGRIND_SKIP ?= ^(test_train|test_train_demo)$$
+VALGRIND_SKIP ?= ^(test_train|test_train_demo|test_train_trust)$$
 build-valgrind: deps
 	cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLAVA_NATIVE=OFF $(CMAKE_FLAGS) >/dev/null
 	cmake --build build-valgrind -j $(JOBS)
