@@ -87,8 +87,14 @@ int main(void) {
             snprintf(got, sizeof got, "%s", tmp_path("mpi_dp_n.safetensors"));
             unlink(got);
             char *out = NULL, *err = NULL;
+            char logf[600] = "", logopt[700] = "";
+            if (c == 0 && n == 2) {   /* --log: rank 0 writes it, every rank keeps step */
+                snprintf(logf, sizeof logf, "%s", tmp_path("mpi_dp_log.jsonl"));
+                unlink(logf);
+                snprintf(logopt, sizeof logopt, "--log '%s'", logf);
+            }
             snprintf(cmd, sizeof cmd, "%s " SLAVA_BIN " train --store '%s' --recipe %s %s --epochs 3 --batch 48 --threads 1"
-                     " --quiet --out '%s'", mpirun(mpi, sizeof mpi, n), store, cases[c][0], cases[c][1], got);
+                     " --quiet --out '%s' %s", mpirun(mpi, sizeof mpi, n), store, cases[c][0], cases[c][1], got, logopt);
             rc = run_cmd(cmd, &out, &err);
             CHECKF(rc == 0, "mpirun -n %d train %s: %d %s", n, cases[c][0], rc, err ? err : "");
             CHECKF(n == 1 || (out && strstr(out, "data-parallel over")), "mpirun -n %d: %s", n, out ? out : "");
@@ -97,6 +103,13 @@ int main(void) {
                    n > 1 ? "s" : "", d);
             CHECKF(d >= 0 && d <= 1e-5, "%s with %d ranks: heads differ by %g", cases[c][0], n, d);
             if (n == 1) CHECKF(d == 0, "%s with 1 rank: not bit-identical (%g)", cases[c][0], d);
+            if (logf[0]) {
+                char *log = slurp_file(logf, NULL);
+                /* 3 epochs of 4 steps (160 clips, batch 48) + 4 epoch records */
+                CHECKF(log && count_lines(log) == 16 && strstr(log, "\"type\":\"step\""), "data-parallel --log: %s",
+                       log ? log : "(none)");
+                free(log);
+            }
             free(out);
             free(err);
         }

@@ -834,9 +834,10 @@ slava_status slava_store_find_text_feature(slava_ctx *ctx, slava_store *s, const
     if (!text || !encoder) return SLAVA_OK;
     sqlite3_stmt *q;
     const char *sql =
-        "SELECT f.d, f.data FROM captions c JOIN features f ON f.caption = c.id"
-        " JOIN encoders e ON e.id = f.encoder"
-        " WHERE c.text = ?1 AND e.modality = 'text' AND e.name = ?2 LIMIT 1";
+        /* CROSS JOIN: the captions of this text first (captions_text index), then their feature;
+         * otherwise SQLite may scan every text feature of the encoder for each lookup */
+        "SELECT f.d, f.data FROM captions c CROSS JOIN features f ON f.caption = c.id"
+        " WHERE c.text = ?1 AND f.encoder = (SELECT id FROM encoders WHERE modality = 'text' AND name = ?2) LIMIT 1";
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return sv_store_sqlerr(ctx, s, "query");
     sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, encoder, -1, SQLITE_STATIC);
