@@ -22,7 +22,7 @@ typedef struct {
     float *send, *recv;          /* this rank's rows (+ a cancel flag), every rank's: [3·B·P + size] */
     size_t *counts;              /* [size] bytes each rank sends in a step */
     int    *next;                /* [size] */
-    double  bytes;               /* sent + received by this rank in the last step */
+    double  bytes, max_bytes;    /* sent + received by this rank in the last step, the most in a step */
 } dp_state;
 
 /* Rank r holds clip k of the whole train split when k mod size == r, as its (k / size)-th. */
@@ -148,6 +148,7 @@ static slava_status step_dp(void *user, slava_ctx *ctx, const slava_heads *h, co
     size_t n_heads = (size_t)(h->t.ls - h->mem);
     SV_TRY(sv_dist_allreduce_sum_f32(ctx, o->grad, n_heads));
     d->bytes += 2.0 * 4.0 * (double)n_heads;   /* reduce to rank 0 + broadcast */
+    if (d->bytes > d->max_bytes) d->max_bytes = d->bytes;
     return SLAVA_OK;
 }
 
@@ -167,7 +168,7 @@ slava_status slava_train_dp(slava_ctx *ctx, const slava_dataset *ds, const slava
     if (!st) {
         al_train_hooks hooks = {&d, data_dp, step_dp, agree_dp, 1};
         st = al_train_run(ctx, ds, o, &hooks, out, info);   /* every failure in it is agreed */
-        if (!st) info->comm_bytes = d.bytes;
+        if (!st) info->comm_bytes = d.max_bytes;
     }
     for (int m = 0; m < 3; m++) { sv_free(d.eg[m]); sv_free(d.deg[m]); }
     sv_free(d.send);

@@ -15,7 +15,7 @@
 #include <mpi.h>
 #endif
 
-static int g_rank = 0, g_size = 1, g_joined = 0;
+static int g_rank = 0, g_size = 1;
 
 /* The launcher variable that is set, or NULL. */
 static const char *launcher_var(void) {
@@ -33,6 +33,8 @@ int slava_dist_size(void) { return g_size; }
 #ifdef SLAVA_HAVE_MPI
 
 #define CHUNK ((size_t)1 << 30)   /* MPI counts are int: large buffers go in 1 GiB pieces */
+
+static int g_joined = 0;          /* this process called MPI_Init */
 
 static slava_status mpi_fail(slava_ctx *ctx, int rc, const char *what) {
     char msg[MPI_MAX_ERROR_STRING] = "";
