@@ -1,8 +1,10 @@
 /*
  * version.c — thread count (the one process-wide setting) and the backend report behind
- * `slava --version`: BLAS library and kernel, threads, FFmpeg / SQLite / FFTW versions.
+ * `slava --version`: BLAS library and kernel, oneDNN and how the GEMM backend is chosen, threads,
+ * FFmpeg / SQLite / FFTW versions.
  */
 #include "base/base.h"
+#include "nn/nn.h"
 #include <stdio.h>
 #include <unistd.h>
 #include <omp.h>
@@ -45,15 +47,18 @@ const char *slava_blas_kernel(void) { return openblas_get_corename(); }
 
 void slava_version_report(char *buf, size_t cap) {
     const char *ct = getenv("OPENBLAS_CORETYPE");
+    char gemm[512];
+    sv_gemm_describe(gemm, sizeof gemm);
     snprintf(buf, cap,
              "slava %s\n"
              "BLAS: OpenBLAS (%s), kernel %s%s%s%s\n"
+             "GEMM: %s\n"
              "threads: %d (OpenMP max %d)\n"
              "FFmpeg: libavformat %s, libavcodec %s\n"
              "SQLite: %s\n"
              "FFTW: %s\n",
              SLAVA_VERSION_STRING, openblas_get_config(), openblas_get_corename(),
-             ct ? " (forced by OPENBLAS_CORETYPE=" : "", ct ? ct : "", ct ? ")" : "",
+             ct ? " (forced by OPENBLAS_CORETYPE=" : "", ct ? ct : "", ct ? ")" : "", gemm,
              slava_get_threads(), omp_get_max_threads(),
              AV_STRINGIFY(LIBAVFORMAT_VERSION), AV_STRINGIFY(LIBAVCODEC_VERSION),
              sqlite3_libversion(), fftwf_version);
