@@ -217,28 +217,6 @@ static inline float bf16_round(float f) {
     return r;
 }
 
-/* Per-thread staging buffer for rounded inputs (grown as needed, freed with the thread). */
-static pthread_key_t g_stage_key;
-static pthread_once_t g_stage_once = PTHREAD_ONCE_INIT;
-typedef struct { void *p; size_t cap; } stage_t;
-static void stage_free(void *v) { stage_t *s = v; sv_free(s->p); free(s); }
-static void stage_key_once(void) { pthread_key_create(&g_stage_key, stage_free); }
-
-static void *stage(size_t bytes) {
-    pthread_once(&g_stage_once, stage_key_once);
-    stage_t *s = pthread_getspecific(g_stage_key);
-    if (!s) {
-        s = calloc(1, sizeof *s);
-        if (!s || pthread_setspecific(g_stage_key, s) != 0) { free(s); return NULL; }
-    }
-    if (bytes > s->cap) {
-        sv_free(s->p);
-        s->p = sv_alloc(bytes);
-        s->cap = s->p ? bytes : 0;
-    }
-    return s->p;
-}
-
 /* x [n, K] (row stride ldx) → bf16 bits (to16) or bf16-rounded floats (to32), dense [n, K]. */
 static void round_rows(const float *x, int n, int K, int ldx, uint16_t *to16, float *to32) {
     #pragma omp parallel for schedule(static) if ((size_t)n * K > 65536)
@@ -445,7 +423,7 @@ static void mat_mul_bf16(const sv_mat *m, const float *x, int n, int ldx, const 
         const int rows = n - i0 < STAGE_ROWS ? n - i0 : STAGE_ROWS;
         const float *xi = x + (size_t)i0 * ldx;
         float *yi = y + (size_t)i0 * ldy;
-        void *buf = stage((size_t)rows * K * 4);
+        void *buf = sv_thread_buffer(SV_SCRATCH_STAGE, (size_t)rows * K * 4);
         if (!buf) {
             for (int i = 0; i < rows; i++)
                 for (int j = 0; j < N; j++) yi[(size_t)i * ldy + j] = NAN;

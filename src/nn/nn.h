@@ -103,6 +103,10 @@ void sv_l2_normalize_rows(float *x, int n, int d);        /* row /= max(||row||,
  */
 void sv_attention(const float *qkv, float *out, int nseq, const int *offs, int D, int H, float scale,
                   int causal, const float *bias, const float *mask, int nmask);
+/* The same for sequences that are a slice of a longer run starting at sequence seq0 (sequence s
+ * of the slice adds mask[(seq0 + s) % nmask]); sv_attention is this with seq0 = 0. */
+void sv_attention_ex(const float *qkv, float *out, int nseq, const int *offs, int D, int H, float scale,
+                     int causal, const float *bias, const float *mask, int nmask, int seq0);
 
 /* Weights of one pre-LN transformer block (CLIP encoder layer, Swin block). Two ways to set it up:
  *   - sv_block_prepare (the towers): the four products as sv_mat for a precision, q / k / v read
@@ -140,7 +144,8 @@ void sv_block_free(sv_block_w *w);
 /* Scratch for sv_block_forward: floats needed for N rows. */
 size_t sv_block_scratch_floats(const sv_block_cfg *c, int N);
 /* h [N, D] updated in place: h += attn(LN1 h); h += fc2(act(fc1(LN2 h))).
- * Sequences as in sv_attention (offs[nseq] == N). scratch: sv_block_scratch_floats(c, N) floats. */
+ * Sequences as in sv_attention (offs[0] == 0, offs[nseq] == N). scratch: sv_block_scratch_floats(c, N)
+ * floats. */
 void sv_block_forward(const sv_block_cfg *c, const sv_block_w *w, float *h, int nseq, const int *offs,
                       int causal, float *scratch);
 /* The same block with sv_attention's additive bias [H, L, L] and mask [nmask, L, L] (Swin windows:

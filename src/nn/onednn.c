@@ -2,12 +2,13 @@
  * onednn.c — the oneDNN backend of the GEMM entry point (see onednn.h for what it offers).
  *
  * Primitive caching. A matmul primitive is made for one row count M. Packed weights keep their
- * primitives per (M, strides, bias, activation, accumulate). So that the number of cached
- * primitives stays bounded whatever row counts come (the text tower packs captions of any length),
- * products of more than 512 rows run as 512-row pieces plus a remainder split into a multiple of 16
- * rows and a tail of < 16 rows: at most 512 + 31 + 15 row counts per weight, in practice the few
- * batch sizes a tower uses. Smaller products use their exact row count, so batch-1 work reads each
- * weight once.
+ * primitives per (M, strides, bias, activation, accumulate). A product runs as one call with its
+ * exact row count while the weight has seen fewer than EXACT_MAX distinct row counts (the image
+ * tower and HTSAT use a few batch sizes: one call per product, whose fixed cost matters for
+ * HTSAT's thin early stages). After that (the text tower packs captions of any length) a product
+ * of more than 512 rows runs as 512-row pieces plus a remainder split into a multiple of 16 rows
+ * and a tail of < 16 rows, and only products of ≤ 512 rows get their own primitive: at most
+ * EXACT_MAX + 512 + 31 + 15 row counts per weight, whatever comes.
  */
 #include "nn/onednn.h"
 #include "base/base.h"
@@ -21,17 +22,15 @@ static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static pthread_key_t g_key;
 static char g_version[32] = "?";
 
-/* Per thread: the stream primitives execute on and the scratchpad buffer they use. */
+/* Per thread: the stream primitives execute on, and the scratchpad (sv_thread_buffer). */
 typedef struct {
     dnnl_stream_t stream;
     void *scratch;
-    size_t cap;
 } tls_t;
 
 static void tls_free(void *p) {
     tls_t *t = p;
     if (t->stream) dnnl_stream_destroy(t->stream);
-    sv_free(t->scratch);
     free(t);
 }
 
@@ -86,13 +85,8 @@ static tls_t *thread_state(size_t need) {
             return NULL;
         }
     }
-    if (need > t->cap) {
-        sv_free(t->scratch);
-        t->scratch = sv_alloc(need);
-        t->cap = t->scratch ? need : 0;
-        if (!t->scratch) return NULL;
-    }
-    return t;
+    t->scratch = sv_thread_buffer(SV_SCRATCH_DNNL, need);
+    return t->scratch ? t : NULL;
 }
 
 /* A primitive and the scratchpad it needs; impl names starting with "ref" are oneDNN's reference
@@ -188,8 +182,11 @@ typedef struct {
     prim_t p;
 } entry;
 
+#define EXACT_MAX 32   /* distinct row counts above 512 a weight makes exact primitives for */
+
 struct sv_dnnl_w {
     int N, K, bf16;
+    int nlarge;               /* entries with M > 512 */
     dnnl_memory_desc_t wmd;   /* the packed layout */
     void *data;
     size_t bytes;
@@ -293,6 +290,7 @@ static int get_entry(sv_dnnl_w *w, int M, int ldx, int ldy, int flags, prim_t *o
     if (!attr) goto out;
     entry e = {.M = M, .ldx = ldx, .ldy = ldy, .flags = flags};
     if (!make_prim(&md, attr, &e.p, NULL, NULL)) {
+        w->nlarge += M > 512;
         w->e[w->n++] = e;
         *out = e.p;
         bad = 0;
@@ -321,9 +319,16 @@ int sv_dnnl_matmul(sv_dnnl_w *w, int M, const void *x, int ldx, const float *bia
     if (M <= 0) return 0;
     const size_t es = w->bf16 ? 2 : 4;
     const char *xb = x;
+    int exact = M <= 512;
+    if (!exact) {   /* a row count seen before, or room for another one */
+        pthread_mutex_lock(&w->mu);
+        exact = w->nlarge < EXACT_MAX;
+        for (int i = 0; i < w->n && !exact; i++) exact = w->e[i].M == M;
+        pthread_mutex_unlock(&w->mu);
+    }
     int done = 0;
     while (done < M) {
-        int left = M - done, rows = M <= 512 ? M : left >= 512 ? 512 : left >= 16 ? left / 16 * 16 : left;
+        int left = M - done, rows = exact ? M : left >= 512 ? 512 : left >= 16 ? left / 16 * 16 : left;
         if (piece(w, rows, xb + (size_t)done * ldx * es, ldx, bias, act, accumulate, y + (size_t)done * ldy, ldy))
             break;
         done += rows;
