@@ -36,7 +36,8 @@ typedef enum {
     SLAVA_E_NOTFOUND,    /* a named item (tensor, clip, split) does not exist */
     SLAVA_E_STORE,       /* feature store (SQLite) failure */
     SLAVA_E_INTERRUPTED, /* cancelled through the progress callback */
-    SLAVA_E_INTERNAL
+    SLAVA_E_INTERNAL,
+    SLAVA_E_DIVERGED     /* training produced a non-finite loss, gradient or weight */
 } slava_status;
 
 /* Progress callback: `stage` names the work ("encode", "train"), done/total in items
@@ -53,12 +54,44 @@ void        slava_ctx_free(slava_ctx *ctx);
 const char *slava_ctx_error(const slava_ctx *ctx);   /* "" when no error */
 void        slava_ctx_clear_error(slava_ctx *ctx);
 void        slava_ctx_set_progress(slava_ctx *ctx, slava_progress_fn fn, void *user);
+/* Cancellation check: long operations poll fn between small units of work (a tower layer, a
+ * training batch, a decoded frame, 64 MiB hashed; well under a second of work apart) and stop
+ * with SLAVA_E_INTERRUPTED when it returns non-zero, finishing or rolling back the store
+ * transaction in flight and removing partial output files. It may be called from any thread
+ * the operation uses (e.g. encode's decode thread), so it should only read a flag (a signal
+ * handler's). Every progress report is a cancellation point too. */
+typedef int (*slava_cancel_fn)(void *user);
+void        slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user);
 void        slava_ctx_set_log(slava_ctx *ctx, slava_log_fn fn, void *user);
 const char *slava_status_name(slava_status s);
 
 /* Threads used by BLAS and OpenMP (process-wide). n <= 0: the cores available. */
 void slava_set_threads(int n);
 int  slava_get_threads(void);
+
+/* Distributed runs: slava may run as N processes (ranks) of an MPI job (`mpirun -n N slava ...`,
+ * `srun --mpi=pmix slava ...`). slava_dist_init joins the job when an MPI launcher started this
+ * process, which it tells from the environment (OMPI_COMM_WORLD_SIZE, PMIX_RANK, PMI_RANK or
+ * PMI_SIZE set) before MPI is touched: a plain process never initialises MPI. SLAVA_MPI=0 in the
+ * environment stays out of any job, SLAVA_MPI=1 joins one anyway (a singleton world). Otherwise
+ * the world is this process alone: rank 0 of 1. Started by a launcher in a build without MPI →
+ * SLAVA_E_UNSUPPORTED (rather than N processes each doing all the work). Call it once, from the
+ * main thread, before any of the functions that run distributed (slava_experiment,
+ * slava_encode_dist, slava_train_dp: every rank calls them with the same arguments), and
+ * slava_dist_finalize before exit. The world is the second process-wide state (with the thread
+ * count). */
+slava_status slava_dist_init(slava_ctx *ctx);
+void         slava_dist_finalize(void);
+int          slava_dist_rank(void);           /* 0 .. size-1 */
+int          slava_dist_size(void);           /* ranks in the job, 1 without one */
+/* End every rank of the job now (MPI_Abort), for a rank that cannot go on while others wait on it;
+ * returns (doing nothing) when there is no job. */
+void         slava_dist_abort(int code);
+/* The MPI library linked, e.g. "Open MPI v4.1.4" ("" in a build without MPI). */
+const char  *slava_dist_library(void);
+
+/* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
+double slava_now(void);
 
 /* Version and backends: fills `buf` with a multi-line report (version, BLAS library and kernel,
  * threads, FFmpeg / SQLite / FFTW versions). */
@@ -91,6 +124,11 @@ int          slava_tokenizer_eos(const slava_tokenizer *t);   /* id of <|endofte
  * number of BPE ids before truncation (computing it tokenizes the whole text). */
 slava_status slava_tokenize(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len, int context_len,
                             int *ids, int *n_ids, int *n_bpe);
+
+/* Context length of a CLIP folder's text tower: max_position_embeddings of the text config in
+ * dir/config.json, 77 (openai CLIP) when the folder has no config.json. A malformed config is an
+ * error naming it. */
+slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L);
 
 /* CLIP text tower (+ text_projection) from a Hugging Face CLIP folder (model.safetensors or
  * sharded, config.json, vocab.json, merges.txt). F16/BF16 weights are converted at load. */
@@ -277,11 +315,17 @@ slava_status slava_clap_audio_embed_file(slava_ctx *ctx, const slava_clap_audio 
  * audio file one row per 10 s chunk (chunk k covers [10k, min(10k + 10, duration)]).
  * "pooled" rows are the encoder outputs before any head; "projected" is the mean over rows of
  * the head (trained heads when given, else the checkpoint's own projection), not normalised;
- * "embedding" is projected / ||projected|| (all zeros when the norm is 0). */
+ * "embedding" is projected / ||projected|| (all zeros when the norm is 0). With trained heads
+ * the head runs on the pooled rows (row_embedding[t] = head(row t), projected = the head of the
+ * item as slava_heads_project computes it); without, the checkpoint's projection of each row.
+ * The towers run on slava_get_threads() threads. One embedder is used by one thread at a time
+ * (the text tower keeps buffers, identities are cached on first use); load one per thread to
+ * embed concurrently. docs/embed.md has examples. */
 typedef struct slava_embedder slava_embedder;
 
 typedef enum { SLAVA_PRECISION_FP32 = 0, SLAVA_PRECISION_BF16 = 1 } slava_precision;
 
+/* Zero values (a zeroed struct) mean the defaults for fps and the batch sizes. */
 typedef struct {
     const char *clip_dir;    /* CLIP folder (image + text towers), or NULL: no text / image / video */
     const char *clap_dir;    /* CLAP folder (HTSAT), or NULL: no audio */
@@ -289,13 +333,21 @@ typedef struct {
     int    force_heads;      /* 1: do not refuse heads whose recorded encoders differ */
     double fps;              /* video frame sampling rate (default 1) */
     int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
-    int    chunk_batch;      /* audio chunks per HTSAT call (default 8) */
+    int    chunk_batch;      /* audio chunks per HTSAT call, gathered across inputs (default 8) */
     int    text_batch;       /* captions per text-tower call (default 256) */
-    slava_precision precision; /* default FP32 */
+    slava_precision precision; /* default FP32; BF16 is not implemented yet (SLAVA_E_UNSUPPORTED) */
+    unsigned modalities;     /* towers to load, bits 1 << slava_modality (image tower = visual);
+                                0: every tower of the folders given (default) */
 } slava_embedder_opts;
 void slava_embedder_opts_default(slava_embedder_opts *o);
 
-/* Load the towers named in o (at least one folder). Errors name the folder or file. */
+/* Load the towers named in o (at least one folder). Errors name the folder or file.
+ * Heads: their input sizes must match the loaded towers (SLAVA_E_SHAPE). When the heads file
+ * records the encoders its features came from (slava_heads_encoder) and force_heads is 0, each
+ * recorded identity of a loaded tower must equal this embedder's (slava_embedder_encoder_id,
+ * so visual features recorded at another fps differ too), checked by slava_heads_check_encoders:
+ * else SLAVA_E_ARG with one line naming both identities. Only then are the checkpoints hashed
+ * (about 2 s per GB). */
 slava_status slava_embedder_load(slava_ctx *ctx, const slava_embedder_opts *o, slava_embedder **out);
 void         slava_embedder_free(slava_embedder *e);
 
@@ -309,8 +361,8 @@ typedef struct {
 void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
 
 /* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
- * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1, precision suffix for
- * bf16). Computed on first use (reads the weight files once) and cached; copied to
+ * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1; a precision suffix
+ * for bf16 once that is implemented). Computed on first use (reads the weight files once) and cached; copied to
  * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
 slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
 /* sha256 of the heads file (hex), or "" when no heads were given. */
@@ -330,7 +382,8 @@ typedef struct {
     double  duration;        /* seconds of the input (-1 unknown; text: 0) */
     int64_t frames_decoded;  /* video: frames decoded (information) */
 } slava_embedding;
-/* Frees the arrays of n results (not the array itself) and zeroes them. */
+/* Frees the arrays of n results (not the array itself) and zeroes them. Every array above is
+ * malloc'd (release a single one with free() after taking it out of the struct). */
 void slava_embeddings_clear(slava_embedding *r, int n);
 
 /* Embed n inputs into out[n] (zeroed by the caller). Inputs of one call are batched together
@@ -338,8 +391,10 @@ void slava_embeddings_clear(slava_embedding *r, int n);
  * tried: a failing one (unreadable, no frames, no audio stream, ...) gets out[i].status/error
  * and the others are still embedded. Returns SLAVA_OK when all inputs succeeded, else the
  * first failing input's status with its message in the ctx; a failure that stops everything
- * (out of memory, a tower error) sets that status on every input not yet done.
- * Progress: stage "embed", done / total in inputs. */
+ * (out of memory, a tower error, inputs of a modality whose tower is not loaded, cancellation)
+ * sets that status on every input not yet done. A NULL text or path fails that input.
+ * Progress: stage "embed", done / total in inputs; returning non-zero cancels
+ * (SLAVA_E_INTERRUPTED on the inputs not done). */
 slava_status slava_embed_texts(slava_ctx *ctx, slava_embedder *e, int n, const char *const *texts,
                                slava_embedding *out);
 slava_status slava_embed_images(slava_ctx *ctx, slava_embedder *e, int n, const char *const *paths,
@@ -404,10 +459,28 @@ void slava_dataset_free(slava_dataset *ds);
  * A slava_store is used by one thread at a time; several processes may open the same file (a
  * writer waits up to 10 s for another writer). Close rolls back a transaction left open. */
 typedef struct slava_store slava_store;
-/* create != 0: create the file/schema when missing; else the file must exist. A file that is not
+/* mode: SLAVA_STORE_WRITE (0): an existing store, read-write; SLAVA_STORE_CREATE (1): read-write,
+ * the file / schema created when missing; SLAVA_STORE_READ (2): an existing store, read-only — no
+ * write, no journal-mode switch, usable in a read-only file or folder (when the folder is
+ * read-only and no -shm file exists, SQLite's immutable mode is used, which needs no -wal/-shm
+ * files; a non-empty -wal file there, holding changes not yet in the main file, is an error
+ * rather than silently ignored). Every write function then fails (SLAVA_E_IO). A file that is not
  * SQLite, or SQLite without the slava schema, is refused (SLAVA_E_FORMAT) and left untouched. */
-slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out);
+#define SLAVA_STORE_WRITE  0
+#define SLAVA_STORE_CREATE 1
+#define SLAVA_STORE_READ   2
+slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out);
 void         slava_store_close(slava_store *s);
+/* Claim the store for one long writer until slava_store_close (an advisory lock on the file), so
+ * that a second encode, import or merge into the same store is refused with one line instead of
+ * redoing the same work: SLAVA_E_STORE "<path>: another slava process is writing to this store
+ * ...". Readers (SLAVA_STORE_READ) are never blocked, and without the lock the store still holds
+ * whole clips only (each is one transaction). wait_s > 0: wait up to that many seconds for the
+ * other writer to finish (polling the ctx's cancel callback); 0: refuse at once. Claiming twice
+ * is a no-op; a read-only store gives SLAVA_E_ARG. */
+slava_status slava_store_lock_writer(slava_ctx *ctx, slava_store *s, double wait_s);
+/* Delete a (closed) store file with its -wal and -shm companions; missing files are ignored. */
+void         slava_store_remove(const char *path);
 /* Store every clip, caption and feature of ds (features tagged with ds->encoder_id[m], which
  * must be set); rows already stored are skipped. Whole clips are committed in groups (up to 256
  * clips / 16 MiB per transaction; inside a slava_store_begin transaction, in that one). Progress:
@@ -546,15 +619,61 @@ void         slava_heads_free(slava_heads *h);
 slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_modality m,
                                  const float *x, int T, int D, float *out);
 int          slava_heads_dim(const slava_heads *h);
+/* Feature sizes the heads take (d_v, d_a, d_t), the embedding size P and the audio MLP's hidden
+ * size H (0: a linear audio head). Any pointer may be NULL. */
+void         slava_heads_sizes(const slava_heads *h, int *d_v, int *d_a, int *d_t, int *P, int *H);
+/* Every row on its own: x [T, D] → out [T, P] = head(x_t) per row (not normalised); T = 0 does
+ * nothing. out must hold T * slava_heads_dim(h) floats. */
+slava_status slava_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slava_modality m,
+                                      const float *x, int T, int D, float *out);
+/* The identity of the modality-m encoder whose features the heads were trained on (the file's
+ * metadata "visual_encoder" / "audio_encoder" / "text_encoder"); NULL when not recorded
+ * (untrained heads, older files). Borrowed from h. */
+const char  *slava_heads_encoder(const slava_heads *h, slava_modality m);
+/* Refuse to apply heads to features of other encoders: for each modality where both the heads'
+ * recorded encoder and enc[m] (may be NULL; enc may be NULL) are known and differ, SLAVA_E_ARG
+ * with one line naming heads_path, both identities and `features` (e.g. the store's path). */
+slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, const char *heads_path,
+                                        const char *const *enc, const char *features);
 
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
+
+/* One record of the training log (slava_train_opts.log): after every optimiser step, and after
+ * every epoch (epoch 0 = the heads a stage starts from, before any step). Losses are the
+ * symmetric InfoNCE of each modality pair (NaN when the pair is not part of the step's loss);
+ * logit scales are those of the step's forward pass (before its update). */
+typedef enum { SLAVA_TRAIN_STEP = 0, SLAVA_TRAIN_EPOCH = 1 } slava_train_record_kind;
+typedef struct {
+    slava_train_record_kind kind;
+    const char *recipe;
+    uint64_t seed;
+    int    stage, stages;    /* 1-based stage of stages */
+    int    epoch;            /* 1-based within the stage; 0: the stage's starting heads (EPOCH only) */
+    int    step;             /* optimiser steps taken in the stage so far (this one included) */
+    /* SLAVA_TRAIN_STEP */
+    int    batch;            /* clips in the batch */
+    int    caption_kind;     /* slava_caption_kind drawn for the batch, -1 when no text */
+    double loss[3];          /* pairs av, at, vt (NaN: not in this step's loss) */
+    double loss_total;       /* their sum, the quantity minimised */
+    double logit_scale[3];   /* av, at, vt (ln of the softmax scale s) */
+    double lr;
+    double seconds;          /* since training started */
+    /* SLAVA_TRAIN_EPOCH */
+    double loss_mean;        /* mean loss_total over the epoch's steps (NaN for epoch 0) */
+    double val_mean_r10;     /* mean R@10 over the stage's validation tasks (NaN: no val split) */
+    double val_r10[7];       /* R@10 of forward tasks 1..7 on val (NaN: not a validation task) */
+    int    kept;             /* 1: these heads are the ones kept so far */
+} slava_train_record;
+/* Return non-zero to stop training (SLAVA_E_INTERRUPTED). */
+typedef int (*slava_train_log_fn)(void *user, const slava_train_record *r);
 
 /* Training options (slava_train_opts_default fills DESIGN.md §1's defaults). */
 typedef struct {
     const char *recipe;      /* one of slava_recipes() */
     int    epochs;           /* per stage (default 30) */
-    int    batch;            /* clips per batch (default 64) */
+    int    batch;            /* clips per batch (default 64); 0: all: one batch of every train
+                                clip the stage can use per step (full-batch training) */
     double lr;               /* AdamW learning rate (1e-4) */
     double wd;               /* AdamW decoupled weight decay (0.01) */
     uint64_t seed;           /* head init (when no checkpoint), batch order, caption draws (0) */
@@ -562,11 +681,21 @@ typedef struct {
     int    audio_linear;     /* 1: single linear audio head instead of CLAP's MLP */
     const char *clip_dir;    /* CLIP folder: visual/text heads start from its projections (or NULL) */
     const char *clap_dir;    /* CLAP folder: audio head starts from its projection (or NULL) */
+    const slava_heads *init; /* start from these heads (every tensor, logit scales included; the
+                                feature sizes must match; audio head kind from them) instead of
+                                clip_dir / clap_dir / seed; a fixed temperature still fixes the
+                                scales. NULL: not used (borrowed) */
+    int    keep_last;        /* 1: keep the final step's heads (no val split needed); 0: the best
+                                epoch on val, epoch 0 (the starting heads) included (default) */
+    slava_train_log_fn log;  /* NULL, or called with every record (see slava_train_record) */
+    void  *log_user;
 } slava_train_opts;
 void slava_train_opts_default(slava_train_opts *o);
 
-/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based) with validation score
- * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow. */
+/* What training did. Stage s (0 or 1) kept epoch best_epoch[s] (1-based; 0: no epoch beat the
+ * heads the stage started from on validation, so those were kept) with validation score
+ * best_val[s] = mean R@10 over the validation tasks the stage's modalities allow (NaN when
+ * training without a val split, keep_last). */
 typedef struct {
     int    stages;
     int    best_epoch[2];
@@ -580,7 +709,9 @@ typedef struct {
  * are set, the seed otherwise. */
 slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                               slava_heads **out);
-/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads. */
+/* Train o->recipe on ds's train split, choosing epochs on its val split. *out: the kept heads.
+ * A non-finite loss, gradient or weight stops training at once: SLAVA_E_DIVERGED with one line
+ * naming the recipe, seed, stage, epoch and step, and no heads. */
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                          slava_heads **out, slava_train_info *info);
 /* Save heads (Hugging Face names) with __metadata__: recipe, epochs, best epoch, validation
@@ -623,7 +754,10 @@ char *slava_eval_format(const slava_eval_report *r, slava_format fmt);
 
 /* Recipes × seeds: trains each (recipe, seed) on the train split, evaluates on `split`.
  * reports[r * n_seeds + s] receives the result; untrained (may be NULL) receives the report of
- * the untrained heads of the first seed. */
+ * the untrained heads of the first seed. In an MPI job every rank calls it with the same
+ * arguments: run t = r * n_seeds + s is trained on rank t mod N (the same computation as in one
+ * process, so the same reports with the same threads) and every rank receives all the reports;
+ * progress counts the epochs of this rank's runs. */
 slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *base,
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,
@@ -728,6 +862,18 @@ void slava_synth_defaults(slava_synth_opts *o);
  * reported as stage "synth". On failure no partial mp4 is left behind. */
 slava_status slava_synth_write(slava_ctx *ctx, const slava_synth_opts *o, slava_synth_summary *sum);
 
+/* The media demo's inputs in folder `work` (created when missing), each step skipped when an
+ * earlier call completed it: work/data, the collection of o (out_dir and force are set here;
+ * written again unless work/.synth-complete records a finished write), and work/clip, work/clap:
+ * tiny random-weight checkpoints in the Hugging Face layout written by init-random (seed 0) from
+ * configs built into slava: CLIP with 2 layers of width 128 per tower, 32-pixel patches on
+ * 224 x 224 inputs, 64-d projections and the tokenizer files vocab.json + merges.txt of vocab_dir;
+ * CLAP with HTSAT of patch width 16, depths 1/1/2/1 (pooled width 128), 64-d projection. A
+ * checkpoint folder with a model.safetensors is left as it is. Info log lines name each step
+ * taken. seconds (may be NULL): [0] spent on the collection, [1] on the checkpoints. */
+slava_status slava_demo_prepare(slava_ctx *ctx, const char *work, const slava_synth_opts *o, const char *vocab_dir,
+                                double seconds[2]);
+
 /* Synthetic AVCaps-shaped feature set from the latent model of docs/spine.md: n_clips[split]
  * clips per split, up to 5 human captions of each kind and 3 GPT-AV captions per clip,
  * some clips without audio; feature sizes d_v, d_a, d_t. Same seed → same bytes. */
@@ -758,7 +904,16 @@ slava_status slava_synth_features(slava_ctx *ctx, const slava_feature_synth_opts
  * stored with its reason (slava_store_put_clip's error) and counted as failed; a clip without an
  * audio track is not a failure (has_audio = 0, no audio features). Progress: stage "encode",
  * done / total = clips finished / clips to encode in this run, detail = failures so far;
- * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED). */
+ * returning non-zero from the callback stops the run after that clip (SLAVA_E_INTERRUPTED).
+ * Changed inputs (issue 10): each clip's video file is recorded with its size, mtime and sha256;
+ * on a rerun a clip whose video has another path, size or mtime is hashed again, and when the
+ * content differs its stale features (of every encoder) are deleted and it is encoded again (a
+ * failed clip too); a caption whose text changed gets new text features, captions no longer in
+ * the collection are deleted; such clips count as `updated`. A clip stored under another split
+ * than the collection gives it is an error naming the clip and both splits, before anything is
+ * written (train/test leakage is never silent), unless allow_split_change moves it (`moved`).
+ * Stores written before this recorded no file stamps: their clips' stamps are recorded on the
+ * first rerun (each video hashed once) and compared from then on. */
 typedef struct {
     const char *clip_dir;    /* Hugging Face CLIP folder (image + text towers) */
     const char *clap_dir;    /* Hugging Face CLAP folder (HTSAT) */
@@ -771,6 +926,16 @@ typedef struct {
                                 again whole, so a resumed run computes every batch exactly as an
                                 uninterrupted run with the same options and threads does */
     int retry_failed;        /* 1: clips recorded as failed are tried again (default 0) */
+    int allow_split_change;  /* 1: a stored clip the collection puts in another split is moved there
+                                (default 0: refused, nothing written) */
+    int verify_content;      /* 1: hash every video, also those whose path, size and mtime are
+                                unchanged (default 0) */
+    int shard_index;         /* with shard_count >= 1: encode only shard shard_index (1-based) of
+                                shard_count, the groups g with g mod shard_count = shard_index - 1,
+                                into a shard store (see slava_store_merge; default 0 / 0: all) */
+    int shard_count;
+    slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
+                                clips count as already stored (read only) */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
@@ -789,12 +954,14 @@ typedef struct {
 } slava_encode_failure;
 
 typedef struct {
-    int     clips;           /* clips in the collection */
+    int     clips;           /* clips in the collection (in a shard run: in this shard's groups) */
     int     skipped;         /* already complete in the store: left untouched */
     int     prev_failed;     /* recorded as failed by an earlier run, not retried */
     int     encoded;         /* encoded and committed by this run */
     int     no_audio;        /* of those, clips without an audio track */
     int     failed;          /* recorded with an error by this run */
+    int     updated;         /* of the encoded, clips already stored whose video or captions changed */
+    int     moved;           /* clips moved to the split the collection gives (allow_split_change) */
     int64_t frames, chunks;  /* frames / audio chunks encoded by this run */
     int64_t captions;        /* caption features stored by this run */
     int64_t captions_reused; /* of those, copied from an identical text already encoded */
@@ -813,6 +980,229 @@ typedef struct {
 slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
                                      const slava_encode_opts *o, slava_encode_summary *sum);
 void         slava_encode_summary_free(slava_encode_summary *sum);
+
+/* --- shards (slava encode --shard I/N, mpirun -n N slava encode, slava store merge) ---
+ * A shard store holds the share of a collection that shard I of N encoded: the groups g of
+ * group_clips consecutive clips (collection order, g = 0, 1, ...) with g mod N = I - 1. Besides
+ * the tables above it records what it is a share of (table `shard`, key / value) and the caption
+ * texts whose feature it computed in the batch of the text's first clip in the whole collection
+ * (table `shard_first_text`); a text first met in another shard's group is encoded there on its
+ * own instead, and the merge takes the first shard's value. So the merged store holds the bytes
+ * a one-process encode with the same options (and threads) stores. */
+typedef struct {
+    int  index, count;                 /* shard index (1-based) of count */
+    int  group_clips;                  /* clips per group (slava_encode_opts.group_clips) */
+    int  threads;                      /* threads the shard was encoded with (information) */
+    int  complete;                     /* 1: the encode finished every group of the share */
+    char collection[65];               /* sha256 (hex) of the clip ids, splits and captions, in order */
+    char options[160];                 /* encode options that change the stored bytes */
+    char encoder[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+    char token[33];                    /* random id of this shard file (hex) */
+} slava_shard_info;
+/* Read s's shard record: *is_shard = 0 (out zeroed) when s is not a shard store. */
+slava_status slava_store_get_shard(slava_ctx *ctx, slava_store *s, slava_shard_info *out, int *is_shard);
+
+/* Merge the shard stores paths[0..n) into out (which must not be a shard itself). Every shard
+ * must be complete and of the same encode as the others (collection, encoders, options, group
+ * size, count); the same file given twice is merged once, two different files claiming the same
+ * index are refused. Rows already in out are kept (a clip under another split or a caption with
+ * another text is refused); a clip out recorded as failed and a shard holds encoded replaces the
+ * failure. A text feature takes the value of the shard that computed the text in its first
+ * clip's batch (out's own features of such a text are corrected to it). Idempotent: merging the
+ * same shards again changes nothing. Transactional: everything is merged in one transaction and
+ * any error leaves out as it was; with SLAVA_MERGE_COMMIT_EACH each shard is one transaction
+ * instead (whole shards only; for very large merges). Shards may be a subset of the N (merge the
+ * rest later). counts (may be NULL): clips / captions / features added and kept; progress: stage
+ * "merge", done / total in clips of all shards. */
+#define SLAVA_MERGE_COMMIT_EACH 1u
+slava_status slava_store_merge(slava_ctx *ctx, slava_store *out, int n, const char *const *paths, unsigned flags,
+                               slava_store_counts *counts);
+
+/* A sharded encode over the ranks of an MPI job (mpirun -n N slava encode): every rank calls it
+ * with the same collection and options and its own shard_path (a file of its own, e.g. on the
+ * node's local disk; SQLite must not be written from several hosts). Rank r encodes shard r+1 of
+ * N into shard_path (clips complete in `target` count as done); when all are through, rank 0
+ * merges the N shards into the store at `target` (created when missing), one transaction per
+ * shard — reading a shard in place where it sees the file, else receiving it over MPI into a
+ * file beside target — and every shard file is removed. A killed rank leaves whole clips only:
+ * the same call again resumes. Every rank returns the same status (a rank's failure is reported
+ * on all, "rank R: ..."); sum holds the totals of all ranks (failures in collection order) and
+ * merged (may be NULL) the merge's counts. In a world of one it is slava_encode_collection into
+ * target. */
+#define SLAVA_DIST_SEND_SHARDS 1u   /* flags: send every shard to rank 0 over MPI, even one it sees */
+slava_status slava_encode_dist(slava_ctx *ctx, const slava_collection *c, const char *target, const char *shard_path,
+                               const slava_encode_opts *o, unsigned flags, slava_encode_summary *sum,
+                               slava_store_counts *merged);
+
+/* ===================================================================== index and search */
+
+/* A search index (docs/search.md): built from a feature store without any tower, it holds per
+ * clip the pooled visual and audio embeddings and one embedding per moment (frame / 10 s chunk)
+ * with its times, all projected through the heads (trained heads, or the checkpoints' own
+ * projections) and L2-normalised, stored as float32 or float16; plus the clips' source paths,
+ * durations, audio flags and captions, the encoders' identities (the store's encoder names), the
+ * heads' identity (sha256 of the heads file) and the folders it was built with.
+ *
+ * Moments: visual row k of a clip covers [k/fps, (k+1)/fps) cut at the clip's duration (fps is
+ * read from the visual encoder id's "@<fps>fps", 1 without it); audio row k covers
+ * [10k, min(10k + 10, duration)].
+ *
+ * Threads: a slava_index is read-only after slava_index_open; any number of threads may call
+ * slava_index_get_info / slava_index_get_clip / slava_index_find_clip / slava_search /
+ * slava_search_query_build (with its own ctx per thread) on one index at the same time.
+ * A slava_embedder is NOT thread-safe: calls that pass one must be serialised per embedder (a
+ * server keeps one embedder behind a mutex, or one per worker). */
+typedef struct slava_index slava_index;
+
+typedef struct {
+    const char *store;       /* feature store to index (opened read-only) */
+    const char *out;         /* index file to write; when it holds an index, it is updated */
+    const char *heads;       /* trained heads file, or NULL: the checkpoints' own projections */
+    const char *clip_dir;    /* CLIP folder: visual projection when heads == NULL; recorded for queries */
+    const char *clap_dir;    /* CLAP folder: audio projection when heads == NULL; recorded for queries */
+    unsigned split_mask;     /* splits to index (bits 1 << slava_split); 0 = all */
+    const char *encoder[SLAVA_MODS]; /* chosen encoder per modality as in slava_store_load (NULL: the only one) */
+    int f16;                 /* 1: store embeddings as float16 (half the memory; scores within ~1e-3) */
+    int force;               /* 1: accept heads whose recorded encoders differ from the store's */
+    int ann;                 /* approximate index: 0 never, 1 always, -1 auto (>= 200,000 rows; default) */
+} slava_index_opts;
+void slava_index_opts_default(slava_index_opts *o);
+
+/* What slava_index_build did. Items are clips; rows are embeddings (pooled + moments). */
+typedef struct {
+    int     clips;           /* clips in the index now */
+    int     added, removed;  /* clips added / removed compared with the index that was at o->out */
+    int     updated;         /* clips whose features, source, duration or captions changed */
+    int     unchanged;       /* clips taken over from the old index as they were */
+    int     rebuilt;         /* 1: no usable old index (absent, or other heads / encoders / dtype) */
+    int64_t rows;            /* embeddings in the index now */
+    int64_t rows_added, rows_removed;
+    int64_t rows_projected;  /* feature rows projected by this run */
+    int     ann_built;       /* 1: the approximate index was (re)built */
+    double  seconds;
+} slava_index_summary;
+
+/* Build or update the index o->out from o->store. Only clips whose features are new or changed
+ * are projected; the file is replaced atomically, and left untouched when nothing changed. Refused: o->out naming the store or the heads file,
+ * an existing o->out that is not a slava index, heads whose recorded encoders differ from the
+ * store's (unless o->force; the message names both identities), a store with no clip features.
+ * Progress: stage "index", done / total in clips. sum may be NULL. */
+slava_status slava_index_build(slava_ctx *ctx, const slava_index_opts *o, slava_index_summary *sum);
+
+/* Open an index file (validated completely: a corrupt or truncated file is SLAVA_E_FORMAT naming
+ * it). The index keeps the file mapped; free with slava_index_free. */
+slava_status slava_index_open(slava_ctx *ctx, const char *path, slava_index **out);
+void         slava_index_free(slava_index *ix);
+
+typedef struct {
+    int     n_clips;
+    int     n_audio_clips;   /* clips with an audio track (audio rows) */
+    int64_t n_frames;        /* visual moment rows */
+    int64_t n_chunks;        /* audio moment rows */
+    int     dim;             /* embedding size P */
+    int     f16;             /* 1: stored as float16 */
+    double  fps;             /* frame rate of the visual features */
+    char    encoder_id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]; /* store's encoder names ("" when absent) */
+    char    heads_id[65];    /* sha256 (hex) of the heads file, "" for checkpoint projections */
+    /* As recorded at build time (absolute paths), NULL when not given; borrowed from ix. */
+    const char *store, *heads, *clip_dir, *clap_dir;
+    int     has_ann;         /* an approximate index is present and current */
+    const char *ann_kind;    /* e.g. "hnswlib M=32 ef_construction=200"; "" without one */
+} slava_index_info;
+void slava_index_get_info(const slava_index *ix, slava_index_info *info);
+
+/* One clip of the index; every pointer is borrowed from ix (valid until slava_index_free). */
+typedef struct {
+    const char *id;          /* clip id (the media file's stem) */
+    const char *source;      /* media path as stored by encode (NULL when unknown) */
+    int     split;           /* slava_split */
+    double  duration;        /* seconds (< 0 unknown) */
+    int     has_audio;
+    int     n_frames, n_chunks;                      /* moments */
+    int     n_captions[SLAVA_CAP_KINDS];
+    const char *const *captions[SLAVA_CAP_KINDS];    /* [n_captions[k]] texts (entries may be NULL) */
+} slava_index_clip;
+/* Clip number i (0 <= i < n_clips; clips are ordered by split, then id). */
+void slava_index_get_clip(const slava_index *ix, int i, slava_index_clip *out);
+/* Number of the clip with this id, or -1. */
+int  slava_index_find_clip(const slava_index *ix, const char *id);
+
+/* --- queries ---
+ * A query is a weighted sum of terms. Each term is embedded and L2-normalised (text: text tower
+ * + head; image: one frame; video: mean over its frames; audio: mean over its 10 s chunks; a clip
+ * of the index: its pooled visual embedding for visual rows and its pooled audio embedding
+ * (visual when it has no audio) for audio rows); then q = sum(weight_i * e_i) / ||...||.
+ * A negative weight moves the query away from a term ("dog" + "-indoor"). */
+typedef enum {
+    SLAVA_TERM_TEXT = 0,     /* value: the text */
+    SLAVA_TERM_AUDIO = 1,    /* value: any media file with an audio stream (wav, mp4's sound track) */
+    SLAVA_TERM_VIDEO = 2,    /* value: a video file (its frames at the index's fps) */
+    SLAVA_TERM_IMAGE = 3,    /* value: an image file */
+    SLAVA_TERM_CLIP = 4      /* value: the id of a clip in the index */
+} slava_term_kind;
+typedef struct {
+    slava_term_kind kind;
+    const char *value;       /* borrowed */
+    float weight;            /* != 0; negative: away from this term */
+} slava_search_term;
+/* A command-line style term: a leading '-' makes the weight -1 (and is removed); a leading "\-"
+ * stands for a literal '-'. t->value points into arg. */
+void slava_search_term_from_arg(slava_term_kind kind, const char *arg, slava_search_term *t);
+const char *slava_term_kind_name(slava_term_kind k);   /* "text" "audio" "video" "image" "clip" */
+
+/* The query vectors: visual is compared with visual rows, audio with audio rows. */
+typedef struct {
+    int    dim;
+    float *visual;           /* [dim], unit length (malloc'd; slava_search_query_free) */
+    float *audio;            /* [dim], unit length */
+} slava_search_query;
+/* Embed the terms with e (may be NULL when every term is a clip id) and combine them. Each term's
+ * encoder must be the one the index was built with (the identities are compared: a mismatch is
+ * SLAVA_E_ARG naming both), and e's projection must be the index's (same heads id). Errors name
+ * the term. */
+slava_status slava_search_query_build(slava_ctx *ctx, const slava_index *ix, slava_embedder *e, int n,
+                                      const slava_search_term *terms, slava_search_query *q);
+void         slava_search_query_free(slava_search_query *q);
+
+/* --- search ---
+ * Score of a clip in one modality m: the largest cosine between q.m and the clip's pooled
+ * embedding or any of its moments (the best moment is reported). in = both: the mean of the
+ * visual and audio scores for clips with audio, the visual score for clips without; the modality
+ * reported is the one with the higher score. Ties rank by clip number. */
+typedef enum { SLAVA_IN_VISUAL = 1, SLAVA_IN_AUDIO = 2, SLAVA_IN_BOTH = 3 } slava_search_in;
+const char *slava_search_in_name(int in);   /* "visual" "audio" "both" */
+int         slava_search_in_parse(const char *name);   /* -1 when unknown */
+
+typedef struct {
+    int in;                  /* slava_search_in (default SLAVA_IN_BOTH) */
+    int k;                   /* results wanted (default 10); more than the clips gives every clip */
+    int exact;               /* 1: always the exact scan, even when an approximate index exists */
+    int ef;                  /* approximate search breadth (0: default 256) */
+} slava_search_opts;
+void slava_search_opts_default(slava_search_opts *o);
+
+typedef struct {
+    int    clip;             /* clip number (slava_index_get_clip) */
+    const char *id;          /* borrowed from the index */
+    const char *source;      /* borrowed; NULL when unknown */
+    float  score;
+    int    modality;         /* SLAVA_MOD_VISUAL or SLAVA_MOD_AUDIO: where the best moment is */
+    double t_start, t_end;   /* the best-matching moment, seconds */
+    float  score_visual, score_audio;   /* the per-modality scores (NAN when not computed / no audio) */
+} slava_search_hit;
+
+/* Top o->k clips for q into hits[o->k] (caller's array), best first; *n_hits = min(k, clips that
+ * can match: every clip for visual / both, clips with audio for audio). An empty index gives 0. */
+slava_status slava_search(slava_ctx *ctx, const slava_index *ix, const slava_search_query *q,
+                          const slava_search_opts *o, slava_search_hit *hits, int *n_hits);
+
+/* Results as text, the one formatter of the CLI and the server (malloc'd, caller frees; NULL when
+ * out of memory). SLAVA_FMT_JSON: {"query": {"terms": [{"kind", "value", "weight"}], "in", "k"},
+ * "results": [{"clip", "source", "score", "modality", "t_start", "t_end", "score_visual",
+ * "score_audio"}]} (docs/search.md); SLAVA_FMT_MD: a table. Always valid UTF-8. */
+char *slava_search_format(const slava_index *ix, int n_terms, const slava_search_term *terms,
+                          const slava_search_opts *o, const slava_search_hit *hits, int n_hits,
+                          slava_format fmt);
 
 #ifdef __cplusplus
 }

@@ -49,6 +49,28 @@ static inline const char *tmp_path(const char *rel) {
     return b;
 }
 
+/* A whole file as a NUL-terminated malloc'd string (NULL when unreadable); *len (may be NULL)
+ * receives its size. Read to the end, so /proc files (which report size 0) work too. */
+static inline char *slurp_file(const char *path, long *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 4096, n = 0, got;
+    char *b = malloc(cap + 1);
+    while (b && (got = fread(b + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(b, 2 * cap + 1);
+            if (!nb) { free(b); b = NULL; break; }
+            b = nb;
+            cap *= 2;
+        }
+    }
+    fclose(f);
+    if (b) b[n] = 0;
+    if (len) *len = (long)n;
+    return b;
+}
+
 /* Run a shell command; capture stdout and stderr (malloc'd, may be NULL) and return exit code. */
 static inline int run_cmd(const char *cmd, char **out, char **err) {
     char fo[1100], fe[1100], full[8192];
@@ -61,19 +83,7 @@ static inline int run_cmd(const char *cmd, char **out, char **err) {
     char **dst[2] = {out, err};
     const char *src[2] = {fo, fe};
     for (int i = 0; i < 2; i++) {
-        if (!dst[i]) { unlink(src[i]); continue; }
-        FILE *f = fopen(src[i], "rb");
-        *dst[i] = NULL;
-        if (f) {
-            fseek(f, 0, SEEK_END);
-            long n = ftell(f);
-            rewind(f);
-            char *b = malloc(n + 1);
-            size_t got = fread(b, 1, n, f);
-            b[got] = 0;
-            fclose(f);
-            *dst[i] = b;
-        }
+        if (dst[i]) *dst[i] = slurp_file(src[i], NULL);
         unlink(src[i]);
     }
     return rc;

@@ -4,51 +4,8 @@
  * every output format, experiment's Table II, missing split, empty store, feature-size mismatch;
  * every error is one line on stderr with a non-zero exit, and nothing stored is lost.
  */
-#include "test.h"
+#include "cli_testutil.h"
 #include <cjson/cJSON.h>
-#include <sys/stat.h>
-
-/* exit code `want`, stderr one line "slava: ..." containing `needle` */
-static void expect_err(const char *cmd, int want, const char *needle) {
-    char *out = NULL, *err = NULL;
-    int rc = run_cmd(cmd, &out, &err);
-    CHECKF(rc == want, "%s: exit %d, expected %d (stderr: %s)", cmd, rc, want, err ? err : "");
-    CHECKF(err && count_lines(err) == 1 && !strncmp(err, "slava: ", 7), "%s: stderr not one line: %s", cmd, err ? err : "");
-    CHECKF(err && strstr(err, needle), "%s: stderr lacks '%s': %s", cmd, needle, err ? err : "");
-    free(out);
-    free(err);
-}
-
-static void rm_store(const char *p) {
-    char b[1100];
-    unlink(p);
-    snprintf(b, sizeof b, "%s-wal", p); unlink(b);
-    snprintf(b, sizeof b, "%s-shm", p); unlink(b);
-}
-
-/* Store a small synthetic set (fixture-sized features) with the splits in mask; returns the status. */
-static slava_status make_store(slava_ctx *ctx, const char *path, unsigned mask, int d_v) {
-    slava_feature_synth_opts so;
-    slava_feature_synth_defaults(&so);
-    for (int s = 0; s < 3; s++) so.n_clips[s] = (mask >> s & 1) ? (s == 0 ? 160 : 40) : 0;
-    so.d_v = d_v; so.d_a = 128; so.d_t = 64;
-    so.max_frames = 5;
-    rm_store(path);
-    slava_dataset ds = {0};
-    slava_store *s = NULL;
-    slava_status st = SLAVA_OK;
-    if (mask) st = slava_synth_features(ctx, &so, &ds);
-    if (!st) st = slava_store_open(ctx, path, 1, &s);
-    if (!st && mask) st = slava_store_put_dataset(ctx, s, &ds);
-    slava_store_close(s);
-    slava_dataset_free(&ds);
-    return st;
-}
-
-static long file_size(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) ? -1 : (long)sb.st_size;
-}
 
 int main(void) {
     char cmd[4096], *out = NULL, *err = NULL;

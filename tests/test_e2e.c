@@ -26,18 +26,7 @@
 
 static char g_dir[512];
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *b = malloc(n + 1);
-    size_t got = fread(b, 1, n, f);
-    b[got] = 0;
-    fclose(f);
-    return b;
-}
+static char *slurp(const char *path) { return slurp_file(path, NULL); }
 
 static int spit(const char *path, const char *s) {
     FILE *f = fopen(path, "wb");

@@ -4,7 +4,7 @@
  * AVCaps reader exactly as planned (line breaks, duplicates, missing lists); same seed → same
  * bytes; bad options → one-line errors. */
 #include "test.h"
-#include "data/synth_media.h"
+#include "synth/synth_media.h"
 #include <cjson/cJSON.h>
 #include <libavformat/avformat.h>
 #include <libavcodec/avcodec.h>

@@ -5,7 +5,7 @@
  * slava_heads_project against an un-commuted per-chunk reference, initialisation from the CLIP /
  * CLAP fixture checkpoints, and errors (unknown recipe, missing split, size mismatch).
  */
-#include "test.h"
+#include "cli_testutil.h"
 #include "align/heads.h"
 #include "io/safetensors.h"
 
@@ -37,18 +37,6 @@ static int same_tensor(const slava_heads *a, const slava_heads *b, int group) {
     return 1;
 }
 
-static char *slurp(const char *path, long *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    *n = ftell(f);
-    rewind(f);
-    char *b = malloc(*n + 1);
-    *n = (long)fread(b, 1, *n, f);
-    fclose(f);
-    return b;
-}
-
 int main(void) {
     slava_ctx *ctx = slava_ctx_new();
     /* one thread (no OpenMP barriers: quick even when ctest runs tests side by side); the
@@ -70,7 +58,7 @@ int main(void) {
     CHECK_OK(ctx, slava_heads_save(ctx, h1, f1, &o, &i1, &ds));
     CHECK_OK(ctx, slava_heads_save(ctx, h2, f2, &o, &i2, &ds));
     long n1 = 0, n2 = 0;
-    char *b1 = slurp(f1, &n1), *b2 = slurp(f2, &n2);
+    char *b1 = slurp_file(f1, &n1), *b2 = slurp_file(f2, &n2);
     CHECK(b1 && b2 && n1 == n2 && n1 > 0 && !memcmp(b1, b2, n1));
     free(b1); free(b2);
     o.seed = 4;

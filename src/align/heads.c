@@ -1,11 +1,14 @@
 /*
  * heads.c — the projection heads: allocation and layout, initialisation (seed or checkpoint
  * projections), save / load as safetensors with Hugging Face names, and projecting one item
- * (slava_heads_project, used by `slava embed --heads`).
+ * (slava_heads_project, used by `slava embed --heads`) or every row of one
+ * (slava_heads_project_rows, used by `slava index`), and checking the encoders the heads were
+ * trained on against the features they are applied to.
  */
 #include "align/heads.h"
 #include "align/kernels.h"
 #include "base/rng.h"
+#include "io/outcheck.h"
 #include "io/safetensors.h"
 #include <math.h>
 #include <stdio.h>
@@ -72,10 +75,20 @@ slava_status al_heads_new(slava_ctx *ctx, int d_v, int d_a, int d_t, int P, int 
 void slava_heads_free(slava_heads *h) {
     if (!h) return;
     sv_free(h->mem);
+    for (int m = 0; m < 3; m++) free(h->encoder[m]);
+    free(h->path);
     free(h);
 }
 
 int slava_heads_dim(const slava_heads *h) { return h ? h->P : 0; }
+
+void slava_heads_sizes(const slava_heads *h, int *d_v, int *d_a, int *d_t, int *P, int *H) {
+    if (d_v) *d_v = h->d_v;
+    if (d_a) *d_a = h->d_a;
+    if (d_t) *d_t = h->d_t;
+    if (P) *P = h->P;
+    if (H) *H = h->H;
+}
 
 void al_heads_init_seed(slava_heads *h, uint64_t seed) {
     /* nn.Linear.reset_parameters: kaiming_uniform(a=√5) = U(±1/√in) for W, U(±1/√in) for b. */
@@ -175,6 +188,7 @@ slava_status al_ckpt_proj_sizes(slava_ctx *ctx, const char *clip_dir, const char
 }
 
 slava_status al_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const char *const *meta) {
+    SV_TRY(sv_output_check(ctx, path, SV_OUT_HEADS, NULL, 0));   /* never replace a store or another kind of file */
     sv_wtensor t[9];
     for (int k = 0; k < h->n_desc; k++) {
         const al_tdesc *d = &h->desc[k];
@@ -231,7 +245,14 @@ slava_status slava_heads_load(slava_ctx *ctx, const char *path, slava_heads **ou
             break;
         }
         st = sv_tensor_to_f32(ctx, path, t, h->mem + d->off);
+        for (size_t i = 0; !st && i < d->numel; i++)
+            if (!isfinite(h->mem[d->off + i]))
+                st = sv_err(ctx, SLAVA_E_FORMAT, "%s: tensor '%s' holds %s values (a diverged training run?)", path,
+                            d->name, isnan(h->mem[d->off + i]) ? "NaN" : "infinite");
     }
+    static const char *enc_keys[3] = {"visual_encoder", "audio_encoder", "text_encoder"};
+    for (int m = 0; !st && m < 3; m++) h->encoder[m] = sv_st_meta(f, enc_keys[m]);
+    if (!st && !(h->path = sv_strdup(path))) st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     sv_st_close(f);
     if (st) { slava_heads_free(h); return st; }
     *out = h;
@@ -263,5 +284,45 @@ slava_status slava_heads_project(slava_ctx *ctx, const slava_heads *h, slava_mod
     const float *b = m == SLAVA_MOD_AUDIO ? h->t.a_b1 : NULL;
     al_linear_fwd_f(out, mean, W, b, 1, D, h->P);
     sv_free(mean);
+    return SLAVA_OK;
+}
+
+slava_status slava_heads_project_rows(slava_ctx *ctx, const slava_heads *h, slava_modality m, const float *x,
+                                      int T, int D, float *out) {
+    int want = m == SLAVA_MOD_VISUAL ? h->d_v : m == SLAVA_MOD_AUDIO ? h->d_a : h->d_t;
+    if ((int)m < 0 || m >= SLAVA_MODS) return sv_err(ctx, SLAVA_E_ARG, "heads: unknown modality %d", (int)m);
+    if (D != want)
+        return sv_err(ctx, SLAVA_E_SHAPE, "heads: %s features have %d values per row, the head expects %d",
+                      slava_store_modality_name(m), D, want);
+    if (T <= 0) return SLAVA_OK;
+    if (m == SLAVA_MOD_AUDIO && h->H > 0) {
+        float *hid = sv_alloc(sizeof(float) * (size_t)T * h->H);
+        if (!hid) return sv_err(ctx, SLAVA_E_NOMEM, "heads: out of memory (%d rows)", T);
+        al_linear_fwd_f(hid, x, h->t.a_w1, h->t.a_b1, T, D, h->H);
+        al_relu_fwd_f(hid, hid, (size_t)T * h->H);
+        al_linear_fwd_f(out, hid, h->t.a_w2, h->t.a_b2, T, h->H, h->P);
+        sv_free(hid);
+        return SLAVA_OK;
+    }
+    const float *W = m == SLAVA_MOD_VISUAL ? h->t.w_v : m == SLAVA_MOD_TEXT ? h->t.w_t : h->t.a_w1;
+    const float *b = m == SLAVA_MOD_AUDIO ? h->t.a_b1 : NULL;
+    al_linear_fwd_f(out, x, W, b, T, D, h->P);
+    return SLAVA_OK;
+}
+
+const char *slava_heads_encoder(const slava_heads *h, slava_modality m) {
+    return h && (int)m >= 0 && m < SLAVA_MODS ? h->encoder[m] : NULL;
+}
+
+slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, const char *heads_path,
+                                        const char *const *enc, const char *features) {
+    for (int m = 0; enc && m < SLAVA_MODS; m++) {
+        if (!h->encoder[m] || !enc[m] || !strcmp(h->encoder[m], enc[m])) continue;
+        return sv_err(ctx, SLAVA_E_ARG,
+                      "%s: heads trained on %s encoder '%s', but %s has %s features of encoder '%s' "
+                      "(--force to use them anyway)",
+                      heads_path ? heads_path : "heads", slava_store_modality_name(m), h->encoder[m],
+                      features ? features : "the input", slava_store_modality_name(m), enc[m]);
+    }
     return SLAVA_OK;
 }

@@ -54,6 +54,8 @@ struct slava_heads {
     al_tensors t;         /* views into mem */
     int n_desc;
     al_tdesc desc[9];
+    char *encoder[3];     /* encoder identities recorded in the file (slava_modality), NULL if none */
+    char *path;           /* the file they were loaded from (messages, metadata), NULL if none */
 };
 
 /* Allocate zeroed heads with these sizes (H = 0: linear audio head). */

@@ -10,9 +10,9 @@
  */
 #include "align/heads.h"
 #include "align/kernels.h"
+#include "align/project.h"
 #include "align/train.h"
 #include "base/rng.h"
-#include "eval/eval.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -87,8 +87,7 @@ void slava_train_opts_default(slava_train_opts *o) {
 
 /* ------------------------------------------------------------------ heads init */
 
-/* Untrained heads; sha256 of the checkpoints into clip_sha / clap_sha when not NULL. */
-static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+slava_status al_heads_init_sha(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
                                char *clip_sha, char *clap_sha) {
     *out = NULL;
     static const char *mod[3] = {"visual", "audio", "text"};
@@ -97,6 +96,21 @@ static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const sl
         if (d[m] <= 0)
             return sv_err(ctx, SLAVA_E_NOTFOUND, "the feature set has no %s features (encode them first: slava encode)",
                           mod[m]);
+    if (o->init) {
+        /* given heads: every tensor, logit scales included */
+        const slava_heads *g = o->init;
+        if (g->d_v != ds->d_v || g->d_a != ds->d_a || g->d_t != ds->d_t)
+            return sv_err(ctx, SLAVA_E_SHAPE, "%s: the initial heads take features of sizes visual %d, audio %d, text %d; "
+                          "the feature set has %d, %d, %d", g->path ? g->path : "initial heads", g->d_v, g->d_a, g->d_t,
+                          ds->d_v, ds->d_a, ds->d_t);
+        slava_heads *h;
+        SV_TRY(al_heads_new(ctx, g->d_v, g->d_a, g->d_t, g->P, g->H, &h));
+        memcpy(h->mem, g->mem, sizeof(float) * h->n);
+        if (o->temperature > 0)
+            for (int k = 0; k < 3; k++) h->t.ls[k] = (float)log(1.0 / o->temperature);
+        *out = h;
+        return SLAVA_OK;
+    }
     int P = 0, H = 0;
     SV_TRY(al_ckpt_proj_sizes(ctx, o->clip_dir, o->clap_dir, ds->d_v, ds->d_a, ds->d_t, &P, &H));
     if (!P) P = 512;                       /* CLIP ViT-B/32's and CLAP's projection size */
@@ -119,7 +133,7 @@ static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const sl
 }
 
 slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out) {
-    return heads_init(ctx, ds, o, out, NULL, NULL);
+    return al_heads_init_sha(ctx, ds, o, out, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ training data */
@@ -182,10 +196,11 @@ typedef struct {
 
 /* Forward + backward of one batch (clips idx[0..B)), caption kind `kind` (KIND_NONE: no text),
  * losses `losses`. Gradients of the groups in `train` are accumulated into o->g; `used` receives
- * the groups that got a gradient. Returns the summed loss. */
+ * the groups that got a gradient; pair[3] the loss of each pair (NaN when not in `losses`).
+ * Returns the summed loss. */
 static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_bufs *b, const int *idx, int B,
                            int kind, unsigned losses, unsigned train, int fixed_scale, sv_rng *rng, optim *o,
-                           unsigned *used) {
+                           unsigned *used, double pair[3]) {
     int P = h->P, dv = h->d_v, da = h->d_a, dt = h->d_t;
     int use_v = (losses & (LOSS_AV | LOSS_VT)) != 0, use_a = (losses & (LOSS_AV | LOSS_AT)) != 0;
     int use_t = (losses & (LOSS_AT | LOSS_VT)) != 0;
@@ -238,11 +253,14 @@ static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_buf
     double loss = 0;
     *used = 0;
     for (int p = 0; p < 3; p++) {
+        pair[PAIRS[p].ls] = NAN;
         if (!(losses & PAIRS[p].bit)) continue;
         int lsg = AL_G_LS_AV + PAIRS[p].ls;
         int learn = !fixed_scale && (train & G(lsg));
-        loss += al_infonce_f(E[PAIRS[p].x], E[PAIRS[p].y], B, P, h->t.ls[PAIRS[p].ls], dE[PAIRS[p].x],
-                             dE[PAIRS[p].y], learn ? &o->g.ls[PAIRS[p].ls] : NULL, b->work);
+        double l = al_infonce_f(E[PAIRS[p].x], E[PAIRS[p].y], B, P, h->t.ls[PAIRS[p].ls], dE[PAIRS[p].x],
+                                dE[PAIRS[p].y], learn ? &o->g.ls[PAIRS[p].ls] : NULL, b->work);
+        pair[PAIRS[p].ls] = l;
+        loss += l;
         if (learn) *used |= G(lsg);
     }
     /* ---- backward through L2 norm and the heads (only trained heads) */
@@ -268,7 +286,8 @@ static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_buf
     return loss;
 }
 
-/* AdamW on every tensor of the groups in `used`; logit scales clamped to ≤ ln 100 afterwards. */
+/* AdamW on every tensor of the groups in `used`; the learnable logit scales among them are
+ * clamped to <= ln 100 afterwards (a fixed temperature is never stepped, so never clamped). */
 static void optim_step(slava_heads *h, optim *o, unsigned used, const slava_train_opts *opt) {
     for (int k = 0; k < h->n_desc; k++) {
         const al_tdesc *d = &h->desc[k];
@@ -278,7 +297,22 @@ static void optim_step(slava_heads *h, optim *o, unsigned used, const slava_trai
                    0.9, 0.999, 1e-8, d->decay ? opt->wd : 0.0);
     }
     for (int k = 0; k < 3; k++)
-        if (h->t.ls[k] > (float)AL_LN100) h->t.ls[k] = (float)AL_LN100;
+        if ((used & G(AL_G_LS_AV + k)) && h->t.ls[k] > (float)AL_LN100) h->t.ls[k] = (float)AL_LN100;
+}
+
+/* The first tensor of the groups in `groups` holding a non-finite value in buf (h's layout), or
+ * NULL; *what = "NaN" or "infinite". */
+static const al_tdesc *nonfinite(const slava_heads *h, const float *buf, unsigned groups, const char **what) {
+    for (int k = 0; k < h->n_desc; k++) {
+        const al_tdesc *d = &h->desc[k];
+        if (!(groups & G(d->group))) continue;
+        for (size_t i = 0; i < d->numel; i++)
+            if (!isfinite(buf[d->off + i])) {
+                *what = isnan(buf[d->off + i]) ? "NaN" : "infinite";
+                return d;
+            }
+    }
+    return NULL;
 }
 
 /* Does clip c have what a stage needs? */
@@ -291,14 +325,44 @@ static int eligible(const slava_clip *c, const stage_def *sd) {
     return 1;
 }
 
-static double validate(slava_ctx *ctx, const sv_evalset *val, const slava_heads *h, unsigned tasks, slava_status *st) {
+/* Mean R@10 of heads h over the validation tasks; r10[7] (may be NULL) each forward task's R@10
+ * (NaN for tasks not in `tasks`). NaN without a val split (val == NULL). */
+static double validate(slava_ctx *ctx, const al_evalfeat *val, const slava_heads *h, unsigned tasks, double *r10,
+                       slava_status *st) {
+    for (int t = 0; r10 && t < 7; t++) r10[t] = NAN;
+    *st = SLAVA_OK;
+    if (!val) return NAN;
     sv_evalemb m;
     slava_eval_report r;
-    *st = sv_evalset_embed(ctx, val, h, &m);
+    *st = al_evalfeat_embed(ctx, val, h, &m);
     if (*st) return 0;
-    *st = sv_eval_tasks(ctx, val, &m, tasks, &r);
+    *st = sv_eval_tasks(ctx, val->set, &m, tasks, &r);
     sv_evalemb_free(&m);
-    return *st ? 0 : sv_mean_r10(&r, tasks);
+    if (*st) return 0;
+    for (int t = 0; r10 && t < 7; t++)
+        if ((tasks >> t & 1) && r.task[t].n_queries > 0) r10[t] = r.task[t].hit[2];
+    return sv_mean_r10(&r, tasks);
+}
+
+/* The log record of a step / an epoch, and the divergence message. */
+static void record_init(slava_train_record *r, const recipe_def *rd, const slava_train_opts *opt, int s, int ep,
+                        int step, slava_train_record_kind kind) {
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    r->recipe = rd->name;
+    r->seed = opt->seed;
+    r->stage = s + 1;
+    r->stages = rd->stages;
+    r->epoch = ep;
+    r->step = step;
+    r->lr = opt->lr;
+}
+
+static slava_status diverged(slava_ctx *ctx, const recipe_def *rd, const slava_train_opts *opt, int s, int ep, int step,
+                             const char *what) {
+    return sv_err(ctx, SLAVA_E_DIVERGED,
+                  "training diverged: recipe %s, seed %llu, stage %d, epoch %d, step %d: %s (lower the learning rate, now %g); "
+                  "no heads were kept", rd->name, (unsigned long long)opt->seed, s + 1, ep, step, what, opt->lr);
 }
 
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *opt, slava_heads **out,
@@ -315,18 +379,33 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
         }
         return sv_err(ctx, SLAVA_E_ARG, "unknown recipe '%s' (known: %s)", opt->recipe ? opt->recipe : "", list);
     }
-    if (opt->epochs < 1 || opt->batch < 2 || !(opt->lr > 0) || !(opt->wd >= 0) || opt->temperature < 0)
-        return sv_err(ctx, SLAVA_E_ARG, "training: need epochs >= 1, batch >= 2, lr > 0, weight decay >= 0, "
+    if (opt->epochs < 1 || (opt->batch < 2 && opt->batch != 0) || !(opt->lr > 0) || !(opt->wd >= 0) || opt->temperature < 0)
+        return sv_err(ctx, SLAVA_E_ARG, "training: need epochs >= 1, batch >= 2 (or 0: all), lr > 0, weight decay >= 0, "
                                         "temperature >= 0 (got %d, %d, %g, %g, %g)",
                       opt->epochs, opt->batch, opt->lr, opt->wd, opt->temperature);
+    /* the val split chooses the epoch; keeping the last step needs none (used for the log when present) */
+    int have_val = 0;
+    for (int i = 0; i < ds->n && !have_val; i++) have_val = ds->clips[i].split == SLAVA_SPLIT_VAL;
     sv_evalset val;
-    SV_TRY(sv_evalset_build(ctx, ds, SLAVA_SPLIT_VAL, &val));
+    al_evalfeat valf;
+    memset(&val, 0, sizeof val);
+    memset(&valf, 0, sizeof valf);
+    if (have_val || !opt->keep_last) {
+        slava_status vst = sv_evalset_build(ctx, ds, SLAVA_SPLIT_VAL, &val);
+        if (vst) {
+            if (vst == SLAVA_E_NOTFOUND) sv_err_prefix(ctx, "training chooses the epoch on the val split (keep the last step instead to train without one)");
+            return vst;
+        }
+        vst = al_evalfeat_build(ctx, &val, &valf);
+        if (vst) { sv_evalset_free(&val); return vst; }
+    }
+    const al_evalfeat *vf = have_val ? &valf : NULL;
     slava_heads *h = NULL, *best = NULL;
     train_data td = {0};
     batch_bufs bb = {0};
     optim o = {0};
     int *order = NULL;
-    slava_status st = heads_init(ctx, ds, opt, &h, info->clip_sha256, info->clap_sha256);
+    slava_status st = al_heads_init_sha(ctx, ds, opt, &h, info->clip_sha256, info->clap_sha256);
     if (st) goto done;
     st = al_heads_new(ctx, h->d_v, h->d_a, h->d_t, h->P, h->H, &best);
     if (st) goto done;
@@ -361,17 +440,18 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
         max_t_a = c->t_a > max_t_a ? c->t_a : max_t_a;
         k++;
     }
-    int B = opt->batch < td.n ? opt->batch : td.n;
+    int B = opt->batch > 0 && opt->batch < td.n ? opt->batch : td.n;   /* batch 0: all clips, one step per epoch */
     if (!bufs_alloc(&bb, h, B, B * max_t_a)) { st = sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory"); goto done; }
     info->stages = rd->stages;
-    info->init_val = validate(ctx, &val, h, rd->st[rd->stages - 1].val_tasks, &st);
+    info->init_val = validate(ctx, vf, h, rd->st[rd->stages - 1].val_tasks, NULL, &st);
     if (st) goto done;
     sv_rng rng;
     sv_rng_seed(&rng, opt->seed ^ 0x5EEDBA7C4E5ull);
     int total = opt->epochs * rd->stages, done_ep = 0;
+    slava_train_record rec;
     for (int s = 0; s < rd->stages; s++) {
         const stage_def *sd = &rd->st[s];
-        int ne = 0;
+        int ne = 0, step = 0;
         for (int i = 0; i < td.n; i++)
             if (eligible(td.clip[i], sd)) order[ne++] = i;
         if (ne < 2) {
@@ -382,7 +462,18 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
         memset(o.m, 0, sizeof(float) * h->n);      /* a fresh optimiser per stage */
         memset(o.v, 0, sizeof(float) * h->n);
         memset(o.step, 0, sizeof o.step);
-        double best_val = -1;
+        /* epoch 0: the heads the stage starts from are a candidate like any epoch (earliest wins ties) */
+        record_init(&rec, rd, opt, s, 0, 0, SLAVA_TRAIN_EPOCH);
+        double best_val = validate(ctx, vf, h, sd->val_tasks, rec.val_r10, &st);
+        if (st) goto done;
+        info->best_epoch[s] = 0;
+        info->best_val[s] = best_val;
+        memcpy(best->mem, h->mem, sizeof(float) * h->n);
+        rec.loss_mean = NAN;
+        rec.val_mean_r10 = best_val;
+        rec.kept = 1;
+        rec.seconds = sv_now() - t0;
+        if (opt->log && opt->log(opt->log_user, &rec)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted"); goto done; }
         for (int ep = 1; ep <= opt->epochs; ep++) {
             sv_rng_shuffle_int(&rng, order, ne);
             double loss_sum = 0;
@@ -390,6 +481,10 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
             /* batches of B clips; a last batch of a single clip is dropped (its loss is 0) */
             for (int i0 = 0; i0 + 1 < ne; i0 += B) {
                 int nbat = ne - i0 < B ? ne - i0 : B;
+                if (sv_cancelled(ctx)) {
+                    st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted in epoch %d of %d", done_ep + 1, total);
+                    goto done;
+                }
                 int kind = sd->kind;
                 unsigned losses = sd->losses;
                 if (kind == KIND_COIN) {
@@ -397,27 +492,60 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
                     kind = audio_caps ? SLAVA_CAP_AUDIO : SLAVA_CAP_VISUAL;
                     losses = LOSS_AV | (audio_caps ? LOSS_AT : LOSS_VT);
                 }
+                record_init(&rec, rd, opt, s, ep, ++step, SLAVA_TRAIN_STEP);
+                rec.batch = nbat;
+                rec.caption_kind = (losses & (LOSS_AT | LOSS_VT)) ? kind : -1;
+                for (int k = 0; k < 3; k++) rec.logit_scale[k] = h->t.ls[k];
                 memset(o.grad, 0, sizeof(float) * h->n);
                 unsigned used;
-                loss_sum += step_fwd_bwd(h, &td, &bb, order + i0, nbat, kind, losses, sd->train, opt->temperature > 0,
-                                         &rng, &o, &used);
+                double loss = step_fwd_bwd(h, &td, &bb, order + i0, nbat, kind, losses, sd->train, opt->temperature > 0,
+                                           &rng, &o, &used, rec.loss);
+                /* a non-finite loss, gradient or weight stops at once: nothing after it can be trusted */
+                char what[160];
+                const char *kindname;
+                const al_tdesc *bad;
+                if (!isfinite(loss)) {
+                    snprintf(what, sizeof what, "the loss is %s", isnan(loss) ? "NaN" : "infinite");
+                    st = diverged(ctx, rd, opt, s, ep, step, what);
+                    goto done;
+                }
+                if ((bad = nonfinite(h, o.grad, used, &kindname))) {
+                    snprintf(what, sizeof what, "the gradient of %s holds %s values", bad->name, kindname);
+                    st = diverged(ctx, rd, opt, s, ep, step, what);
+                    goto done;
+                }
                 optim_step(h, &o, used, opt);
+                if ((bad = nonfinite(h, h->mem, used, &kindname))) {
+                    snprintf(what, sizeof what, "%s holds %s values after the update", bad->name, kindname);
+                    st = diverged(ctx, rd, opt, s, ep, step, what);
+                    goto done;
+                }
+                loss_sum += loss;
                 nb++;
+                rec.loss_total = loss;
+                rec.seconds = sv_now() - t0;
+                if (opt->log && opt->log(opt->log_user, &rec)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted"); goto done; }
             }
-            double v = validate(ctx, &val, h, sd->val_tasks, &st);
+            record_init(&rec, rd, opt, s, ep, step, SLAVA_TRAIN_EPOCH);
+            double v = validate(ctx, vf, h, sd->val_tasks, rec.val_r10, &st);
             if (st) goto done;
-            if (v > best_val) {
+            if (opt->keep_last || v > best_val) {
                 best_val = v;
                 info->best_epoch[s] = ep;
                 info->best_val[s] = v;
                 memcpy(best->mem, h->mem, sizeof(float) * h->n);
+                rec.kept = 1;
             }
-            char detail[160];
-            snprintf(detail, sizeof detail, "%s seed %llu stage %d/%d epoch %d/%d loss %.4f val R@10 %.1f%% (best %.1f%%)",
-                     rd->name, (unsigned long long)opt->seed, s + 1, rd->stages, ep, opt->epochs, nb ? loss_sum / nb : 0,
-                     100 * v, 100 * best_val);
+            rec.loss_mean = nb ? loss_sum / nb : NAN;
+            rec.val_mean_r10 = v;
+            rec.seconds = sv_now() - t0;
+            if (opt->log && opt->log(opt->log_user, &rec)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted"); goto done; }
+            char detail[200], vtxt[80] = "no validation";
+            if (vf) snprintf(vtxt, sizeof vtxt, "val R@10 %.1f%% (kept %s %d: %.1f%%)", 100 * v, "epoch", info->best_epoch[s], 100 * best_val);
+            snprintf(detail, sizeof detail, "%s seed %llu stage %d/%d epoch %d/%d loss %.4f %s", rd->name,
+                     (unsigned long long)opt->seed, s + 1, rd->stages, ep, opt->epochs, rec.loss_mean, vtxt);
             if (sv_progress(ctx, "train", ++done_ep, total, detail)) {
-                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted");
+                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted after epoch %d of %d", done_ep, total);
                 goto done;
             }
         }
@@ -432,6 +560,7 @@ done:
     bufs_free(&bb);
     sv_free(o.grad); sv_free(o.m); sv_free(o.v);
     free(td.clip); sv_free(td.vbar); sv_free(td.abar); free(order);
+    al_evalfeat_free(&valf);
     sv_evalset_free(&val);
     return st;
 }
@@ -440,8 +569,8 @@ done:
 
 slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const slava_train_opts *o,
                               const slava_train_info *info, const slava_dataset *ds) {
-    char v[20][96];
-    const char *meta[40];
+    char v[24][96];
+    const char *meta[48];
     int k = 0, n = 0;
 #define META(key, ...) do { snprintf(v[n], sizeof v[n], __VA_ARGS__); meta[k++] = key; meta[k++] = v[n++]; } while (0)
     META("format", "slava-heads");
@@ -450,7 +579,10 @@ slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *
     if (o) {
         META("recipe", "%s", info ? o->recipe : "untrained");
         META("epochs_per_stage", "%d", o->epochs);
-        META("batch", "%d", o->batch);
+        if (o->batch > 0) META("batch", "%d", o->batch);
+        else META("batch", "all");
+        META("keep", "%s", o->keep_last ? "last" : "best");
+        if (o->init) META("init", "%s", o->init->path ? o->init->path : "given heads");
         META("lr", "%g", o->lr);
         META("weight_decay", "%g", o->wd);
         META("seed", "%llu", (unsigned long long)o->seed);
@@ -460,7 +592,8 @@ slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *
     }
     if (info) {
         META("best_epoch", info->stages > 1 ? "%d,%d" : "%d", info->best_epoch[0], info->best_epoch[1]);
-        META("val_mean_r10", "%.6f", info->best_val[info->stages > 0 ? info->stages - 1 : 0]);
+        double vb = info->best_val[info->stages > 0 ? info->stages - 1 : 0];
+        if (isfinite(vb)) META("val_mean_r10", "%.6f", vb);
         if (info->clip_sha256[0]) META("clip_sha256", "%s", info->clip_sha256);
         if (info->clap_sha256[0]) META("clap_sha256", "%s", info->clap_sha256);
     }

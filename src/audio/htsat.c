@@ -497,10 +497,12 @@ slava_status sv_htsat_forward(slava_ctx *ctx, const sv_htsat *m, sv_htsat_ws *ws
         ws = tmp;
     }
     const int B = ws->batch;
+    slava_status st = SLAVA_OK;
     for (int c0 = 0; c0 < n; c0 += B) {
         int nb = n - c0 < B ? n - c0 : B;
+        if (sv_cancelled(ctx)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "HTSAT: interrupted"); break; }
         forward_batch(m, nb, features + (size_t)c0 * m->T * m->M, pooled, projected, dbg, c0, ws);
     }
     sv_htsat_ws_free(tmp);
-    return SLAVA_OK;
+    return st;
 }

@@ -1,6 +1,7 @@
 /*
  * base.h — internal helpers every module uses: the error mechanism (set a message in the ctx and
- * return a status in one statement), checked allocation, progress/log forwarding, timing.
+ * return a status in one statement), checked allocation, progress/log forwarding, timing, files.
+ * src/base/ is the bottom of the tree: it includes slava.h and the C library, nothing else.
  *
  * Usage:  if (!p) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
  * The message is one line, starts with the file or object it is about, no "slava:" prefix
@@ -20,6 +21,8 @@ struct slava_ctx {
     void *progress_user;
     slava_log_fn log;
     void *log_user;
+    slava_cancel_fn cancel;
+    void *cancel_user;
 };
 
 /* Set ctx's message (printf-style) and return `st`. ctx may be NULL. */
@@ -29,8 +32,11 @@ slava_status sv_err(slava_ctx *ctx, slava_status st, const char *fmt, ...)
 void sv_err_prefix(slava_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Log a line through the ctx's log callback (dropped when none). */
 void sv_log(slava_ctx *ctx, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Report progress; returns non-zero when the caller asked to cancel. */
+/* Report progress; returns non-zero when the caller asked to cancel (through the progress or
+ * the cancel callback). */
 int sv_progress(slava_ctx *ctx, const char *stage, int64_t done, int64_t total, const char *detail);
+/* Cancellation check between units of work (nothing displayed): non-zero = stop. */
+int sv_cancelled(const slava_ctx *ctx);
 
 /* Allocation: NULL on failure (callers turn it into SLAVA_E_NOMEM). Aligned to 64 bytes. */
 void *sv_alloc(size_t bytes);          /* uninitialised */
@@ -46,11 +52,20 @@ char *sv_strdup(const char *s);
 enum { SV_SCRATCH_STAGE = 0, SV_SCRATCH_DNNL = 1, SV_SCRATCH_ATT0 = 2, SV_SCRATCH_ATT1 = 3, SV_SCRATCH_ATT2 = 4 };
 void *sv_thread_buffer(int slot, size_t bytes);
 
-/* Monotonic wall-clock seconds. */
+/* Monotonic wall-clock seconds (slava_now() is the public name). */
 double sv_now(void);
 
-/* Read a whole file into a NUL-terminated malloc'd buffer (len excludes the NUL). */
+/* Files (files.c). Read a whole file into a NUL-terminated malloc'd buffer (len excludes the NUL). */
 slava_status sv_read_file(slava_ctx *ctx, const char *path, char **out, size_t *len);
+/* Write data [len] to path atomically: a temporary file beside it, fsync'd and renamed over path
+ * once every byte is written (removed on failure; a full disk is named as such; see
+ * base/atomic_file.h). sv_write_parts writes n byte ranges one after the other. */
+slava_status sv_write_file(slava_ctx *ctx, const char *path, const void *data, size_t len);
+slava_status sv_write_parts(slava_ctx *ctx, const char *path, int n, const void *const *parts, const size_t *lens);
+/* Copy the file src to dst (read whole, written atomically). */
+slava_status sv_copy_file(slava_ctx *ctx, const char *src, const char *dst);
+/* Create folder dir and its missing parents (an existing folder is fine). */
+slava_status sv_make_dirs(slava_ctx *ctx, const char *dir);
 /* Join directory and file name into a malloc'd path. */
 char *sv_path_join(const char *dir, const char *name);
 int   sv_file_exists(const char *path);

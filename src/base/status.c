@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <errno.h>
 #include <time.h>
-#include <sys/stat.h>
 
 slava_ctx *slava_ctx_new(void) { return calloc(1, sizeof(slava_ctx)); }
 void slava_ctx_free(slava_ctx *ctx) { free(ctx); }
@@ -16,11 +15,12 @@ void slava_ctx_set_progress(slava_ctx *ctx, slava_progress_fn fn, void *user) {
     ctx->progress = fn; ctx->progress_user = user;
 }
 void slava_ctx_set_log(slava_ctx *ctx, slava_log_fn fn, void *user) { ctx->log = fn; ctx->log_user = user; }
+void slava_ctx_set_cancel(slava_ctx *ctx, slava_cancel_fn fn, void *user) { ctx->cancel = fn; ctx->cancel_user = user; }
 
 const char *slava_status_name(slava_status s) {
     static const char *names[] = {"ok", "i/o error", "format error", "shape error", "bad argument",
                                   "out of memory", "unsupported", "no audio", "not found",
-                                  "store error", "interrupted", "internal error"};
+                                  "store error", "interrupted", "internal error", "training diverged"};
     return (unsigned)s < SV_ARRAY_LEN(names) ? names[s] : "unknown status";
 }
 
@@ -63,9 +63,12 @@ void sv_log(slava_ctx *ctx, int level, const char *fmt, ...) {
 }
 
 int sv_progress(slava_ctx *ctx, const char *stage, int64_t done, int64_t total, const char *detail) {
+    if (sv_cancelled(ctx)) return 1;
     if (!ctx || !ctx->progress) return 0;
     return ctx->progress(ctx->progress_user, stage, done, total, detail);
 }
+
+int sv_cancelled(const slava_ctx *ctx) { return ctx && ctx->cancel && ctx->cancel(ctx->cancel_user); }
 
 void *sv_alloc(size_t bytes) {
     void *p = NULL;
@@ -100,39 +103,4 @@ double sv_now(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-slava_status sv_read_file(slava_ctx *ctx, const char *path, char **out, size_t *len) {
-    *out = NULL;
-    if (len) *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (fseek(f, 0, SEEK_END) != 0) { fclose(f); return sv_err(ctx, SLAVA_E_IO, "%s: cannot seek", path); }
-    long n = ftell(f);
-    if (n < 0) { fclose(f); return sv_err(ctx, SLAVA_E_IO, "%s: not a regular file", path); }
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    if (!buf) { fclose(f); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory reading %ld bytes", path, n); }
-    size_t got = fread(buf, 1, (size_t)n, f);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad || got != (size_t)n) { free(buf); return sv_err(ctx, SLAVA_E_IO, "%s: read error", path); }
-    buf[n] = 0;
-    *out = buf;
-    if (len) *len = (size_t)n;
-    return SLAVA_OK;
-}
-
-char *sv_path_join(const char *dir, const char *name) {
-    size_t a = strlen(dir), b = strlen(name);
-    char *p = malloc(a + b + 2);
-    if (!p) return NULL;
-    memcpy(p, dir, a);
-    size_t k = a;
-    if (a && dir[a - 1] != '/') p[k++] = '/';
-    memcpy(p + k, name, b + 1);
-    return p;
-}
-
-int sv_file_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
+double slava_now(void) { return sv_now(); }

@@ -20,8 +20,28 @@ int cli_fail(slava_ctx *ctx);
 /* Parse a positive integer option value; on error prints and returns -1. */
 long cli_parse_long(const char *opt, const char *val, long lo, long hi);
 double cli_parse_double(const char *opt, const char *val);
-/* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise. */
+/* --fps F: a number in (0, 1000]; on error prints and returns -1, else stores it and returns 0. */
+int cli_parse_fps(const char *val, double *fps);
+/* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise.
+ * Also makes SIGINT / SIGTERM stop the work cleanly: the handler only records the signal, the
+ * library sees it through ctx's cancel callback and returns SLAVA_E_INTERRUPTED (a second
+ * signal stops the process at once). */
 void cli_progress_install(slava_ctx *ctx, int quiet);
+/* "MODALITY=ID" (visual, audio or text) → enc[modality] = ID (pointing into arg). 0, or -1
+ * after printing "<opt>: ...". */
+int cli_parse_encoder(const char *opt, const char *arg, const char **enc);
+/* The signal that asked to stop (0: none). A command whose library call returned
+ * SLAVA_E_INTERRUPTED because of it prints cli_interrupted() instead of the error. */
+int cli_stop_signal(void);
+/* Print "slava: interrupted: <msg>" (one line: what was kept, how to resume); returns the exit
+ * status 128 + signal (130 for SIGINT, 143 for SIGTERM). */
+int cli_interrupted(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A failed library call with status st: when it was interrupted by a signal, print
+ * "slava: interrupted: <ctx message>; <fmt...>" (fmt says what was kept and how to resume) and
+ * return 128 + signal; otherwise print the error like cli_fail and return CLI_FAIL. */
+int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Exit status of a command that stopped: 128 + signal when a signal stopped it, else CLI_FAIL. */
+int cli_stopped_status(void);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 
@@ -37,9 +57,8 @@ void cli_json_string(FILE *f, const char *s);
 void cli_json_floats(FILE *f, const float *x, int n);                 /* [a,b,...] */
 void cli_json_matrix(FILE *f, const float *x, int rows, int cols);    /* [[...],[...]] */
 /* One `slava embed` output line:
- * {"input":..., "pooled": [D] or [[D]...T], "projected":[P], "embedding":[P]} */
-void cli_embed_line(FILE *f, const char *input, const float *pooled, int T, int D, int pooled_rows,
-                    const float *projected, int P);
+ * {"input":..., "pooled": [D] or [[D]...T] (pooled_rows), "projected":[P], "embedding":[P]} */
+void cli_embed_line(FILE *f, const char *input, const slava_embedding *r, int pooled_rows);
 
 /* Subcommands: each takes argc/argv starting at the subcommand name. */
 int cmd_tokenize(int argc, char **argv);
@@ -53,19 +72,7 @@ int cmd_demo(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
-
-/* `slava embed` back ends, one per input kind (cmd_embed.c parses the shared options). */
-typedef struct {
-    const char *clip_dir;    /* --clip */
-    const char *clap_dir;    /* --clap */
-    const char *heads;       /* --heads FILE or NULL */
-    double fps;              /* --fps (video) */
-    int threads;
-    int ninputs;
-    char **inputs;           /* positional arguments */
-} cli_embed_opts;
-int embed_text_run(const cli_embed_opts *o);
-int embed_image_run(const cli_embed_opts *o, int is_video);
-int embed_audio_run(const cli_embed_opts *o);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -8,10 +8,12 @@
 #include <string.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
 void cli_error(const char *fmt, ...) {
+    if (slava_dist_rank() > 0) return;   /* in an MPI job rank 0 speaks for all (errors are agreed) */
     va_list ap;
     fputs("slava: ", stderr);
     va_start(ap, fmt);
@@ -37,15 +39,41 @@ long cli_parse_long(const char *opt, const char *val, long lo, long hi) {
     return v;
 }
 
-double cli_parse_double(const char *opt, const char *val) {
+/* A finite number, all of val; NAN otherwise. */
+static double parse_number(const char *val) {
     char *end = NULL;
     errno = 0;
     double v = val ? strtod(val, &end) : 0;
-    if (!val || !*val || *end || errno || !isfinite(v)) {
-        cli_error("%s: expected a number, got '%s'", opt, val ? val : "");
-        return NAN;
-    }
+    return !val || !*val || *end || errno || !isfinite(v) ? NAN : v;
+}
+
+double cli_parse_double(const char *opt, const char *val) {
+    double v = parse_number(val);
+    if (isnan(v)) cli_error("%s: expected a number, got '%s'", opt, val ? val : "");
     return v;
+}
+
+int cli_parse_fps(const char *val, double *fps) {
+    double v = parse_number(val);
+    if (!(v > 0 && v <= 1000)) {
+        cli_error("--fps: expected a number in (0, 1000], got '%s'", val ? val : "");
+        return -1;
+    }
+    *fps = v;
+    return 0;
+}
+
+int cli_parse_encoder(const char *opt, const char *arg, const char **enc) {
+    const char *eq = strchr(arg, '=');
+    char m[16] = "";
+    if (eq && (size_t)(eq - arg) < sizeof m) memcpy(m, arg, (size_t)(eq - arg));
+    int k = slava_store_modality_parse(m);
+    if (!eq || k < 0 || !eq[1]) {
+        cli_error("%s takes MODALITY=ID (visual, audio or text), not '%s'", opt, arg);
+        return -1;
+    }
+    enc[k] = eq + 1;
+    return 0;
 }
 
 void cli_omp_passive_reexec(int argc, char **argv) {
@@ -68,12 +96,73 @@ typedef struct {
 
 static progress_state g_progress;  /* CLI-only state: the library holds none */
 
+/* A progress bar may be on the terminal's current line. */
+static int g_progress_tty_line(void) { return g_progress.tty && !g_progress.quiet && g_progress.stage[0]; }
+
+/* ------------------------------------------------------------------ interruption */
+
+/* The signal that asked to stop (SIGINT / SIGTERM), 0 while none came. The handler only sets it;
+ * the library polls it through the cancel and progress callbacks. */
+static volatile sig_atomic_t g_stop_signal;
+
+static void on_stop_signal(int sig) {
+    if (g_stop_signal) {   /* a second signal: stop at once (the store still keeps whole transactions) */
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    g_stop_signal = sig;
+}
+
+static int cancel_cb(void *user) {
+    (void)user;
+    return g_stop_signal != 0;
+}
+
+static void signals_install(slava_ctx *ctx) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    /* SIGINT stays ignored when it was (a background job of a script, nohup): the usual convention */
+    struct sigaction old;
+    if (sigaction(SIGINT, NULL, &old) != 0 || old.sa_handler != SIG_IGN) sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    slava_ctx_set_cancel(ctx, cancel_cb, NULL);
+}
+
+int cli_stop_signal(void) { return g_stop_signal; }
+
+int cli_interrupted(const char *fmt, ...) {
+    va_list ap;
+    if (g_progress_tty_line()) fputs("\r\033[K", stderr);
+    fputs("slava: interrupted: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    return 128 + (g_stop_signal ? g_stop_signal : SIGINT);
+}
+
+int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) {
+    if (st != SLAVA_E_INTERRUPTED || !g_stop_signal) return cli_fail(ctx);
+    char kept[768];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(kept, sizeof kept, fmt, ap);
+    va_end(ap);
+    return cli_interrupted("%s; %s", slava_ctx_error(ctx), kept);
+}
+
+int cli_stopped_status(void) { return g_stop_signal ? 128 + g_stop_signal : CLI_FAIL; }
+
 static int progress_cb(void *user, const char *stage, int64_t done, int64_t total, const char *detail) {
     progress_state *p = user;
+    if (g_stop_signal) return 1;
     if (p->quiet) return 0;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    double now = ts.tv_sec + ts.tv_nsec * 1e-9;
+    double now = slava_now();
     if (strncmp(p->stage, stage, sizeof p->stage - 1)) {
         snprintf(p->stage, sizeof p->stage, "%s", stage);
         p->t0 = now;
@@ -105,13 +194,14 @@ static int progress_cb(void *user, const char *stage, int64_t done, int64_t tota
 void cli_progress_install(slava_ctx *ctx, int quiet) {
     memset(&g_progress, 0, sizeof g_progress);
     g_progress.tty = isatty(2);
-    g_progress.quiet = quiet;
+    g_progress.quiet = quiet || slava_dist_rank() > 0;
     slava_ctx_set_progress(ctx, progress_cb, &g_progress);
+    signals_install(ctx);
 }
 
 static void log_cb(void *user, int level, const char *line) {
     int quiet = (int)(intptr_t)user;
-    if (quiet && level == 0) return;
+    if ((quiet && level == 0) || slava_dist_rank() > 0) return;
     if (g_progress.tty && !g_progress.quiet) fputs("\r\033[K", stderr);
     fprintf(stderr, "slava: %s%s\n", level ? "warning: " : "", line);
 }
@@ -152,19 +242,15 @@ void cli_json_matrix(FILE *f, const float *x, int rows, int cols) {
     fputc(']', f);
 }
 
-void cli_embed_line(FILE *f, const char *input, const float *pooled, int T, int D, int pooled_rows,
-                    const float *projected, int P) {
+void cli_embed_line(FILE *f, const char *input, const slava_embedding *r, int pooled_rows) {
     fputs("{\"input\":", f);
     cli_json_string(f, input);
     fputs(",\"pooled\":", f);
-    if (pooled_rows) cli_json_matrix(f, pooled, T, D);
-    else cli_json_floats(f, pooled, D);
+    if (pooled_rows) cli_json_matrix(f, r->pooled, r->T, r->D);
+    else cli_json_floats(f, r->pooled, r->D);
     fputs(",\"projected\":", f);
-    cli_json_floats(f, projected, P);
-    double ss = 0;
-    for (int i = 0; i < P; i++) ss += (double)projected[i] * projected[i];
-    double inv = 1.0 / fmax(sqrt(ss), 1e-12);
-    fputs(",\"embedding\":[", f);
-    for (int i = 0; i < P; i++) fprintf(f, i ? ",%.9g" : "%.9g", (float)(projected[i] * inv));
-    fputs("]}\n", f);
+    cli_json_floats(f, r->projected, r->P);
+    fputs(",\"embedding\":", f);
+    cli_json_floats(f, r->embedding, r->P);
+    fputs("}\n", f);
 }

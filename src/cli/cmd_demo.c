@@ -9,14 +9,7 @@
 #include "cli/cli_pipeline.h"
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 #define DEMO_EPOCHS 8
 #define DEMO_SEEDS "0,1,2"
@@ -86,15 +79,14 @@ int cmd_demo(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, quiet);
     cli_log_install(ctx, quiet);
-    double t0 = now();
+    double t0 = slava_now();
     int rc = CLI_OK;
     char tmp[512] = "";
     slava_dataset gen = {0}, ds = {0};
-    slava_eval_report *reps = NULL, untrained;
     slava_feature_synth_opts so;
     slava_feature_synth_defaults(&so);
     if (slava_synth_features(ctx, &so, &gen)) { rc = cli_fail(ctx); goto done; }
-    double t_gen = now() - t0, t_store = 0;
+    double t_gen = slava_now() - t0, t_store = 0;
     const slava_dataset *use = &gen;
     if (!no_store) {
         if (!features) {
@@ -103,15 +95,17 @@ int cmd_demo(int argc, char **argv) {
             features = tmp;
         }
         slava_store *s = NULL;
-        double t1 = now();
-        if (slava_store_open(ctx, features, 1, &s) || slava_store_put_dataset(ctx, s, &gen) ||
-            slava_store_load(ctx, s, 0, NULL, &ds)) {
+        double t1 = slava_now();
+        slava_status sst = slava_store_open(ctx, features, 1, &s);
+        if (!sst) sst = slava_store_put_dataset(ctx, s, &gen);
+        if (!sst) sst = slava_store_load(ctx, s, 0, NULL, &ds);
+        if (sst) {
             slava_store_close(s);
-            rc = cli_fail(ctx);
+            rc = cli_fail_or_stop(ctx, sst, "%s keeps the clips committed so far: run the same command again", features);
             goto done;
         }
         slava_store_close(s);
-        t_store = now() - t1;
+        t_store = slava_now() - t1;
         use = &ds;
     }
     slava_train_opts o;
@@ -119,32 +113,18 @@ int cmd_demo(int argc, char **argv) {
     o.epochs = epochs;
     int n_rec;
     const char *const *recipes = slava_recipes(&n_rec);
-    reps = calloc((size_t)n_rec * n_seeds, sizeof *reps);
-    if (!reps) { cli_error("demo: out of memory"); rc = CLI_FAIL; goto done; }
-    double t2 = now();
-    if (slava_experiment(ctx, use, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, reps, &untrained)) {
-        rc = cli_fail(ctx);
-        goto done;
-    }
-    double t_train = now() - t2;
-    char *text = slava_table2_format(recipes, n_rec, n_seeds, reps, &untrained, (slava_format)fmt);
-    if (!text) { cli_error("demo: out of memory"); rc = CLI_FAIL; goto done; }
-    if (fmt == SLAVA_FMT_MD) {
-        printf("slava demo: SYNTHETIC features (latent model of docs/spine.md), not AVCaps.\n"
-               "%d / %d / %d clips (train / val / test), %d without audio in the test split; "
-               "features visual %d-d, audio %d-d, text %d-d.\n"
-               "Each recipe trained %d epoch%s per stage (the demo's setting; default 30), batch %d, lr %g, "
-               "wd %g, seeds %d; best epoch on val.\n"
-               "Times: generate %.1f s, store round trip %s%.1f s, train + evaluate %.1f s on %d threads.\n\n"
-               "Table II: R@10 (%%) on the test split, mean ± std over %d seed%s.\n"
-               "V = visual clips, A = audio, Vcap / Acap / AVcap = visual / audio / audio-visual captions.\n\n",
-               so.n_clips[0], so.n_clips[1], so.n_clips[2], untrained.n_without_audio, so.d_v, so.d_a, so.d_t,
-               epochs, epochs > 1 ? "s" : "", o.batch, o.lr, o.wd, n_seeds, t_gen, no_store ? "(skipped) " : "",
-               t_store, t_train, slava_get_threads(), n_seeds, n_seeds > 1 ? "s" : "");
-    }
-    fputs(text, stdout);
-    free(text);
-    if (fmt == SLAVA_FMT_MD)
+    char preface[4096];
+    snprintf(preface, sizeof preface,
+             "slava demo: SYNTHETIC features (latent model of docs/spine.md), not AVCaps.\n"
+             "%d / %d / %d clips (train / val / test); features visual %d-d, audio %d-d, text %d-d.\n"
+             "Each recipe trained %d epoch%s per stage (the demo's setting; default 30); best epoch on val.\n"
+             "Times: generate %.1f s, store round trip %s%.1f s.\n"
+             "V = visual clips, A = audio, Vcap / Acap / AVcap = visual / audio / audio-visual captions.\n\n",
+             so.n_clips[0], so.n_clips[1], so.n_clips[2], so.d_v, so.d_a, so.d_t, epochs, epochs > 1 ? "s" : "",
+             t_gen, no_store ? "(skipped) " : "", t_store);
+    rc = cli_table2_print(ctx, use, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
+                          "no table was printed: run the same command again");
+    if (!rc && fmt == SLAVA_FMT_MD)
         printf("\nReal runs: slava encode --clip DIR --clap DIR (AVCaps videos) -> store; then slava experiment.\n");
 done:
     if (tmp[0]) {
@@ -154,7 +134,6 @@ done:
         snprintf(p, sizeof p, "%s-wal", tmp); unlink(p);
         snprintf(p, sizeof p, "%s-shm", tmp); unlink(p);
     }
-    free(reps);
     slava_dataset_free(&gen);
     slava_dataset_free(&ds);
     slava_ctx_free(ctx);

@@ -1,61 +1,22 @@
 /*
  * cmd_demo_media.c — `slava demo` (what `make demo` runs): the real media pipeline with nothing to
- * download. In a work folder (reused on rerun): `slava synth` writes a small AVCaps-format
- * collection of mp4 clips; init-random writes tiny random-weight CLIP and CLAP checkpoints from
- * the configs below (CLIP's tokenizer files come from the source tree's test fixtures, or
- * --vocab DIR); `slava encode` fills the feature store (resuming when interrupted); all seven
+ * download. In a work folder (reused on rerun): slava_demo_prepare (src/synth/demo.c) writes a
+ * small AVCaps-format collection of mp4 clips and tiny random-weight CLIP and CLAP checkpoints
+ * (CLIP's tokenizer files come from the source tree's test fixtures, or --vocab DIR); `slava
+ * encode` fills the feature store (resuming when interrupted); all seven
  * recipes are trained over three seeds and Table II is printed with what it does and does not
  * mean. `slava demo --features` is the feature-level demo (cmd_demo.c).
  */
 #include "cli/cli_pipeline.h"
 #include "cli/cli_train.h"
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #ifndef SLAVA_SOURCE_DIR
 #define SLAVA_SOURCE_DIR "."
 #endif
 #define DEMO_VOCAB SLAVA_SOURCE_DIR "/tests/fixtures/clip-model"
 #define DEMO_SEEDS "0,1,2"
-
-/* Tiny CLIP: ViT with 32-pixel patches on 224×224 inputs (the real preprocessing), 2 layers of
- * width 128 in each tower, 64-d projections; the real 49408-token vocabulary. */
-static const char demo_clip_config[] =
-    "{\n"
-    "  \"architectures\": [\"CLIPModel\"],\n"
-    "  \"model_type\": \"clip\",\n"
-    "  \"projection_dim\": 64,\n"
-    "  \"logit_scale_init_value\": 2.6592,\n"
-    "  \"initializer_factor\": 1.0,\n"
-    "  \"text_config\": {\"model_type\": \"clip_text_model\", \"hidden_size\": 128, \"intermediate_size\": 512,\n"
-    "                  \"num_attention_heads\": 4, \"num_hidden_layers\": 2},\n"
-    "  \"vision_config\": {\"model_type\": \"clip_vision_model\", \"hidden_size\": 128, \"intermediate_size\": 512,\n"
-    "                    \"num_attention_heads\": 4, \"num_hidden_layers\": 2, \"image_size\": 224, \"patch_size\": 32},\n"
-    "  \"torch_dtype\": \"float32\"\n"
-    "}\n";
-
-/* Tiny CLAP: HTSAT with the real front end (48 kHz, 64 mel bins, 1001 frames → 256×256 image),
- * patch embedding width 16, depths 1/1/2/1 (pooled width 128), 64-d projection. */
-static const char demo_clap_config[] =
-    "{\n"
-    "  \"architectures\": [\"ClapModel\"],\n"
-    "  \"model_type\": \"clap\",\n"
-    "  \"projection_dim\": 64,\n"
-    "  \"hidden_size\": 64,\n"
-    "  \"projection_hidden_act\": \"relu\",\n"
-    "  \"logit_scale_init_value\": 14.285714285714285,\n"
-    "  \"initializer_factor\": 1.0,\n"
-    "  \"audio_config\": {\"model_type\": \"clap_audio_model\", \"depths\": [1, 1, 2, 1], \"hidden_size\": 128,\n"
-    "                   \"num_attention_heads\": [1, 2, 4, 8], \"patch_embeds_hidden_size\": 16,\n"
-    "                   \"projection_dim\": 64},\n"
-    "  \"text_config\": {\"model_type\": \"clap_text_model\", \"hidden_size\": 32, \"intermediate_size\": 64,\n"
-    "                  \"max_position_embeddings\": 80, \"num_attention_heads\": 2, \"num_hidden_layers\": 1,\n"
-    "                  \"projection_dim\": 64, \"vocab_size\": 1000},\n"
-    "  \"torch_dtype\": \"float32\"\n"
-    "}\n";
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -81,75 +42,6 @@ static void usage(FILE *f) {
         "  --format F          md (default), csv or json\n"
         "  --threads N         threads (default: the cores available)\n"
         "  --quiet             no progress on stderr\n", DEMO_VOCAB, DEMO_SEEDS);
-}
-
-static double now(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int file_exists(const char *p) {
-    struct stat sb;
-    return stat(p, &sb) == 0;
-}
-
-static int make_dir(const char *p) {
-    if (mkdir(p, 0755) == 0 || errno == EEXIST) return 0;
-    cli_error("%s: cannot create folder: %s", p, strerror(errno));
-    return -1;
-}
-
-static int write_text(const char *path, const char *text) {
-    FILE *f = fopen(path, "wb");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        cli_error("%s: cannot write: %s", path, strerror(errno));
-        if (f) fclose(f);
-        return -1;
-    }
-    return 0;
-}
-
-static int copy_file(const char *src, const char *dst) {
-    FILE *in = fopen(src, "rb");
-    if (!in) { cli_error("%s: cannot open: %s (--vocab DIR names a folder with CLIP's vocab.json and merges.txt)", src, strerror(errno)); return -1; }
-    FILE *out = fopen(dst, "wb");
-    if (!out) { cli_error("%s: cannot write: %s", dst, strerror(errno)); fclose(in); return -1; }
-    char buf[65536];
-    size_t n;
-    int rc = 0;
-    while ((n = fread(buf, 1, sizeof buf, in)) > 0)
-        if (fwrite(buf, 1, n, out) != n) { rc = -1; break; }
-    if (ferror(in)) rc = -1;
-    fclose(in);
-    if (fclose(out) != 0) rc = -1;
-    if (rc) cli_error("%s: cannot copy to %s", src, dst);
-    return rc;
-}
-
-/* WORK/<name>: a random-weight checkpoint from the built-in config (skipped when present). */
-static int make_model(slava_ctx *ctx, const char *work, const char *name, const char *config, const char *vocab,
-                      int quiet) {
-    char dir[2048], cfgdir[2048], path[2200];
-    snprintf(dir, sizeof dir, "%s/%s", work, name);
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (file_exists(path)) return 0;
-    snprintf(cfgdir, sizeof cfgdir, "%s/%s-config", work, name);
-    if (make_dir(cfgdir)) return -1;
-    snprintf(path, sizeof path, "%s/config.json", cfgdir);
-    if (write_text(path, config)) return -1;
-    if (vocab) {
-        char src[2200], dst[2200];
-        static const char *files[] = {"vocab.json", "merges.txt"};
-        for (int i = 0; i < 2; i++) {
-            snprintf(src, sizeof src, "%s/%s", vocab, files[i]);
-            snprintf(dst, sizeof dst, "%s/%s", cfgdir, files[i]);
-            if (copy_file(src, dst)) return -1;
-        }
-    }
-    if (!quiet) fprintf(stderr, "slava: demo: writing a tiny random-weight %s checkpoint -> %s\n", name, dir);
-    slava_status st = vocab ? slava_clip_init_random(ctx, path, 0, dir) : slava_clap_init_random(ctx, path, 0, dir);
-    return st ? (cli_fail(ctx), -1) : 0;
 }
 
 int cmd_demo_media(int argc, char **argv) {
@@ -189,35 +81,26 @@ int cmd_demo_media(int argc, char **argv) {
     cli_progress_install(ctx, quiet);
     cli_log_install(ctx, quiet);
     int rc = CLI_FAIL;
-    double t0 = now(), t_synth = 0, t_models = 0, t_encode = 0;
-    char data[2048], marker[2200], store[2200], clip[2200], clap[2200];
+    double t0 = slava_now(), secs[2] = {0, 0};
+    char data[2048], store[2200], clip[2200], clap[2200];
     snprintf(data, sizeof data, "%s/data", work);
-    snprintf(marker, sizeof marker, "%s/.synth-complete", work);
     snprintf(store, sizeof store, "%s/features.sqlite", work);
     snprintf(clip, sizeof clip, "%s/clip", work);
     snprintf(clap, sizeof clap, "%s/clap", work);
-    if (make_dir(work)) goto done;
 
-    /* 1. synthetic clips (the default set of slava synth) */
+    /* 1. synthetic clips (the default set of slava synth), 2. tiny random-weight encoders */
     slava_synth_opts so;
     slava_synth_defaults(&so);
-    so.out_dir = data;
-    so.force = 1;          /* an interrupted earlier attempt is overwritten: same options, same files */
-    if (!file_exists(marker)) {
-        if (!quiet) fprintf(stderr, "slava: demo: writing synthetic clips -> %s\n", data);
-        if (slava_synth_write(ctx, &so, NULL)) { cli_fail(ctx); goto done; }
-        if (write_text(marker, "slava synth finished\n")) goto done;
+    slava_status pst = slava_demo_prepare(ctx, work, &so, vocab, secs);
+    if (pst) {
+        rc = cli_fail_or_stop(ctx, pst, "what %s holds is complete (clips and checkpoints are written whole): "
+                              "run slava demo again to finish", work);
+        goto done;
     }
-    t_synth = now() - t0;
-
-    /* 2. tiny random-weight encoders */
-    double t1 = now();
-    if (make_model(ctx, work, "clip", demo_clip_config, vocab, quiet)) goto done;
-    if (make_model(ctx, work, "clap", demo_clap_config, NULL, quiet)) goto done;
-    t_models = now() - t1;
+    double t_synth = secs[0], t_models = secs[1], t_encode = 0;
 
     /* 3. encode (resumes) */
-    t1 = now();
+    double t1 = slava_now();
     cli_encode_args ea;
     memset(&ea, 0, sizeof ea);
     ea.data_dir = data;
@@ -229,8 +112,8 @@ int cmd_demo_media(int argc, char **argv) {
     ea.enc.clap_dir = clap;
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     int erc = cli_encode_run(ctx, &ea, ids);
-    if (erc < 0) goto done;
-    t_encode = now() - t1;
+    if (erc < 0) { rc = cli_stopped_status(); goto done; }
+    t_encode = slava_now() - t1;
 
     /* 4. all seven recipes x seeds -> Table II */
     int n_rec;
@@ -253,9 +136,11 @@ int cmd_demo_media(int argc, char **argv) {
         data, so.clips[0], so.clips[1], so.clips[2], so.min_seconds, so.max_seconds, so.width, so.height,
         100 * so.no_audio_share, clip, clap, store, t_synth, t_models, t_encode, so.clips[2],
         so.clips[2] > 10 ? 1000.0 / so.clips[2] : 100.0);
-    rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface);
+    rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
+                          "the clips, checkpoints and features in the work folder are kept: run slava demo again "
+                          "(it reuses them; training starts over)");
     if (!rc && fmt == SLAVA_FMT_MD)
-        printf("\nTotal %.1f s. Rerunning reuses %s (delete it to start over).\n", now() - t0, work);
+        printf("\nTotal %.1f s. Rerunning reuses %s (delete it to start over).\n", slava_now() - t0, work);
     if (!rc && erc) rc = CLI_FAIL;
 done:
     slava_ctx_free(ctx);

@@ -22,7 +22,10 @@ static void usage(FILE *f) {
         "  --heads FILE        trained heads (from slava train)\n"
         "  --split S           train, val or test (default test)\n"
         "  --format F          md (default), csv or json\n"
+        "  --force             use --heads even when they were trained on features of other\n"
+        "                      encoders than the store's (their identities are in the heads file)\n"
         "  --clip DIR / --clap DIR / --seed N / --audio-head KIND   untrained heads (see slava train)\n"
+        "  --encoder M=ID      features of encoder ID for modality M when the store holds several\n"
         "  --threads N         threads (default: the cores available)\n");
 }
 
@@ -30,21 +33,21 @@ int cmd_eval(int argc, char **argv) {
     static const struct option longopts[] = {
         {"store", required_argument, 0, 's'}, {"heads", required_argument, 0, 'H'},
         {"split", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
+        {"force", no_argument, 0, 'F'}, {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
     const char *store = NULL, *heads = NULL;
-    int c, r, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD;
+    int c, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD, force = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) < 0) return CLI_USAGE;
-        if (r) continue;
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, NULL)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case 's': store = optarg; break;
         case 'H': heads = optarg; break;
         case 'p': if ((split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
         case 'f': if ((fmt = cli_parse_format(optarg)) < 0) return CLI_USAGE; break;
+        case 'F': force = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("eval: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("eval: unknown option '%s' (slava eval --help)", argv[optind - 1]); return CLI_USAGE;
@@ -52,10 +55,15 @@ int cmd_eval(int argc, char **argv) {
     }
     if (optind < argc) { cli_error("eval: unexpected argument '%s'", argv[optind]); return CLI_USAGE; }
     if (!store) { cli_error("eval: --store FILE is required (slava eval --help)"); return CLI_USAGE; }
-    if (heads && (a.train.clip_dir || a.train.clap_dir)) {
-        cli_error("eval: give either --heads or --clip/--clap (untrained heads), not both");
+    /* options that would be silently ignored are refused */
+    if (cli_train_refuse("eval", &a, CLI_GIVEN(OPT_EPOCHS) | CLI_GIVEN(OPT_BATCH) | CLI_GIVEN(OPT_LR) | CLI_GIVEN(OPT_WD) |
+                         CLI_GIVEN(OPT_TEMPERATURE) | CLI_GIVEN(OPT_KEEP) | CLI_GIVEN(OPT_LOG),
+                         "is a training option; eval trains nothing"))
         return CLI_USAGE;
-    }
+    if (heads && cli_train_refuse("eval", &a, CLI_GIVEN(OPT_CLIP) | CLI_GIVEN(OPT_CLAP) | CLI_GIVEN(OPT_SEED) |
+                                  CLI_GIVEN(OPT_AUDIO_HEAD), "chooses untrained heads; it cannot go with --heads"))
+        return CLI_USAGE;
+    if (force && !heads) { cli_error("eval: --force goes with --heads"); return CLI_USAGE; }
     slava_set_threads(a.threads);
     slava_ctx *ctx = slava_ctx_new();
     cli_log_install(ctx, a.quiet);
@@ -63,7 +71,11 @@ int cmd_eval(int argc, char **argv) {
     slava_dataset ds = {0};
     int rc = CLI_OK;
     if (heads && slava_heads_load(ctx, heads, &h)) { rc = cli_fail(ctx); goto done; }
-    if ((rc = cli_load_store(ctx, store, 1u << split, &ds))) goto done;
+    if ((rc = cli_load_store(ctx, store, 1u << split, 0, a.enc, &ds))) goto done;
+    if (h && !force && slava_heads_check_encoders(ctx, h, heads, (const char *const *)ds.encoder_id, store)) {
+        rc = cli_fail(ctx);
+        goto done;
+    }
     if (!h && slava_heads_init(ctx, &ds, &a.train, &h)) { rc = cli_fail(ctx); goto done; }
     slava_eval_report rep;
     slava_status st = slava_eval(ctx, &ds, split, h, &rep);

@@ -42,11 +42,13 @@ int cmd_init_random(int argc, char **argv) {
     if (optind < argc) { cli_error("init-random: unexpected argument '%s'", argv[optind]); return CLI_USAGE; }
     if (!like || !config || !out) { cli_error("init-random: --like, --config and --out are required"); return CLI_USAGE; }
     slava_ctx *ctx = slava_ctx_new();
+    cli_progress_install(ctx, 1);   /* no display: Ctrl-C stops cleanly */
     slava_status st;
     if (!strcmp(like, "clip")) st = slava_clip_init_random(ctx, config, (uint64_t)seed, out);
     else if (!strcmp(like, "clap")) st = slava_clap_init_random(ctx, config, (uint64_t)seed, out);
     else { slava_ctx_free(ctx); cli_error("init-random: --like must be clip or clap, not '%s'", like); return CLI_USAGE; }
-    int rc = st == SLAVA_OK ? CLI_OK : cli_fail(ctx);
+    int rc = st == SLAVA_OK ? CLI_OK
+           : cli_fail_or_stop(ctx, st, "%s has no model.safetensors (it is written last): run the same command again", out);
     slava_ctx_free(ctx);
     return rc;
 }

@@ -9,8 +9,6 @@
 #include <string.h>
 
 static void usage(FILE *f) {
-    int n;
-    const char *const *r = slava_recipes(&n);
     fprintf(f,
         "usage: slava run --data DIR --clip DIR --clap DIR --store FILE [--recipes R1,R2,...|all]\n"
         "                 [--seeds 0,1,2] [--split S] [--format md|csv|json] [encode options]\n"
@@ -31,17 +29,16 @@ static void usage(FILE *f) {
         "The visual and text heads start from CLIP's projections and the audio head from CLAP's\n"
         "(--clip / --clap), as in the paper.\n\n"
         "recipes:");
-    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+    cli_print_recipes(f);
     fprintf(f, "\n\nencode options (slava encode --help):\n"
         "  --data DIR          collection folder\n"
         "  --captions FILE     one captions file instead (with --split-of-captions S)\n"
         "  --split-of-captions S  split of --captions\n"
         "  --store FILE        feature store (created when missing)\n"
         "  --fps F             frames sampled per second (default 1)\n"
+        "  --allow-split-change / --verify-content   as in slava encode\n"
         "\nexperiment options:\n"
-        "  --recipes LIST      comma-separated recipes, or all (default all)\n"
-        "  --seeds LIST        comma-separated seeds (default 0,1,2)\n"
-        "  --split S           split to evaluate (default test)\n"
+        CLI_TABLE2_HELP
         "  --format F          md (default), csv or json\n"
         CLI_TRAIN_HELP
         "\nExit status: 0 when every clip was encoded and the experiment ran; 1 when some clips\n"
@@ -50,42 +47,36 @@ static void usage(FILE *f) {
 
 
 int cmd_run(int argc, char **argv) {
-    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS };
+    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS, O_ALLOW_SPLIT, O_VERIFY };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split-of-captions", required_argument, 0, O_CSPLIT}, {"store", required_argument, 0, O_STORE},
-        {"fps", required_argument, 0, O_FPS},
-        {"recipes", required_argument, 0, 'r'}, {"seeds", required_argument, 0, 'S'},
-        {"split", required_argument, 0, 'p'}, {"format", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
+        {"fps", required_argument, 0, O_FPS}, {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT},
+        {"verify-content", no_argument, 0, O_VERIFY},
+        {"help", no_argument, 0, 'h'}, CLI_TABLE2_LONGOPTS, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
     cli_encode_args e;
     memset(&e, 0, sizeof e);
     slava_encode_opts_default(&e.enc);
     e.split = -1;
-    char rbuf[1024] = "all";
-    const char *recipes[32];
-    uint64_t seeds[64] = {0, 1, 2};
-    int n_seeds = 3, n_rec, c, r, split = SLAVA_SPLIT_TEST, fmt = SLAVA_FMT_MD;
+    cli_table2_args t;
+    cli_table2_args_default(&t);
+    int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) < 0) return CLI_USAGE;
-        if (r) continue;
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, &t)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case O_DATA: e.data_dir = optarg; break;
         case O_CAPTIONS: e.captions = optarg; break;
         case O_CSPLIT: if ((e.split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
         case O_STORE: e.store = optarg; break;
         case O_FPS:
-            e.enc.fps = cli_parse_double("--fps", optarg);
-            if (!(e.enc.fps > 0 && e.enc.fps <= 1000)) { cli_error("--fps: expected a number in (0, 1000], got '%s'", optarg); return CLI_USAGE; }
+            if (cli_parse_fps(optarg, &e.enc.fps) < 0) return CLI_USAGE;
             break;
-        case 'r': snprintf(rbuf, sizeof rbuf, "%s", optarg); break;
-        case 'S': if ((n_seeds = cli_parse_seed_list("--seeds", optarg, seeds, 64)) < 0) return CLI_USAGE; break;
-        case 'p': if ((split = cli_parse_split(optarg)) < 0) return CLI_USAGE; break;
-        case 'f': if ((fmt = cli_parse_format(optarg)) < 0) return CLI_USAGE; break;
+        case O_ALLOW_SPLIT: e.enc.allow_split_change = 1; break;
+        case O_VERIFY: e.enc.verify_content = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("run: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("run: unknown option '%s' (slava run --help)", argv[optind - 1]); return CLI_USAGE;
@@ -97,7 +88,11 @@ int cmd_run(int argc, char **argv) {
     if (!a.train.clip_dir) { cli_error("run: --clip DIR (a Hugging Face CLIP folder) is required"); return CLI_USAGE; }
     if (!a.train.clap_dir) { cli_error("run: --clap DIR (a Hugging Face CLAP folder) is required"); return CLI_USAGE; }
     if (!e.store) { cli_error("run: --store FILE is required"); return CLI_USAGE; }
-    if ((n_rec = cli_parse_recipes("run", rbuf, recipes, 32)) < 0) return CLI_USAGE;
+    if (cli_table2_args_finish("run", &t)) return CLI_USAGE;
+    if (cli_train_refuse("run", &a, CLI_GIVEN(OPT_SEED), "is not used here: give the seeds with --seeds LIST") ||
+        cli_train_refuse("run", &a, CLI_GIVEN(OPT_ENCODER), "is not used here: run trains on the features of the "
+                         "--clip / --clap encoders it encodes with"))
+        return CLI_USAGE;
     e.enc.clip_dir = a.train.clip_dir;
     e.enc.clap_dir = a.train.clap_dir;
     e.quiet = a.quiet;
@@ -105,11 +100,18 @@ int cmd_run(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
+    const char *inputs[4] = {e.store, e.captions, a.train.clip_dir, a.train.clap_dir};
+    if (cli_train_check_outputs(ctx, &a, NULL, inputs, 4)) { slava_ctx_free(ctx); return CLI_FAIL; }
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
-    if (enc_rc < 0) { slava_ctx_free(ctx); return CLI_FAIL; }   /* the encoding stopped (printed) */
-    int rc = cli_train_table2(ctx, e.store, ids, &a.train, recipes, n_rec, seeds, n_seeds, split, fmt, NULL);
+    if (enc_rc < 0) { slava_ctx_free(ctx); return cli_stopped_status(); }   /* the encoding stopped (printed) */
+    int rc = cli_train_log_open(&a) ? CLI_FAIL : CLI_OK;
+    if (!rc)
+        rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
+                              "the store keeps every encoded clip and no table was printed: run the same command again "
+                              "(stored clips are skipped, the experiment starts over)");
+    if (cli_train_log_close(&a) && !rc) rc = CLI_FAIL;
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;
 }

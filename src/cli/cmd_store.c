@@ -3,7 +3,7 @@
  * caption kind, modality and encoder; failed clips), write its features to safetensors for numpy /
  * PyTorch, and read such a file back. The work is in src/store/; this file parses and prints.
  */
-#include "cli/cli.h"
+#include "cli/cli_dist.h"
 #include <getopt.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -17,7 +17,8 @@ static void usage_main(FILE *f) {
         "commands:\n"
         "  info     counts per split / caption kind / modality / encoder, failed clips\n"
         "  export   write features to a .safetensors file (numpy / PyTorch readable)\n"
-        "  import   read such a file into a store (created when missing)\n");
+        "  import   read such a file into a store (created when missing)\n"
+        "  merge    merge the shard stores of a sharded encode (slava encode --shard I/N)\n");
 }
 
 static void usage_info(FILE *f) {
@@ -64,8 +65,8 @@ static int parse_mask(const char *opt, const char *val, int (*parse)(const char 
     return 0;
 }
 
-static int open_store(const char *path, int create, slava_ctx *ctx, slava_store **s) {
-    if (slava_store_open(ctx, path, create, s) != SLAVA_OK) return cli_fail(ctx);
+static int open_store(const char *path, int mode, slava_ctx *ctx, slava_store **s) {
+    if (slava_store_open(ctx, path, mode, s) != SLAVA_OK) return cli_fail(ctx);
     return CLI_OK;
 }
 
@@ -94,7 +95,7 @@ static int store_info(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_info in;
-    int rc = open_store(path, 0, ctx, &s);
+    int rc = open_store(path, SLAVA_STORE_READ, ctx, &s);
     if (rc == CLI_OK && slava_store_get_info(ctx, s, &in) != SLAVA_OK) rc = cli_fail(ctx);
     if (rc != CLI_OK) { slava_store_close(s); slava_ctx_free(ctx); return rc; }
 
@@ -118,6 +119,12 @@ static int store_info(int argc, char **argv) {
         print_row("  items", e->items);
         if (e->modality != SLAVA_MOD_TEXT) print_row("  rows", e->rows);
     }
+    slava_shard_info sh;
+    int is_shard = 0;
+    if (slava_store_get_shard(ctx, s, &sh, &is_shard) != SLAVA_OK) cli_fail(ctx);
+    if (is_shard)
+        printf("\n  shard %d/%d of an encode in groups of %d clips (%s, %d threads), %s\n  collection %s\n", sh.index,
+               sh.count, sh.group_clips, sh.options, sh.threads, sh.complete ? "complete" : "incomplete", sh.collection);
     if (in.n_failures) {
         int show = all || in.n_failures <= 20 ? in.n_failures : 20;
         printf("\n  failed clips (%d):\n", in.n_failures);
@@ -153,18 +160,7 @@ static int store_export(int argc, char **argv) {
         case 'm':
             if (parse_mask("--modality", optarg, slava_store_modality_parse, "visual, audio or text", &mods)) return CLI_USAGE;
             break;
-        case 'e': {
-            const char *eq = strchr(optarg, '=');
-            char m[16] = "";
-            if (eq && (size_t)(eq - optarg) < sizeof m) memcpy(m, optarg, (size_t)(eq - optarg));
-            int k = slava_store_modality_parse(m);
-            if (!eq || k < 0 || !eq[1]) {
-                cli_error("store export: --encoder takes MODALITY=ID (visual, audio or text), not '%s'", optarg);
-                return CLI_USAGE;
-            }
-            enc[k] = eq + 1;
-            break;
-        }
+        case 'e': if (cli_parse_encoder("store export: --encoder", optarg, enc)) return CLI_USAGE; break;
         case 'h': usage_export(stdout); return CLI_OK;
         case ':': cli_error("store export: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("store export: unknown option '%s'", argv[optind - 1]); return CLI_USAGE;
@@ -180,8 +176,10 @@ static int store_export(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_counts n;
-    int rc = open_store(argv[optind], 0, ctx, &s);
-    if (rc == CLI_OK && slava_store_export(ctx, s, out, splits, mods, enc, &n) != SLAVA_OK) rc = cli_fail(ctx);
+    cli_progress_install(ctx, 1);   /* no display: Ctrl-C stops cleanly */
+    int rc = open_store(argv[optind], SLAVA_STORE_READ, ctx, &s);
+    slava_status st = rc == CLI_OK ? slava_store_export(ctx, s, out, splits, mods, enc, &n) : SLAVA_OK;
+    if (st) rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again", out);
     if (rc == CLI_OK)
         fprintf(stderr, "slava: exported %lld clips, %lld captions, %lld feature items to %s\n", (long long)n.clips,
                 (long long)n.captions, (long long)n.features, out);
@@ -209,16 +207,16 @@ static int store_import(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     slava_store *s = NULL;
     slava_store_counts n;
-    int rc = open_store(path, 1, ctx, &s);
-    if (rc == CLI_OK && slava_store_import(ctx, s, argv[optind + 1], &n) != SLAVA_OK) {
-        rc = cli_fail(ctx);
+    cli_progress_install(ctx, 1);   /* no display: Ctrl-C stops cleanly */
+    int rc = open_store(path, SLAVA_STORE_CREATE, ctx, &s);
+    if (rc == CLI_OK && slava_store_lock_writer(ctx, s, 0)) rc = cli_fail(ctx);
+    slava_status st = rc == CLI_OK ? slava_store_import(ctx, s, argv[optind + 1], &n) : SLAVA_OK;
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s is as it was (the import is one transaction): run the same command again", path);
         if (!existed) {  /* do not leave an empty store behind a failed import */
             slava_store_close(s);
             s = NULL;
-            char aux[4096];
-            unlink(path);
-            snprintf(aux, sizeof aux, "%s-wal", path); unlink(aux);
-            snprintf(aux, sizeof aux, "%s-shm", path); unlink(aux);
+            slava_store_remove(path);
         }
     }
     if (rc == CLI_OK)
@@ -237,6 +235,7 @@ int cmd_store(int argc, char **argv) {
     if (!strcmp(sub, "info")) return store_info(argc - 1, argv + 1);
     if (!strcmp(sub, "export")) return store_export(argc - 1, argv + 1);
     if (!strcmp(sub, "import")) return store_import(argc - 1, argv + 1);
-    cli_error("store: unknown command '%s' (info, export or import)", sub);
+    if (!strcmp(sub, "merge")) return cmd_store_merge(argc - 1, argv + 1);
+    cli_error("store: unknown command '%s' (info, export, import or merge)", sub);
     return CLI_USAGE;
 }

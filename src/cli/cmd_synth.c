@@ -130,7 +130,8 @@ int cmd_synth(int argc, char **argv) {
     slava_status st = slava_synth_write(ctx, &o, &sum);
     int rc = CLI_OK;
     if (st == SLAVA_E_ARG) { cli_fail(ctx); rc = CLI_USAGE; }
-    else if (st != SLAVA_OK) rc = cli_fail(ctx);
+    else if (st != SLAVA_OK)
+        rc = cli_fail_or_stop(ctx, st, "no partial clip was left in %s: run the same command again with --force", o.out_dir);
     else if (!quiet)
         printf("%s: %d clips (%d train, %d val, %d test; %d without audio), %.1f min of %s/AAC video, "
                "%d captions\n", o.out_dir, sum.clips[0] + sum.clips[1] + sum.clips[2], sum.clips[0], sum.clips[1],

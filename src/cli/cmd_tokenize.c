@@ -3,7 +3,6 @@
  * caption (openai clip.tokenize semantics), one JSON array per input per line, in input order.
  */
 #include "cli/cli.h"
-#include "io/config.h"
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +42,7 @@ int cmd_tokenize(int argc, char **argv) {
     if (optind >= argc) { cli_error("tokenize: no captions given"); return CLI_USAGE; }
     slava_ctx *ctx = slava_ctx_new();
     int rc = CLI_OK, L = 77;
-    char *cfg_path = sv_path_join(dir, "config.json");
-    if (cfg_path && sv_file_exists(cfg_path)) {
-        sv_clip_cfg cfg;
-        if (sv_clip_config_load(ctx, dir, &cfg) != SLAVA_OK) rc = cli_fail(ctx);
-        else L = cfg.text.max_positions;
-    }
-    free(cfg_path);
+    if (slava_clip_context_length(ctx, dir, &L) != SLAVA_OK) rc = cli_fail(ctx);
     slava_tokenizer *tok = NULL;
     if (rc == CLI_OK && slava_tokenizer_load(ctx, dir, &tok) != SLAVA_OK) rc = cli_fail(ctx);
     int *ids = rc == CLI_OK ? malloc(sizeof(int) * (size_t)(L < 2 ? 2 : L)) : NULL;

@@ -3,12 +3,11 @@
  * split (epoch chosen on its val split) and save them as safetensors with Hugging Face names.
  */
 #include "cli/cli_train.h"
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 static void usage(FILE *f) {
-    int n;
-    const char *const *r = slava_recipes(&n);
     fprintf(f,
         "usage: slava train --store FILE --recipe R --out HEADS.safetensors [options]\n\n"
         "Trains the projection heads (visual, text: linear; audio: CLAP's MLP) on the store's train\n"
@@ -18,31 +17,36 @@ static void usage(FILE *f) {
         "logit_scale_av/_at/_vt) with the recipe, epoch, validation score and hyper-parameters in\n"
         "__metadata__. Same seed and thread count give a bit-identical file.\n\n"
         "recipes (DESIGN.md §1):");
-    for (int i = 0; i < n; i++) fprintf(f, " %s", r[i]);
+    cli_print_recipes(f);
     fprintf(f, "\n\noptions:\n"
         "  --store FILE        feature store (from slava encode / slava demo / slava store import)\n"
         "  --recipe R          training recipe (default slava-av3)\n"
         "  --out FILE          heads file to write (written atomically)\n"
+        "  --init HEADS        start from these heads (every tensor, logit scales included; a scale\n"
+        "                      the file lacks starts at ln 100) instead of --clip / --clap / --seed\n"
+        "  --force             use --init heads trained on other encoders' features than the store's\n"
         CLI_TRAIN_HELP);
 }
 
 int cmd_train(int argc, char **argv) {
     static const struct option longopts[] = {
         {"store", required_argument, 0, 's'}, {"recipe", required_argument, 0, 'r'},
-        {"out", required_argument, 0, 'o'}, {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
+        {"out", required_argument, 0, 'o'}, {"init", required_argument, 0, 'i'}, {"force", no_argument, 0, 'F'},
+        {"help", no_argument, 0, 'h'}, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
-    const char *store = NULL, *out = NULL;
-    int c, r;
+    const char *store = NULL, *out = NULL, *init = NULL;
+    int c, force = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
-        if ((r = cli_train_option(c, optarg, &a)) < 0) return CLI_USAGE;
-        if (r) continue;
+    while ((c = cli_train_getopt(argc, argv, longopts, &a, NULL)) != -1) {
         switch (c) {
+        case CLI_OPT_BAD: return CLI_USAGE;
         case 's': store = optarg; break;
         case 'r': a.train.recipe = optarg; break;
         case 'o': out = optarg; break;
+        case 'i': init = optarg; break;
+        case 'F': force = 1; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("train: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("train: unknown option '%s' (slava train --help)", argv[optind - 1]); return CLI_USAGE;
@@ -59,25 +63,62 @@ int cmd_train(int argc, char **argv) {
         cli_error("train: unknown recipe '%s' (known: %s)", a.train.recipe, list);
         return CLI_USAGE;
     }
+    if (init && cli_train_refuse("train", &a, CLI_GIVEN(OPT_CLIP) | CLI_GIVEN(OPT_CLAP),
+                                 "cannot go with --init (the heads start from --init)"))
+        return CLI_USAGE;
+    if (force && !init) { cli_error("train: --force goes with --init"); return CLI_USAGE; }
     slava_set_threads(a.threads);
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
-    slava_dataset ds;
-    int rc = cli_load_store(ctx, store, (1u << SLAVA_SPLIT_TRAIN) | (1u << SLAVA_SPLIT_VAL), &ds);
-    if (rc) { slava_ctx_free(ctx); return rc; }
-    slava_heads *h = NULL;
-    slava_train_info info;
-    if (slava_train(ctx, &ds, &a.train, &h, &info) || slava_heads_save(ctx, h, out, &a.train, &info, &ds)) {
-        rc = cli_fail(ctx);
-    } else {
-        printf("%s: recipe %s, seed %llu, kept epoch %d", out, a.train.recipe, (unsigned long long)a.train.seed,
-               info.best_epoch[info.stages - 1]);
-        if (info.stages > 1) printf(" (stage 1: epoch %d, val %.1f%%)", info.best_epoch[0], 100 * info.best_val[0]);
-        printf(", validation mean R@10 %.1f%% (untrained %.1f%%), %.1f s\n", 100 * info.best_val[info.stages - 1],
-               100 * info.init_val, info.seconds);
+    slava_dataset ds = {0};
+    slava_heads *h = NULL, *ih = NULL;
+    const char *inputs[2] = {store, init};
+    int rc = cli_train_check_outputs(ctx, &a, out, inputs, 2);
+    if (rc) goto done;
+    if (init) {
+        if (slava_heads_load(ctx, init, &ih)) { rc = cli_fail(ctx); goto done; }
+        int H;
+        slava_heads_sizes(ih, NULL, NULL, NULL, NULL, &H);
+        if ((a.given & CLI_GIVEN(OPT_AUDIO_HEAD)) && a.train.audio_linear != (H == 0)) {
+            cli_error("train: --audio-head %s contradicts %s, which has a%s audio head", a.train.audio_linear ? "linear" : "mlp",
+                      init, H == 0 ? " linear" : "n MLP");
+            rc = CLI_USAGE;
+            goto done;
+        }
+        a.train.init = ih;
     }
+    /* with --keep last the val split only feeds the log: loaded when there is one */
+    unsigned val = 1u << SLAVA_SPLIT_VAL;
+    rc = cli_load_store(ctx, store, (1u << SLAVA_SPLIT_TRAIN) | (a.train.keep_last ? 0 : val), a.train.keep_last ? val : 0,
+                        a.enc, &ds);
+    if (rc) goto done;
+    if (ih && !force && slava_heads_check_encoders(ctx, ih, init, (const char *const *)ds.encoder_id, store)) {
+        rc = cli_fail(ctx);
+        goto done;
+    }
+    if (cli_train_log_open(&a)) { rc = CLI_FAIL; goto done; }
+    slava_train_info info;
+    slava_status st = slava_train(ctx, &ds, &a.train, &h, &info);
+    if (cli_train_log_close(&a) && !st) rc = CLI_FAIL;
+    if (!st && !rc) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);
+    if (st) {
+        rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again (training starts over)", out);
+        goto done;
+    }
+    if (rc) goto done;
+    int last = info.stages - 1;
+    printf("%s: recipe %s, seed %llu, kept %s %d", out, a.train.recipe, (unsigned long long)a.train.seed,
+           a.train.keep_last ? "the last step, epoch" : "epoch", info.best_epoch[last]);
+    if (!a.train.keep_last && info.best_epoch[last] == 0)
+        printf(" (no epoch beat the heads the stage started from on validation)");
+    if (info.stages > 1) printf(" (stage 1: epoch %d, val %.1f%%)", info.best_epoch[0], 100 * info.best_val[0]);
+    if (isfinite(info.best_val[last]))
+        printf(", validation mean R@10 %.1f%% (untrained %.1f%%)", 100 * info.best_val[last], 100 * info.init_val);
+    printf(", %.1f s\n", info.seconds);
+done:
     slava_heads_free(h);
+    slava_heads_free(ih);
     slava_dataset_free(&ds);
     slava_ctx_free(ctx);
     return rc;

@@ -1,13 +1,17 @@
 /*
- * eval.h — retrieval evaluation internals (DESIGN.md §2), shared by `slava eval` and the
- * validation step of training.
+ * eval.h — retrieval evaluation (DESIGN.md §2) over embeddings: it takes L2-normalised
+ * embeddings and the relevance of one split, and knows nothing of heads or encoders. Whoever
+ * owns a model turns a split into embeddings (src/align/project.c projects it through heads);
+ * `slava eval` and the validation step of training both end here.
  *
- *   sv_evalset:  one split's features prepared once: clips in clip-id order (the tie-break order),
- *                frame-mean visual features (the visual head is linear, so it commutes with the
- *                mean), audio chunks, captions per kind with duplicates within a clip merged.
- *   sv_evalemb:  the L2-normalised embeddings of an sv_evalset under some heads.
+ *   sv_evalset:  one split's relevance, prepared once: clips in clip-id order (the tie-break
+ *                order), which clips have visual / audio features, and the captions kept per kind
+ *                (duplicates within a clip merged) with the clip each belongs to.
+ *   sv_evalemb:  the L2-normalised embeddings of an sv_evalset's items, in its order.
  *   sv_eval_tasks: the 7 tasks and their reverses from the embeddings.
  *   sv_retrieval_metrics: the metric core on a score matrix (tested on hand-made matrices).
+ *
+ * src/eval/ may include base/ and nn/ (the one GEMM); never align/ (tests/test_layout.sh).
  */
 #ifndef SLAVA_EVAL_H
 #define SLAVA_EVAL_H
@@ -17,16 +21,12 @@
 typedef struct {
     int split, n;
     const slava_clip **clip;        /* [n] borrowed from the dataset, sorted by id */
-    int d_v, d_a, d_t;
-    unsigned char *has_v, *has_a;   /* [n] */
-    float *vbar;                    /* [n, d_v] mean over frames (zero when no frames) */
-    float *abar;                    /* [n, d_a] mean over chunks (for a linear audio head) */
-    int *a_offs;                    /* [n+1] chunk rows of clip i in `a` (empty: no audio) */
-    float *a;                       /* [a_offs[n], d_a] */
+    int d_v, d_a, d_t;              /* the dataset's feature sizes */
+    unsigned char *has_v, *has_a;   /* [n] the clip has frames / audio chunks */
     int n_noaudio;
     int ncap[SLAVA_CAP_KINDS];      /* captions kept per kind (all clips) */
-    float *cap[SLAVA_CAP_KINDS];    /* [ncap, d_t] */
     int *cap_owner[SLAVA_CAP_KINDS];/* [ncap] row of the owning clip, non-decreasing */
+    int *cap_index[SLAVA_CAP_KINDS];/* [ncap] the caption's index in its clip's list of kind k */
     int merged[SLAVA_CAP_KINDS];    /* duplicates merged */
 } sv_evalset;
 
@@ -39,8 +39,9 @@ typedef struct {
 /* Prepare split `split` of ds. No clip in the split → SLAVA_E_NOTFOUND. */
 slava_status sv_evalset_build(slava_ctx *ctx, const slava_dataset *ds, int split, sv_evalset *out);
 void sv_evalset_free(sv_evalset *e);
-/* Embed every item of e with heads h. Feature sizes must match h. */
-slava_status sv_evalset_embed(slava_ctx *ctx, const sv_evalset *e, const slava_heads *h, sv_evalemb *out);
+/* Room for the embeddings of e at size P (v, a and cap[k] zeroed; released with
+ * sv_evalemb_free, also after a failure). */
+slava_status sv_evalemb_alloc(slava_ctx *ctx, const sv_evalset *e, int P, sv_evalemb *out);
 void sv_evalemb_free(sv_evalemb *m);
 
 /* Task i (0..6) is task i+1 of DESIGN.md §2, task 7+i its reverse. task_mask bit i selects
@@ -53,7 +54,8 @@ slava_status sv_eval_tasks(slava_ctx *ctx, const sv_evalset *e, const sv_evalemb
 double sv_mean_r10(const slava_eval_report *r, unsigned forward_mask);
 
 /* Metric core. S [nq, ng] scores (higher = better). Query q's relevant gallery items are
- * rel_idx[rel_off[q] .. rel_off[q+1]) (at least one). Ties rank the lower gallery index first.
+ * rel_idx[rel_off[q] .. rel_off[q+1]) (at least one). Ties rank the lower gallery index first;
+ * non-finite scores (NaN, inf) rank below every finite score (among themselves by index).
  * Fills everything of *m except name / reverse. */
 void sv_retrieval_metrics(const float *S, int nq, int ng, const int *rel_off, const int *rel_idx,
                           slava_task_metrics *m);

@@ -33,12 +33,17 @@ void sv_retrieval_metrics(const float *S, int nq, int ng, const int *rel_off, co
     for (int q = 0; q < nq; q++) {
         const float *s = S + (size_t)q * ng;
         int nr = rel_off[q + 1] - rel_off[q];
-        /* rank of a relevant item g: 1 + #(better scores) + #(equal scores at lower index) */
+        /* rank of a relevant item g: 1 + #(better scores) + #(equal scores at lower index), where a
+         * non-finite score (NaN, ±inf: diverged heads) ranks below every finite one — compared
+         * plainly, NaN would be "not worse" than anything and rank first */
         for (int r = 0; r < nr; r++) {
             int g = rel_idx[rel_off[q] + r];
             float sg = s[g];
             int rank = 1;
-            for (int j = 0; j < ng; j++) rank += s[j] > sg || (s[j] == sg && j < g);
+            if (isfinite(sg))
+                for (int j = 0; j < ng; j++) rank += isfinite(s[j]) && (s[j] > sg || (s[j] == sg && j < g));
+            else
+                for (int j = 0; j < ng; j++) rank += isfinite(s[j]) || j < g;
             ranks[r] = rank;
         }
         qsort(ranks, nr, sizeof(int), cmp_int);
@@ -185,16 +190,4 @@ double sv_mean_r10(const slava_eval_report *r, unsigned forward_mask) {
     for (int t = 0; t < 7; t++)
         if ((forward_mask & (1u << t)) && r->task[t].n_queries > 0) { s += r->task[t].hit[2]; k++; }
     return k ? s / k : 0;
-}
-
-slava_status slava_eval(slava_ctx *ctx, const slava_dataset *ds, int split, const slava_heads *h,
-                        slava_eval_report *out) {
-    sv_evalset e;
-    sv_evalemb m;
-    SV_TRY(sv_evalset_build(ctx, ds, split, &e));
-    slava_status st = sv_evalset_embed(ctx, &e, h, &m);
-    if (!st) st = sv_eval_tasks(ctx, &e, &m, SV_TASKS_ALL, out);
-    sv_evalemb_free(&m);
-    sv_evalset_free(&e);
-    return st;
 }

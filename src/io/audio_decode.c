@@ -9,6 +9,7 @@
  */
 #include "io/audio_decode.h"
 #include "io/video.h"   /* sv_ffmpeg_init: the one FFmpeg log hook */
+#include "io/media_mem.h"
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -21,6 +22,7 @@
 
 struct sv_audio_reader {
     char            *path;
+    AVIOContext     *mem_pb;        /* in-memory source (sv_audio_open_mem), else NULL */
     int              rate;          /* output rate */
     AVFormatContext *fmt;
     AVCodecContext  *dec;
@@ -53,17 +55,21 @@ void sv_audio_close(sv_audio_reader *r) {
     av_packet_free(&r->pkt);
     avcodec_free_context(&r->dec);
     avformat_close_input(&r->fmt);
+    sv_mem_avio_close(&r->mem_pb);
     free(r->fifo);
     free(r->path);
     free(r);
 }
 
-slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_reader **out) {
+/* Open `path`, or (mem != NULL) mem[mem_len] in memory with `path` as its name in messages. */
+static slava_status audio_open(slava_ctx *ctx, const char *path, const void *mem, size_t mem_len, int rate,
+                               sv_audio_reader **out) {
     *out = NULL;
     if (rate <= 0) return sv_err(ctx, SLAVA_E_ARG, "%s: bad output sample rate %d", path, rate);
     /* FFmpeg would otherwise print its own diagnostics; the library reports through ctx only. */
     sv_ffmpeg_init();
-    if (access(path, R_OK) != 0) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (!mem && access(path, R_OK) != 0) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (mem && mem_len == 0) return sv_err(ctx, SLAVA_E_FORMAT, "%s: empty input (0 bytes)", path);
 
     sv_audio_reader *r = calloc(1, sizeof *r);
     if (!r) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
@@ -72,7 +78,9 @@ slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_
     r->stream = -1;
     char eb[128];
     slava_status st = SLAVA_OK;
-    int e = avformat_open_input(&r->fmt, path, NULL, NULL);
+    if (!r->path) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
+    int e = sv_media_open_input(&r->fmt, &r->mem_pb, path, mem, mem_len);
+    if (e == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the file", path); goto fail; }
     if (e < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: not a media file FFmpeg can read (%s)", path, av_errstr(e, eb, sizeof eb));
         goto fail;
@@ -107,6 +115,15 @@ slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_
 fail:
     sv_audio_close(r);
     return st;
+}
+
+slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_reader **out) {
+    return audio_open(ctx, path, NULL, 0, rate, out);
+}
+
+slava_status sv_audio_open_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, int rate,
+                               sv_audio_reader **out) {
+    return audio_open(ctx, name, buf ? buf : "", len, rate, out);
 }
 
 /* (Re)configure the resampler for the frame's format: every input channel weighted 1/channels

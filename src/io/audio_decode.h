@@ -21,6 +21,10 @@ typedef struct sv_audio_reader sv_audio_reader;
 
 /* Open `path` and prepare decoding of its best audio stream to mono float at `rate` Hz. */
 slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_reader **out);
+/* The same on len bytes in memory (borrowed: buf must outlive the reader); `name` stands for the
+ * file in messages. */
+slava_status sv_audio_open_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, int rate,
+                               sv_audio_reader **out);
 /* Fill buf with up to n consecutive samples; *got receives how many (less than n only at the end
  * of the stream; 0 once everything has been read). Non-finite decoded samples → SLAVA_E_FORMAT. */
 slava_status sv_audio_read(slava_ctx *ctx, sv_audio_reader *r, float *buf, size_t n, size_t *got);

@@ -221,6 +221,14 @@ slava_status sv_clap_config_load(slava_ctx *ctx, const char *dir, sv_clap_audio_
     st = r.st;
     if (!st && cfg->enable_fusion)
         st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: enable_fusion is true; only the unfused CLAP audio model is supported", path);
+    if (!st && !(cfg->ln_eps > 0)) st = sv_err(ctx, SLAVA_E_FORMAT, "%s: audio_config layer_norm_eps must be positive", path);
+    if (!st && !(cfg->mlp_ratio > 0 && cfg->mlp_ratio <= 64 && (int)(cfg->mlp_ratio * cfg->patch_embeds_hidden_size) >= 1))
+        st = sv_err(ctx, SLAVA_E_FORMAT, "%s: audio_config mlp_ratio %g must be in (0, 64] and give an MLP of at least one unit",
+                    path, cfg->mlp_ratio);
+    for (int s = 0; s < cfg->num_stages && !st; s++)   /* "depths" may name more stages than the default heads */
+        if (cfg->num_heads[s] < 1)
+            st = sv_err(ctx, SLAVA_E_FORMAT, "%s: \"depths\" has %d stages but \"num_attention_heads\" gives none for stage %d",
+                        path, cfg->num_stages, s + 1);
     if (!st) {
         int C = cfg->patch_embeds_hidden_size;
         for (int s = 0; s < cfg->num_stages && !st; s++) {

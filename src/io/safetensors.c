@@ -246,7 +246,7 @@ char *sv_st_meta(const sv_stfile *f, const char *key) {
     return r;
 }
 
-static float half_to_float(uint16_t h) {
+float sv_half_to_float(uint16_t h) {
     uint32_t s = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
     if (e == 0) {
         if (m == 0) u = s;
@@ -269,7 +269,7 @@ slava_status sv_tensor_to_f32(slava_ctx *ctx, const char *path, const sv_tensor 
     switch (t->dtype) {
     case SV_F32: memcpy(out, p, (size_t)n * 4); break;
     case SV_F16:
-        for (int64_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); out[i] = half_to_float(h); }
+        for (int64_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); out[i] = sv_half_to_float(h); }
         break;
     case SV_BF16:
         for (int64_t i = 0; i < n; i++) {
@@ -433,37 +433,72 @@ void sv_weights_drop(void *weights, const void *p, size_t bytes) {
 
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-slava_status sv_weights_sha256(slava_ctx *ctx, const sv_weights *w, char out[65]) {
+static struct AVSHA *sha_start(slava_ctx *ctx) {
     struct AVSHA *sha = av_sha_alloc();
-    if (!sha || av_sha_init(sha, 256) < 0) { av_free(sha); return sv_err(ctx, SLAVA_E_NOMEM, "sha256: cannot initialise"); }
+    if (!sha || av_sha_init(sha, 256) < 0) {
+        av_free(sha);
+        sv_err(ctx, SLAVA_E_NOMEM, "sha256: cannot initialise");
+        return NULL;
+    }
+    return sha;
+}
+
+/* Hash len bytes, 64 MiB at a time (about 0.1 s) with a cancellation check between: 1 when the
+ * caller asked to stop. */
+static int sha_bytes(const slava_ctx *ctx, struct AVSHA *sha, const void *data, size_t len) {
+    const uint8_t *p = data;
+    while (len) {
+        unsigned int step = len > (1u << 26) ? (1u << 26) : (unsigned int)len;
+        if (sv_cancelled(ctx)) return 1;
+        av_sha_update(sha, p, step);
+        p += step;
+        len -= step;
+    }
+    return 0;
+}
+
+static void sha_finish(struct AVSHA *sha, char out[65]) {
+    uint8_t dig[32];
+    av_sha_final(sha, dig);
+    av_free(sha);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", dig[i]);
+}
+
+slava_status sv_st_sha256(slava_ctx *ctx, const sv_stfile *f, char out[65]) {
+    struct AVSHA *sha = sha_start(ctx);
+    if (!sha) return SLAVA_E_NOMEM;
+    if (sha_bytes(ctx, sha, f->map, f->map_len)) {
+        av_free(sha);
+        return sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: hashing interrupted", f->path);
+    }
+    sha_finish(sha, out);
+    return SLAVA_OK;
+}
+
+slava_status sv_weights_sha256(slava_ctx *ctx, const sv_weights *w, char out[65]) {
+    struct AVSHA *sha = sha_start(ctx);
+    if (!sha) return SLAVA_E_NOMEM;
     char **names = calloc(w->nfiles ? w->nfiles : 1, sizeof(char *));
     if (!names) { av_free(sha); return sv_err(ctx, SLAVA_E_NOMEM, "sha256: out of memory"); }
     for (int i = 0; i < w->nfiles; i++) names[i] = w->files[i]->path;
     qsort(names, w->nfiles, sizeof(char *), cmp_str_ptr);
     for (int i = 0; i < w->nfiles; i++)
         for (int j = 0; j < w->nfiles; j++)
-            if (w->files[j]->path == names[i]) {
-                const uint8_t *p = w->files[j]->map;
-                size_t left = w->files[j]->map_len;
-                while (left) { /* av_sha_update takes an unsigned int length */
-                    unsigned int step = left > (1u << 30) ? (1u << 30) : (unsigned int)left;
-                    av_sha_update(sha, p, step);
-                    p += step;
-                    left -= step;
-                }
+            if (w->files[j]->path == names[i] && sha_bytes(ctx, sha, w->files[j]->map, w->files[j]->map_len)) {
+                slava_status st = sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: hashing interrupted", names[i]);
+                free(names);
+                av_free(sha);
+                return st;
             }
     free(names);
     char *cfg = NULL;
     size_t cfg_len = 0;
     if (sv_read_file(ctx, w->config_path, &cfg, &cfg_len) == SLAVA_OK) {
-        av_sha_update(sha, (const uint8_t *)cfg, (unsigned int)cfg_len);
+        sha_bytes(NULL, sha, cfg, cfg_len);
         free(cfg);
     }
     slava_ctx_clear_error(ctx);
-    uint8_t dig[32];
-    av_sha_final(sha, dig);
-    av_free(sha);
-    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", dig[i]);
+    sha_finish(sha, out);
     return SLAVA_OK;
 }
 
@@ -498,34 +533,25 @@ slava_status sv_st_write(slava_ctx *ctx, const char *path, const sv_wtensor *t, 
     cJSON_Delete(root);
     if (!hdr) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     size_t hl = strlen(hdr), padded = (hl + 7) & ~(size_t)7;
-    size_t plen = strlen(path);
-    char *tmp = malloc(plen + 16);
-    if (!tmp) { free(hdr); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
-    snprintf(tmp, plen + 16, "%s.tmp%d", path, (int)getpid() % 100000);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: cannot write: %s", path, strerror(errno));
-        free(hdr); free(tmp);
-        return st;
-    }
+    /* parts: 8-byte header length, header, space padding to 8 bytes, then every tensor's bytes */
+    const void **parts = malloc(sizeof *parts * ((size_t)n + 3));
+    size_t *lens = malloc(sizeof *lens * ((size_t)n + 3));
+    if (!parts || !lens) { free(parts); free(lens); free(hdr); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
     unsigned char lenb[8];
     for (int i = 0; i < 8; i++) lenb[i] = (unsigned char)((uint64_t)padded >> (8 * i));
-    int ok = fwrite(lenb, 1, 8, f) == 8 && fwrite(hdr, 1, hl, f) == hl;
-    for (size_t i = hl; ok && i < padded; i++) ok = fputc(' ', f) != EOF;
-    for (int i = 0; ok && i < n; i++) {
+    static const char spaces[8] = "       ";
+    parts[0] = lenb; lens[0] = 8;
+    parts[1] = hdr; lens[1] = hl;
+    parts[2] = spaces; lens[2] = padded - hl;
+    for (int i = 0; i < n; i++) {
         size_t bytes = sv_dtype_size(t[i].dtype);
         for (int d = 0; d < t[i].ndim; d++) bytes *= (size_t)t[i].shape[d];
-        ok = bytes == 0 || fwrite(t[i].data, 1, bytes, f) == bytes;
+        parts[3 + i] = t[i].data;
+        lens[3 + i] = bytes;
     }
-    ok = (fflush(f) == 0) && ok;
-    ok = (fclose(f) == 0) && ok;
+    slava_status st = sv_write_parts(ctx, path, n + 3, parts, lens);
+    free(parts);
+    free(lens);
     free(hdr);
-    if (!ok || rename(tmp, path) != 0) {
-        slava_status st = sv_err(ctx, SLAVA_E_IO, "%s: write failed: %s", path, strerror(errno));
-        unlink(tmp);
-        free(tmp);
-        return st;
-    }
-    free(tmp);
-    return SLAVA_OK;
+    return st;
 }

@@ -51,8 +51,12 @@ slava_status sv_st_open(slava_ctx *ctx, const char *path, sv_stfile **out);
 slava_status sv_st_parse(slava_ctx *ctx, const char *path, const void *buf, size_t len, sv_stfile *f);
 void         sv_st_close(sv_stfile *f);
 const sv_tensor *sv_st_find(const sv_stfile *f, const char *name);
+/* sha256 (hex, 64 chars + NUL) of the file's bytes. */
+slava_status sv_st_sha256(slava_ctx *ctx, const sv_stfile *f, char out[65]);
 /* Metadata value by key from __metadata__ (malloc'd copy) or NULL. */
 char *sv_st_meta(const sv_stfile *f, const char *key);
+/* IEEE float16 bits → float (subnormals, inf and NaN kept). */
+float sv_half_to_float(uint16_t h);
 /* Copy any float dtype (F32/F16/BF16/F64) or integer tensor to float32 `out[numel]`. */
 slava_status sv_tensor_to_f32(slava_ctx *ctx, const char *path, const sv_tensor *t, float *out);
 
@@ -85,7 +89,8 @@ typedef struct {
     int64_t     shape[SV_MAX_DIMS];
     const void *data;        /* numel × dtype size bytes, little-endian */
 } sv_wtensor;
-/* meta: NULL or an array of key, value, key, value, ..., NULL. Written atomically (tmp + rename). */
+/* meta: NULL or an array of key, value, key, value, ..., NULL. Written atomically (temporary file,
+ * fsync, rename: base/atomic_file.h); a full disk is reported as such and leaves path as it was. */
 slava_status sv_st_write(slava_ctx *ctx, const char *path, const sv_wtensor *t, int n,
                          const char *const *meta);
 

@@ -10,6 +10,7 @@
  * they allocate anything, so a file declaring a huge resolution is refused up front.
  */
 #include "io/video.h"
+#include "io/media_mem.h"
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -54,6 +55,7 @@ static const char *ff_detail(char *buf, size_t cap) {
 
 struct slava_video {
     char            *path;
+    AVIOContext     *mem_pb;        /* in-memory source (sv_video_open_mem), else NULL */
     AVFormatContext *fmt;
     AVCodecContext  *dec;
     int              stream;
@@ -88,15 +90,21 @@ static slava_status no_frame_error(slava_ctx *ctx, const slava_video *v, const c
     return sv_err(ctx, SLAVA_E_FORMAT, "%s: no %s could be decoded%s%s", v->path, what, why[0] ? ": " : "", why);
 }
 
-static slava_status open_input(slava_ctx *ctx, const char *path, int still, slava_video **out) {
+/* Open `path`, or (mem != NULL) mem[mem_len] in memory with `path` as its name in messages. */
+static slava_status open_input(slava_ctx *ctx, const char *path, const void *mem, size_t mem_len, int still,
+                               slava_video **out) {
     char det[300];
     *out = NULL;
     sv_ffmpeg_init();
     sv_ffmpeg_clear_error();
-    struct stat sb;
-    if (stat(path, &sb) != 0) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
-    if (S_ISDIR(sb.st_mode)) return sv_err(ctx, SLAVA_E_IO, "%s: is a directory", path);
-    if (S_ISREG(sb.st_mode) && sb.st_size == 0) return sv_err(ctx, SLAVA_E_FORMAT, "%s: empty file (0 bytes)", path);
+    if (!mem) {
+        struct stat sb;
+        if (stat(path, &sb) != 0) return sv_err(ctx, SLAVA_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        if (S_ISDIR(sb.st_mode)) return sv_err(ctx, SLAVA_E_IO, "%s: is a directory", path);
+        if (S_ISREG(sb.st_mode) && sb.st_size == 0) return sv_err(ctx, SLAVA_E_FORMAT, "%s: empty file (0 bytes)", path);
+    } else if (mem_len == 0) {
+        return sv_err(ctx, SLAVA_E_FORMAT, "%s: empty input (0 bytes)", path);
+    }
 
     slava_video *v = calloc(1, sizeof *v);
     if (!v) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
@@ -105,7 +113,9 @@ static slava_status open_input(slava_ctx *ctx, const char *path, int still, slav
     v->stream = -1;
     slava_status st = SLAVA_OK;
     AVDictionary **sopts = NULL;
-    int ret = avformat_open_input(&v->fmt, path, NULL, NULL);
+    if (!v->path) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
+    int ret = sv_media_open_input(&v->fmt, &v->mem_pb, path, mem, mem_len);
+    if (ret == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the file", path); goto fail; }
     if (ret < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: not an image or video FFmpeg can read: %s%s", path,
                     av_err2str(ret), ff_detail(det, sizeof det));
@@ -302,10 +312,12 @@ static slava_status convert_cur(slava_ctx *ctx, slava_video *v) {
     return SLAVA_OK;
 }
 
-slava_status slava_video_open(slava_ctx *ctx, const char *path, double fps, slava_video **out) {
+static slava_status video_open(slava_ctx *ctx, const char *path, const void *mem, size_t mem_len, double fps,
+                               slava_video **out) {
+    *out = NULL;
     if (!(fps > 0) || !isfinite(fps)) return sv_err(ctx, SLAVA_E_ARG, "%s: fps must be positive, got %g", path, fps);
     slava_video *v;
-    SV_TRY(open_input(ctx, path, 0, &v));
+    SV_TRY(open_input(ctx, path, mem, mem_len, 0, &v));
     v->info.fps = fps;
     if (v->info.duration > 0) {
         int64_t n = (int64_t)ceil(v->info.duration * fps - TIME_EPS);
@@ -313,6 +325,15 @@ slava_status slava_video_open(slava_ctx *ctx, const char *path, double fps, slav
     }
     *out = v;
     return SLAVA_OK;
+}
+
+slava_status slava_video_open(slava_ctx *ctx, const char *path, double fps, slava_video **out) {
+    return video_open(ctx, path, NULL, 0, fps, out);
+}
+
+slava_status sv_video_open_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, double fps,
+                               slava_video **out) {
+    return video_open(ctx, name, buf ? buf : "", len, fps, out);
 }
 
 /* Middle of interval k, the interval cut at `end` seconds when the end falls inside it
@@ -390,6 +411,7 @@ void slava_video_close(slava_video *v) {
     av_packet_free(&v->pkt);
     avcodec_free_context(&v->dec);
     avformat_close_input(&v->fmt);
+    sv_mem_avio_close(&v->mem_pb);
     free(v->out.rgb);
     free(v->path);
     free(v);
@@ -403,10 +425,10 @@ void slava_image_free(slava_image *im) {
     memset(im, 0, sizeof *im);
 }
 
-slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out) {
+static slava_status image_load(slava_ctx *ctx, const char *path, const void *mem, size_t mem_len, slava_image *out) {
     memset(out, 0, sizeof *out);
     slava_video *v;
-    SV_TRY(open_input(ctx, path, 1, &v));
+    SV_TRY(open_input(ctx, path, mem, mem_len, 1, &v));
     slava_status st = SLAVA_OK;
     int r = decode_next(ctx, v, v->cur, &v->cur_t, &v->cur_d, &st);
     if (r == 0) st = no_frame_error(ctx, v, "image");
@@ -417,4 +439,12 @@ slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out
     }
     slava_video_close(v);
     return st;
+}
+
+slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out) {
+    return image_load(ctx, path, NULL, 0, out);
+}
+
+slava_status sv_image_load_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, slava_image *out) {
+    return image_load(ctx, name, buf ? buf : "", len, out);
 }

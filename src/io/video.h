@@ -17,4 +17,10 @@ void sv_ffmpeg_init(void);
 const char *sv_ffmpeg_last_error(void);
 void sv_ffmpeg_clear_error(void);
 
+/* slava_video_open / slava_image_load on len bytes in memory (borrowed: buf must outlive the
+ * video); `name` stands for the file in messages. Same decoders, limits and errors as files. */
+slava_status sv_video_open_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, double fps,
+                               slava_video **out);
+slava_status sv_image_load_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, slava_image *out);
+
 #endif

@@ -89,7 +89,7 @@ void sv_quick_gelu(float *x, size_t n);   /* x * sigmoid(1.702 x) */
 void sv_gelu_erf(float *x, size_t n);     /* 0.5 x (1 + erf(x / sqrt 2)) */
 void sv_relu(float *x, size_t n);
 void sv_add(float *y, const float *x, size_t n);          /* y += x */
-void sv_l2_normalize_rows(float *x, int n, int d);        /* row /= max(||row||, 1e-12) */
+void sv_l2_normalize_rows(float *x, int n, int d);        /* row /= max(||row||, 1e-12), in double */
 
 /*
  * Multi-head attention over nseq packed sequences. Sequence s occupies rows

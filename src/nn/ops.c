@@ -67,7 +67,7 @@ void sv_l2_normalize_rows(float *x, int n, int d) {
         float *r = x + (size_t)i * d;
         double ss = 0;
         for (int j = 0; j < d; j++) ss += (double)r[j] * r[j];
-        float inv = (float)(1.0 / fmax(sqrt(ss), 1e-12));
-        for (int j = 0; j < d; j++) r[j] *= inv;
+        double inv = 1.0 / fmax(sqrt(ss), 1e-12);
+        for (int j = 0; j < d; j++) r[j] = (float)(r[j] * inv);
     }
 }

@@ -12,6 +12,7 @@
  *                   tower on every caption text not encoded before (same text → same feature,
  *                   reused from the batch or the store), collects the rows of the clip in flight,
  *                   and commits each clip in ONE store transaction when its last part is through.
+ * The towers are the embedder's (src/embed/embed.h: loaded once, called batch by batch here).
  * A GEMM's rounding may depend on the batch a row is in (OpenBLAS's Haswell kernels do), so
  * resumption works by groups of group_clips clips: batches never span groups, and a group with
  * anything left to do is encoded again whole. Every batch then holds the same clips, and the text
@@ -19,7 +20,11 @@
  * the batch), as in an uninterrupted run: the stored bytes are equal (tests/test_e2e.c).
  */
 #include "base/base.h"
-#include "io/safetensors.h"
+#include "embed/embed.h"
+#include "io/filestamp.h"
+#include "pipeline/shard.h"
+#include "store/shard.h"
+#include "store/store.h"
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
@@ -35,29 +40,9 @@ void slava_encode_opts_default(slava_encode_opts *o) {
     o->retry_failed = 0;
 }
 
-/* ------------------------------------------------------------------ encoder identities */
-
-static slava_status dir_sha(slava_ctx *ctx, const char *dir, char out[65]) {
-    sv_weights *w;
-    SV_TRY(sv_weights_open(ctx, dir, &w));
-    slava_status st = sv_weights_sha256(ctx, w, out);
-    sv_weights_free(w);
-    return st;
-}
-
-slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
-                               char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]) {
-    char clip_sha[65], clap_sha[65];
-    if (!clip_dir || !clap_dir) return sv_err(ctx, SLAVA_E_ARG, "encode: both a CLIP and a CLAP folder are needed");
-    if (!(fps > 0) || !isfinite(fps)) return sv_err(ctx, SLAVA_E_ARG, "encode: fps must be > 0, got %g", fps);
-    SV_TRY(dir_sha(ctx, clip_dir, clip_sha));
-    SV_TRY(dir_sha(ctx, clap_dir, clap_sha));
-    if (fps == 1.0) snprintf(id[SLAVA_MOD_VISUAL], SLAVA_ENCODER_ID_LEN, "%s", clip_sha);
-    else snprintf(id[SLAVA_MOD_VISUAL], SLAVA_ENCODER_ID_LEN, "%s@%gfps", clip_sha, fps);
-    snprintf(id[SLAVA_MOD_AUDIO], SLAVA_ENCODER_ID_LEN, "%s", clap_sha);
-    snprintf(id[SLAVA_MOD_TEXT], SLAVA_ENCODER_ID_LEN, "%s", clip_sha);
-    return SLAVA_OK;
-}
+/* What a rerun found changed in a stored clip (issue 10). */
+#define CHANGED_MEDIA 1u      /* the video's content differs from the one encoded */
+#define CHANGED_CAPTIONS 2u   /* a caption text differs, or captions were added / removed */
 
 /* ------------------------------------------------------------------ jobs and the queue */
 
@@ -75,6 +60,7 @@ typedef struct {
     float *pixels;           /* [t_v, 3, S, S] */
     int    t_a;
     float *mel;              /* [t_a, SLAVA_MEL_FRAMES, SLAVA_MEL_BINS] */
+    sv_file_stamp stamp;     /* the video file as read (last part; unknown when none) */
 } job;
 
 static void job_free(job *j) {
@@ -94,7 +80,7 @@ typedef struct {
     double fps;
     const slava_clip_preproc *pp;
     int S;                       /* CLIP image side */
-    const slava_clap_audio *clap;
+    const slava_embedder *emb;   /* its CLAP front end (the mel features) */
     int part_frames, part_chunks;
     int frame_limit, chunk_limit; /* the decoder waits while this many frames / chunks are queued */
     /* shared, under mu */
@@ -105,7 +91,9 @@ typedef struct {
     int queued_frames, queued_chunks;
     int finished;                /* the decoder pushed every clip */
     int stop;                    /* set by the consumer: finish now */
-    slava_status fatal;          /* out of memory in the decoder */
+    slava_cancel_fn cancel;      /* the caller's cancellation check, polled per frame / chunk */
+    void *cancel_user;
+    slava_status fatal;          /* out of memory in the decoder, or cancelled */
     char fatal_msg[1024];
     double t_decode;
 } pipe_state;
@@ -166,6 +154,7 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
         const slava_image *im;
         double t;
         int got;
+        if (sv_cancelled(ctx)) { st = SLAVA_E_INTERRUPTED; break; }
         st = slava_video_next(ctx, v, &im, &t, &got);
         if (st || !got) break;
         int ow, oh;
@@ -203,10 +192,11 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
         if (!wave) st = SLAVA_E_NOMEM;
         while (!st) {
             int n;
+            if (sv_cancelled(ctx)) { st = SLAVA_E_INTERRUPTED; break; }
             st = slava_audio_next_chunk(ctx, a, wave, &n);
             if (st || n == 0) break;
             if ((st = part_room(&j, fsz, p->part_frames, msz, p->part_chunks, 1))) break;
-            st = slava_clap_features(ctx, p->clap, wave, n, -1, j.mel + msz * j.t_a);
+            st = sv_embedder_mel(ctx, p->emb, wave, n, j.mel + msz * j.t_a);
             if (st) break;
             j.t_a++;
             chunks++;
@@ -234,12 +224,18 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
         if (!j.error) return SLAVA_E_NOMEM;
     }
     j.last = 1;
+    sv_file_stamp_clear(&j.stamp);
+    if (mc->video && sv_file_stamp_get(ctx, mc->video, 1, &j.stamp)) {
+        sv_file_stamp_clear(&j.stamp);   /* unreadable now: recorded as unknown */
+        slava_ctx_clear_error(ctx);
+    }
     return push_job(p, &j, t_busy) ? SLAVA_E_INTERRUPTED : SLAVA_OK;
 }
 
 static void *decode_thread(void *arg) {
     pipe_state *p = arg;
     slava_ctx *ctx = slava_ctx_new();
+    if (ctx) slava_ctx_set_cancel(ctx, p->cancel, p->cancel_user);
     /* The towers use the cores through OpenMP/BLAS on the other thread; decoding here stays serial. */
     omp_set_num_threads(1);
     slava_status st = ctx ? SLAVA_OK : SLAVA_E_NOMEM;
@@ -256,6 +252,9 @@ static void *decode_thread(void *arg) {
         const slava_media_clip *mc = &p->c->clips[p->todo[i > 0 ? i - 1 : 0]];
         p->fatal = st;
         snprintf(p->fatal_msg, sizeof p->fatal_msg, "%s: out of memory while decoding", mc->video ? mc->video : mc->id);
+    } else if (st == SLAVA_E_INTERRUPTED && !p->stop) {   /* cancelled here, not stopped by the consumer */
+        p->fatal = st;
+        snprintf(p->fatal_msg, sizeof p->fatal_msg, "encode: interrupted while decoding clip '%s'", p->c->clips[p->todo[i > 0 ? i - 1 : 0]].id);
     }
     p->finished = 1;
     pthread_cond_broadcast(&p->cv);
@@ -291,29 +290,34 @@ static int pop_job(pipe_state *p, job *j, double *waited) {
 
 /* ------------------------------------------------------------------ the encoding side */
 
+/* The towers, loaded through the embedder (src/embed/), and their sizes. */
 typedef struct {
-    slava_clip_vision *vis;
-    slava_clip_text *txt;
-    slava_clap_audio *aud;
+    slava_embedder *emb;
     int S, Dv, Dt, Da;
 } models;
 
 static void models_free(models *m) {
-    slava_clip_vision_free(m->vis);
-    slava_clip_text_free(m->txt);
-    slava_clap_audio_free(m->aud);
+    slava_embedder_free(m->emb);
     memset(m, 0, sizeof *m);
 }
 
 static slava_status models_load(slava_ctx *ctx, const slava_encode_opts *o, models *m) {
     memset(m, 0, sizeof *m);
-    slava_status st = slava_clip_vision_load(ctx, o->clip_dir, &m->vis);
-    if (!st) st = slava_clip_text_load(ctx, o->clip_dir, &m->txt);
-    if (!st) st = slava_clap_audio_load(ctx, o->clap_dir, &m->aud);
-    if (st) { models_free(m); return st; }
-    slava_clip_vision_dims(m->vis, &m->S, &m->Dv, NULL);
-    slava_clip_text_dims(m->txt, &m->Dt, NULL, NULL);
-    slava_clap_audio_dims(m->aud, &m->Da, NULL);
+    slava_embedder_opts eo;
+    slava_embedder_opts_default(&eo);
+    eo.clip_dir = o->clip_dir;
+    eo.clap_dir = o->clap_dir;
+    eo.fps = o->fps;
+    eo.frame_batch = o->frame_batch;
+    eo.chunk_batch = o->chunk_batch;
+    eo.text_batch = o->caption_batch;
+    SV_TRY(slava_embedder_load(ctx, &eo, &m->emb));
+    slava_embedder_info info;
+    slava_embedder_get_info(m->emb, &info);
+    m->S = info.image_size;
+    m->Dv = info.d_v;
+    m->Dt = info.d_t;
+    m->Da = info.d_a;
     return SLAVA_OK;
 }
 
@@ -328,6 +332,7 @@ typedef struct {
     /* distinct caption texts of the batch */
     const char **texts;        /* [n_text] borrowed from the collection */
     int   *text_known;         /* 1: feature taken from the store */
+    int   *text_first;         /* 1: the text's first clip is in this batch (encoded with the batch) */
     float *tf;                 /* [n_text, Dt] */
     int    n_text, text_cap;
     int  **cap_row;            /* per job: rows of its captions, kinds in order then idx */
@@ -344,6 +349,7 @@ static void batch_free(batch *b) {
     free(b->cap_row);
     free(b->texts);
     free(b->text_known);
+    free(b->text_first);
     sv_free(b->tf);
     sv_free(b->vis);
     sv_free(b->aud);
@@ -387,6 +393,7 @@ typedef struct {
     batch b;
     tslot *ht;
     int ht_cap;
+    unsigned char *changed;    /* per collection clip: CHANGED_* bits found before encoding */
     tslot *first;              /* every caption text of the collection -> first clip index (row) */
     int first_cap;
     int failures_cap;
@@ -449,35 +456,46 @@ static slava_status encode_texts(slava_ctx *ctx, encoder *e) {
     if (!b->n_text) return SLAVA_OK;
     sv_free(b->tf);
     free(b->text_known);
+    free(b->text_first);
     b->tf = sv_alloc(sizeof(float) * (size_t)b->n_text * e->m.Dt);
     b->text_known = calloc((size_t)b->n_text, sizeof(int));
+    b->text_first = calloc((size_t)b->n_text, sizeof(int));
     const char **todo = malloc(sizeof(char *) * (size_t)b->n_text);
     int *todo_row = malloc(sizeof(int) * (size_t)b->n_text);
     float *out = sv_alloc(sizeof(float) * (size_t)b->n_text * e->m.Dt);
     slava_status st = SLAVA_OK;
-    if (!b->tf || !b->text_known || !todo || !todo_row || !out) st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
-    int n_todo = 0;
+    if (!b->tf || !b->text_known || !b->text_first || !todo || !todo_row || !out)
+        st = sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+    int n_todo = 0, n_alone = 0;
     double t0 = sv_now();
-    /* Reuse a stored feature only for a text that first occurs in a clip before this batch: those
-     * clips are committed (or failed) in any run, so an interrupted and resumed run encodes exactly
-     * the same texts together in this batch as an uninterrupted one. */
+    /* A text whose first clip (in the collection) is in this batch is encoded with the batch's other
+     * such texts: the same texts together in any run, so an interrupted and resumed run (or a shard
+     * of a sharded run) computes the same bytes. A text first met before this batch is reused from
+     * the store; when the store lacks it (its first clip failed, or belongs to another shard) it is
+     * encoded on its own, which gives the same bytes whatever else the batch holds. Those texts are
+     * queued from the end of todo. */
     const int first_clip = b->jobs[0].clip;
     for (int i = 0; !st && i < b->n_text; i++) {
-        int found = 0;
-        if (first_clip_of(e->first, e->first_cap, b->texts[i]) < first_clip)
+        int found = 0, earlier = first_clip_of(e->first, e->first_cap, b->texts[i]) < first_clip;
+        if (earlier)
             st = slava_store_find_text_feature(ctx, e->s, b->texts[i], e->ids[SLAVA_MOD_TEXT],
                                                b->tf + (size_t)i * e->m.Dt, e->m.Dt, &found);
         b->text_known[i] = found;
-        if (!found) { todo[n_todo] = b->texts[i]; todo_row[n_todo++] = i; }
+        b->text_first[i] = !earlier;
+        if (found) continue;
+        if (earlier) { n_alone++; todo[b->n_text - n_alone] = b->texts[i]; todo_row[b->n_text - n_alone] = i; }
+        else { todo[n_todo] = b->texts[i]; todo_row[n_todo++] = i; }
     }
     e->sum->t_store += sv_now() - t0;
     t0 = sv_now();
     for (int i0 = 0; !st && i0 < n_todo; i0 += e->o->caption_batch) {
         int nb = n_todo - i0 < e->o->caption_batch ? n_todo - i0 : e->o->caption_batch;
-        st = slava_clip_text_encode(ctx, e->m.txt, nb, todo + i0, out, NULL);
+        st = sv_embedder_captions(ctx, e->m.emb, nb, todo + i0, out, NULL);
         for (int i = 0; !st && i < nb; i++)
             memcpy(b->tf + (size_t)todo_row[i0 + i] * e->m.Dt, out + (size_t)i * e->m.Dt, sizeof(float) * e->m.Dt);
     }
+    for (int i = b->n_text - 1; !st && i >= b->n_text - n_alone; i--)
+        st = sv_embedder_captions(ctx, e->m.emb, 1, todo + i, b->tf + (size_t)todo_row[i] * e->m.Dt, NULL);
     e->sum->t_text += sv_now() - t0;
     free(todo);
     free(todo_row);
@@ -511,13 +529,13 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
             for (int f = 0; !st && f < j->t_v; f++) {
                 memcpy(pix + fsz * fill, j->pixels + fsz * f, sizeof(float) * fsz);
                 if (++fill == e->o->frame_batch) {
-                    st = slava_clip_vision_encode(ctx, e->m.vis, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
+                    st = sv_embedder_frames(ctx, e->m.emb, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
                     row += fill;
                     fill = 0;
                 }
             }
         }
-        if (!st && fill) st = slava_clip_vision_encode(ctx, e->m.vis, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
+        if (!st && fill) st = sv_embedder_frames(ctx, e->m.emb, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
     }
     e->sum->t_vision += sv_now() - t0;
     t0 = sv_now();
@@ -528,13 +546,13 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
             for (int f = 0; !st && f < j->t_a; f++) {
                 memcpy(mel + msz * fill, j->mel + msz * f, sizeof(float) * msz);
                 if (++fill == e->o->chunk_batch) {
-                    st = slava_clap_audio_encode(ctx, e->m.aud, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
+                    st = sv_embedder_chunks(ctx, e->m.emb, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
                     row += fill;
                     fill = 0;
                 }
             }
         }
-        if (!st && fill) st = slava_clap_audio_encode(ctx, e->m.aud, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
+        if (!st && fill) st = sv_embedder_chunks(ctx, e->m.emb, fill, mel, b->aud + (size_t)row * e->m.Da, NULL);
     }
     e->sum->t_audio += sv_now() - t0;
     if (!st) st = encode_texts(ctx, e);
@@ -562,13 +580,19 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
         }
         if (!j->last) continue;
         e->acc_clip = -1;
+        unsigned changed = e->changed[j->clip];
         st = slava_store_begin(ctx, e->s);
+        /* a replaced video: the features of every encoder describe the old one */
+        if (!st && (changed & CHANGED_MEDIA)) st = sv_store_drop_clip_features(ctx, e->s, mc->id);
         if (!st) st = slava_store_put_clip(ctx, e->s, mc->id, mc->split, mc->video, j->duration, j->has_audio, j->error);
+        if (!st) st = sv_store_set_source(ctx, e->s, mc->id, NULL, &j->stamp);
         int r = 0, reused = 0;
         if (!j->error) {
+            /* a changed text drops the caption's old features (store trigger); gone ones are deleted */
             for (int k = 0; !st && k < SLAVA_CAP_KINDS; k++)
                 for (int i = 0; !st && i < mc->n_cap[k]; i++)
                     st = slava_store_put_caption(ctx, e->s, mc->id, k, i, mc->cap[k][i]);
+            if (!st) st = sv_store_trim_captions(ctx, e->s, mc->id, mc->n_cap);
             if (!st) st = slava_store_put_clip_feature(ctx, e->s, mc->id, SLAVA_MOD_VISUAL, e->ids[SLAVA_MOD_VISUAL],
                                                        e->acc_vis, e->acc_tv, e->m.Dv, NULL);
             if (!st && j->has_audio)
@@ -580,6 +604,9 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
                     reused += b->text_known[row];
                     st = slava_store_put_caption_feature(ctx, e->s, mc->id, k, i, e->ids[SLAVA_MOD_TEXT],
                                                          b->tf + (size_t)row * e->m.Dt, e->m.Dt, NULL);
+                    /* a shard lists the texts it computed in their first clip's batch (merge takes those) */
+                    if (!st && e->o->shard_count > 0 && b->text_first[row]) st = sv_shard_first_text(ctx, e->s, mc->cap[k][i]);
+                    b->text_first[row] = 0;
                     /* the same text later in this batch is now "stored" too */
                     b->text_known[row] = 1;
                 }
@@ -599,6 +626,7 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
             sum->failed++;
         } else {
             sum->encoded++;
+            sum->updated += changed != 0;
             sum->no_audio += !j->has_audio;
             sum->frames += e->acc_tv;
             sum->chunks += e->acc_ta;
@@ -606,7 +634,7 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
             sum->captions_reused += reused;
         }
         e->done++;
-        if (report(e, sum->failed)) {
+        if (report(e, sum->failed) || sv_cancelled(ctx)) {
             e->sum->t_store += sv_now() - t0;
             st = sv_err(ctx, SLAVA_E_INTERRUPTED, "encode: interrupted");
             goto out;
@@ -628,6 +656,126 @@ void slava_encode_summary_free(slava_encode_summary *sum) {
     sum->n_failures = 0;
 }
 
+/* ------------------------------------------------------------------ what this run does */
+
+/* The run's plan, made before anything is encoded or written. */
+typedef struct {
+    int *todo, n_todo;            /* collection indices to encode, in order */
+    unsigned char *changed;       /* [c->n] CHANGED_* */
+    unsigned char *restamp;       /* [c->n] same content, but the recorded path / stamp is out of date */
+    unsigned char *move;          /* [c->n] stored under another split: move it (allow_split_change) */
+    sv_file_stamp *stamp;         /* [c->n] the file as hashed by the scan (when restamp) */
+} run_plan;
+
+static void plan_free(run_plan *p) {
+    free(p->todo); free(p->changed); free(p->restamp); free(p->move); free(p->stamp);
+    memset(p, 0, sizeof *p);
+}
+
+/* Compare each stored clip with its collection entry (nothing is written). A clip stored under
+ * another split is an error naming it and both splits unless o->allow_split_change. */
+static slava_status scan_changes(slava_ctx *ctx, const slava_collection *c, slava_store *s,
+                                 const slava_encode_opts *o, run_plan *p) {
+    int conflicts = 0, first = -1, first_split = 0;
+    for (int i = 0; i < c->n; i++) {
+        const slava_media_clip *mc = &c->clips[i];
+        sv_stored_source ss;
+        int found, same = 1;
+        SV_TRY(sv_store_get_source(ctx, s, mc->id, &ss, &found));
+        if (!found) continue;
+        if (ss.split != mc->split) {
+            if (o->allow_split_change) p->move[i] = 1;
+            else if (!conflicts++) { first = i; first_split = ss.split; }
+        }
+        /* (a failed clip stored no captions: its media decide) */
+        slava_status st = ss.failed ? SLAVA_OK
+                                    : sv_store_captions_same(ctx, s, mc->id, mc->n_cap, (char *const *const *)mc->cap, &same);
+        if (!st && !same) p->changed[i] |= CHANGED_CAPTIONS;
+        sv_file_stamp now;
+        if (!st && mc->video && sv_file_stamp_get(ctx, mc->video, 0, &now) == SLAVA_OK) {
+            int other_path = !ss.source || strcmp(ss.source, mc->video);
+            /* size and mtime are the quick check; the content hash decides */
+            if ((o->verify_content || other_path || !ss.stamp.sha256[0] || !sv_file_stamp_same_meta(&ss.stamp, &now)) &&
+                sv_file_stamp_get(ctx, mc->video, 1, &now) == SLAVA_OK) {
+                if (ss.stamp.sha256[0] ? strcmp(ss.stamp.sha256, now.sha256) != 0 : ss.failed)
+                    p->changed[i] |= CHANGED_MEDIA;    /* (a failed clip with no record: try the file again) */
+                else
+                    p->restamp[i] = 1;                 /* same bytes, or a store without stamps yet: record */
+                p->stamp[i] = now;
+            }
+        }
+        slava_ctx_clear_error(ctx);   /* a file unreadable now fails when it is decoded */
+        free(ss.source);
+        if (st) return st;
+    }
+    if (conflicts) {
+        const slava_media_clip *mc = &c->clips[first];
+        char more[64] = "";
+        if (conflicts > 1) snprintf(more, sizeof more, " (and %d more clips)", conflicts - 1);
+        return sv_err(ctx, SLAVA_E_ARG,
+                      "%s: clip '%s' is stored in the %s split but the collection puts it in %s%s: a clip must never "
+                      "change split silently (train/test leakage); nothing was written (allow it with --allow-split-change)",
+                      s->path, mc->id, slava_split_name(first_split), slava_split_name(mc->split), more);
+    }
+    return SLAVA_OK;
+}
+
+/* Which clips to encode: groups of group_clips consecutive clips are the unit of resumption: a
+ * group with any clip absent, incomplete or changed (or failed, with retry_failed) is encoded
+ * again as a whole, so every batch has the same clips as in an uninterrupted run. Then the writes
+ * that need no encoding, in one transaction: clips moved between splits, stamps recorded. */
+static slava_status plan_run(slava_ctx *ctx, const slava_collection *c, slava_store *s, const slava_encode_opts *o,
+                             const char *const *enc, slava_encode_summary *sum, run_plan *p) {
+    size_t n = (size_t)(c->n ? c->n : 1);
+    memset(p, 0, sizeof *p);
+    p->todo = malloc(sizeof(int) * n);
+    p->changed = calloc(n, 1);
+    p->restamp = calloc(n, 1);
+    p->move = calloc(n, 1);
+    p->stamp = malloc(sizeof *p->stamp * n);
+    if (!p->todo || !p->changed || !p->restamp || !p->move || !p->stamp) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+    SV_TRY(scan_changes(ctx, c, s, o, p));
+    unsigned char *in_todo = calloc(n, 1);
+    if (!in_todo) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
+    slava_status st = SLAVA_OK;
+    if (o->shard_count > 0) sum->clips = 0;
+    for (int g0 = 0; !st && g0 < c->n; g0 += o->group_clips) {
+        int g1 = g0 + o->group_clips < c->n ? g0 + o->group_clips : c->n, redo = 0, complete = 0, failed = 0;
+        if (!sv_shard_owns_group(o, g0 / o->group_clips)) continue;
+        if (o->shard_count > 0) sum->clips += g1 - g0;
+        for (int i = g0; !st && i < g1; i++) {
+            slava_clip_state state;
+            st = slava_store_clip_state(ctx, s, c->clips[i].id, enc, &state, NULL);
+            if (!st && o->done && state != SLAVA_CLIP_COMPLETE) {
+                /* a sharded run: what the target store holds counts as stored */
+                slava_clip_state in_done;
+                st = slava_store_clip_state(ctx, o->done, c->clips[i].id, enc, &in_done, NULL);
+                if (!st && (in_done == SLAVA_CLIP_COMPLETE || (in_done == SLAVA_CLIP_FAILED && state == SLAVA_CLIP_ABSENT)))
+                    state = in_done;
+            }
+            if (p->changed[i]) redo = 1;
+            else if (state == SLAVA_CLIP_COMPLETE) complete++;
+            else if (state == SLAVA_CLIP_FAILED && !o->retry_failed) failed++;
+            else redo = 1;
+        }
+        if (redo) for (int i = g0; i < g1; i++) { p->todo[p->n_todo++] = i; in_todo[i] = 1; }
+        else { sum->skipped += complete; sum->prev_failed += failed; }
+    }
+    int mine = 0;
+    if (!st) st = sv_store_tx_begin(ctx, s, &mine);
+    for (int i = 0; !st && i < c->n; i++) {
+        const slava_media_clip *mc = &c->clips[i];
+        if (p->move[i]) { st = sv_store_move_clip(ctx, s, mc->id, mc->split); sum->moved++; }
+        if (!st && p->restamp[i] && !in_todo[i]) st = sv_store_set_source(ctx, s, mc->id, mc->video, &p->stamp[i]);
+    }
+    if (mine) {
+        slava_status st2 = sv_store_tx_end(ctx, s, mine, st == SLAVA_OK);
+        if (!st) st = st2;
+    }
+    free(in_todo);
+    return st;
+}
+
 slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, slava_store *s,
                                      const slava_encode_opts *o, slava_encode_summary *sum) {
     memset(sum, 0, sizeof *sum);
@@ -635,31 +783,26 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     sum->clips = c->n;
     if (o->frame_batch < 1 || o->chunk_batch < 1 || o->caption_batch < 1 || o->group_clips < 1)
         return sv_err(ctx, SLAVA_E_ARG, "encode: batch and group sizes must be >= 1");
+    if (o->shard_count < 0 || (o->shard_count > 0 && (o->shard_index < 1 || o->shard_index > o->shard_count)))
+        return sv_err(ctx, SLAVA_E_ARG, "encode: shard %d of %d: expected 1 <= I <= N", o->shard_index, o->shard_count);
     SV_TRY(slava_encoder_ids(ctx, o->clip_dir, o->clap_dir, o->fps, sum->encoder_id));
-    /* which clips are still to do */
-    int *todo = malloc(sizeof(int) * (size_t)(c->n ? c->n : 1));
-    if (!todo) return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory");
-    int n_todo = 0;
+    if (o->shard_count > 0) {
+        slava_shard_info want;
+        SV_TRY(sv_shard_describe(ctx, c, o, sum->encoder_id, &want));
+        SV_TRY(sv_shard_claim(ctx, s, &want));
+    }
     const char *enc[SLAVA_MODS] = {sum->encoder_id[0], sum->encoder_id[1], sum->encoder_id[2]};
     double t0 = sv_now();
-    /* Groups of group_clips consecutive clips are the unit of resumption: a group with any clip
-     * absent or incomplete (or failed, with retry_failed) is encoded again as a whole, so every
-     * batch has the same clips as in an uninterrupted run. */
-    for (int g0 = 0; g0 < c->n; g0 += o->group_clips) {
-        int g1 = g0 + o->group_clips < c->n ? g0 + o->group_clips : c->n, redo = 0, complete = 0, failed = 0;
-        for (int i = g0; i < g1; i++) {
-            slava_clip_state state;
-            slava_status st = slava_store_clip_state(ctx, s, c->clips[i].id, enc, &state, NULL);
-            if (st) { free(todo); return st; }
-            if (state == SLAVA_CLIP_COMPLETE) complete++;
-            else if (state == SLAVA_CLIP_FAILED && !o->retry_failed) failed++;
-            else redo = 1;
-        }
-        if (redo) for (int i = g0; i < g1; i++) todo[n_todo++] = i;
-        else { sum->skipped += complete; sum->prev_failed += failed; }
-    }
+    run_plan pl;
+    slava_status pst = plan_run(ctx, c, s, o, enc, sum, &pl);
     sum->t_store += sv_now() - t0;
-    if (n_todo == 0) { free(todo); sum->seconds = sv_now() - t_start; return SLAVA_OK; }
+    if (pst) { plan_free(&pl); return pst; }
+    const int *todo = pl.todo, n_todo = pl.n_todo;
+    if (n_todo == 0) {
+        plan_free(&pl);
+        sum->seconds = sv_now() - t_start;
+        return o->shard_count > 0 ? sv_shard_set_complete(ctx, s, 1) : SLAVA_OK;
+    }
 
     encoder e = {0};
     e.c = c;
@@ -667,12 +810,13 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     e.o = o;
     e.sum = sum;
     e.total = n_todo;
+    e.changed = pl.changed;
     memcpy(e.ids, sum->encoder_id, sizeof e.ids);
     e.progress = ctx->progress;
     e.progress_user = ctx->progress_user;
     ctx->progress = NULL;
     slava_status st = models_load(ctx, o, &e.m);
-    if (st) { free(todo); ctx->progress = e.progress; return st; }
+    if (st) { plan_free(&pl); ctx->progress = e.progress; return st; }
     {
         int total = 0;
         for (int i = 0; i < c->n; i++)
@@ -680,7 +824,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
         e.first_cap = 64;
         while (e.first_cap < 2 * total + 16) e.first_cap *= 2;
         e.first = calloc((size_t)e.first_cap, sizeof *e.first);
-        if (!e.first) { models_free(&e.m); free(todo); ctx->progress = e.progress; return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory"); }
+        if (!e.first) { models_free(&e.m); plan_free(&pl); ctx->progress = e.progress; return sv_err(ctx, SLAVA_E_NOMEM, "encode: out of memory"); }
         for (int i = 0; i < c->n; i++)
             for (int k = 0; k < SLAVA_CAP_KINDS; k++)
                 for (int j = 0; j < c->clips[i].n_cap[k]; j++) {
@@ -698,9 +842,11 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     p.todo = todo;
     p.n_todo = n_todo;
     p.fps = o->fps;
-    p.pp = slava_clip_vision_preproc(e.m.vis);
+    p.pp = sv_embedder_preproc(e.m.emb);
     p.S = e.m.S;
-    p.clap = e.m.aud;
+    p.emb = e.m.emb;
+    p.cancel = ctx->cancel;
+    p.cancel_user = ctx->cancel_user;
     p.part_frames = o->frame_batch;
     p.part_chunks = 4 * o->chunk_batch;
     p.frame_limit = 2 * o->frame_batch;
@@ -713,7 +859,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
         pthread_mutex_destroy(&p.mu);
         pthread_cond_destroy(&p.cv);
         models_free(&e.m);
-        free(todo);
+        plan_free(&pl);
         return sv_err(ctx, SLAVA_E_INTERNAL, "encode: cannot start the decode thread");
     }
     for (;;) {
@@ -764,8 +910,9 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     free(e.acc_aud);
     free(e.first);
     models_free(&e.m);
-    free(todo);
+    plan_free(&pl);
     ctx->progress = e.progress;
+    if (!st && o->shard_count > 0) st = sv_shard_set_complete(ctx, s, 1);
     sum->seconds = sv_now() - t_start;
     return st;
 }

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ------------------------------------------------------------------ names */
 
@@ -37,7 +38,7 @@ int slava_store_modality_parse(const char *name) { return name_parse(MOD_NAMES, 
 
 static const char SCHEMA_SQL[] =
     "CREATE TABLE schema_version(version INTEGER NOT NULL);"
-    "INSERT INTO schema_version VALUES(1);"
+    "INSERT INTO schema_version VALUES(2);"
     "CREATE TABLE clips("
     "  id INTEGER PRIMARY KEY,"
     "  name TEXT NOT NULL UNIQUE,"
@@ -45,7 +46,8 @@ static const char SCHEMA_SQL[] =
     "  source TEXT,"
     "  duration REAL,"
     "  has_audio INTEGER NOT NULL CHECK(has_audio IN (0,1)),"
-    "  error TEXT);"
+    "  error TEXT,"
+    "  source_size INTEGER, source_mtime INTEGER, source_sha256 TEXT);"
     "CREATE TABLE captions("
     "  id INTEGER PRIMARY KEY,"
     "  clip INTEGER NOT NULL REFERENCES clips(id) ON DELETE CASCADE,"
@@ -100,6 +102,10 @@ slava_status sv_store_sqlerr(slava_ctx *ctx, slava_store *s, const char *what) {
     else if (code == SQLITE_NOMEM) st = SLAVA_E_NOMEM;
     else if (code == SQLITE_CANTOPEN || code == SQLITE_IOERR || code == SQLITE_READONLY || code == SQLITE_FULL)
         st = SLAVA_E_IO;
+    if (code == SQLITE_FULL)   /* the transaction is rolled back: the store keeps what was committed before */
+        return sv_err(ctx, st, "%s: disk full (%s: %s); the store keeps everything committed before: free space and "
+                      "run the same command again", s->path, what, sqlite3_errmsg(s->db));
+    if (code == SQLITE_NOMEM) return sv_err(ctx, st, "%s: out of memory (SQLite, %s)", s->path, what);
     return sv_err(ctx, st, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 }
 
@@ -188,16 +194,87 @@ static slava_status store_schema(slava_ctx *ctx, slava_store *s, int create) {
     if (version > SV_STORE_SCHEMA_VERSION)
         return sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: store schema version %d is newer than this slava reads (%d)",
                       s->path, version, SV_STORE_SCHEMA_VERSION);
+    s->version = version;
+    if (version == 1 && !s->readonly) {
+        /* Version 2 records each clip's source file (size, mtime, sha256) so that encode notices
+         * a replaced video. Readers accept version 1 as it is; a writer upgrades it once. */
+        SV_TRY(sv_store_exec(ctx, s, "BEGIN IMMEDIATE"));
+        int64_t v = 0;
+        slava_status st = SLAVA_OK;
+        if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &q, NULL) != SQLITE_OK)
+            st = sv_store_sqlerr(ctx, s, "schema_version");
+        else {
+            v = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+            sqlite3_finalize(q);
+        }
+        if (!st && v == 1)   /* another process may have upgraded it meanwhile */
+            st = sv_store_exec(ctx, s, "ALTER TABLE clips ADD COLUMN source_size INTEGER;"
+                                       "ALTER TABLE clips ADD COLUMN source_mtime INTEGER;"
+                                       "ALTER TABLE clips ADD COLUMN source_sha256 TEXT;"
+                                       "UPDATE schema_version SET version = 2");
+        if (st) { sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL); return st; }
+        SV_TRY(sv_store_exec(ctx, s, "COMMIT"));
+        s->version = 2;
+    }
     return SLAVA_OK;
 }
 
-slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slava_store **out) {
+/* "file:" URI of a path for sqlite3_open_v2 (%, ? and # escaped); malloc'd. */
+static char *file_uri(const char *path, const char *query) {
+    size_t n = strlen(path), k = 0;
+    char *u = malloc(3 * n + strlen(query) + 16);
+    if (!u) return NULL;
+    k += (size_t)sprintf(u, path[0] == '/' ? "file://" : "file:");
+    for (const char *p = path; *p; p++) {
+        if (*p == '%' || *p == '?' || *p == '#') k += (size_t)sprintf(u + k, "%%%02X", (unsigned char)*p);
+        else u[k++] = *p;
+    }
+    strcpy(u + k, query);
+    return u;
+}
+
+/* A read-only connection. A WAL store needs its -shm file: SQLite creates it when the folder is
+ * writable and reads it when it exists; in a read-only folder without one, the store is opened
+ * in immutable mode (no -wal / -shm needed), unless a non-empty -wal holds changes not yet in
+ * the main file (immutable mode would silently ignore them). */
+static slava_status open_readonly(slava_ctx *ctx, slava_store *s) {
+    if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_exec(s->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) == SQLITE_OK)
+        return SLAVA_OK;
+    char *msg = sv_strdup(s->db ? sqlite3_errmsg(s->db) : "out of memory");
+    sqlite3_close(s->db);
+    s->db = NULL;
+    char wal[4200];
+    struct stat st;
+    snprintf(wal, sizeof wal, "%s-wal", s->path);
+    if (stat(wal, &st) == 0 && st.st_size > 0) {
+        slava_status r = sv_err(ctx, SLAVA_E_IO, "%s: cannot be read (%s): its write-ahead log %s holds changes not yet "
+                                "in the main file; open it once with write access (e.g. slava store info as its owner)",
+                                s->path, msg ? msg : "", wal);
+        free(msg);
+        return r;
+    }
+    char *uri = file_uri(s->path, "?immutable=1");
+    int rc = uri ? sqlite3_open_v2(uri, &s->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL) : SQLITE_NOMEM;
+    free(uri);
+    slava_status r = SLAVA_OK;
+    if (rc != SQLITE_OK)
+        r = s->db ? sv_store_sqlerr(ctx, s, "cannot open read-only") : sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
+    free(msg);
+    return r;
+}
+
+slava_status slava_store_open(slava_ctx *ctx, const char *path, int mode, slava_store **out) {
     *out = NULL;
     if (!path || !*path) return sv_err(ctx, SLAVA_E_ARG, "feature store: no file name given");
+    if (mode != SLAVA_STORE_WRITE && mode != SLAVA_STORE_CREATE && mode != SLAVA_STORE_READ)
+        return sv_err(ctx, SLAVA_E_ARG, "%s: unknown open mode %d", path, mode);
+    int create = mode == SLAVA_STORE_CREATE, readonly = mode == SLAVA_STORE_READ;
     int is_dir = 0, kind = file_kind(path, &is_dir);
     if (kind < 0 && !create) return sv_err(ctx, SLAVA_E_IO, "%s: no such file", path);
     if (is_dir) return sv_err(ctx, SLAVA_E_IO, "%s: is a directory, not a feature store file", path);
     if (kind == 2) return sv_err(ctx, SLAVA_E_FORMAT, "%s: not a SQLite database (not a slava feature store)", path);
+    if (kind == 0 && readonly) return sv_err(ctx, SLAVA_E_FORMAT, "%s: empty file, not a slava feature store", path);
     if (kind < 0) {
         /* Create it here so that a missing directory gives a plain message. */
         FILE *f = fopen(path, "ab");
@@ -207,18 +284,25 @@ slava_status slava_store_open(slava_ctx *ctx, const char *path, int create, slav
     slava_store *s = calloc(1, sizeof *s);
     if (!s) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
     s->path = sv_strdup(path);
+    s->readonly = readonly;
+    s->lock_fd = -1;
     if (!s->path) { free(s); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        slava_status st = s->db ? sv_store_sqlerr(ctx, s, "cannot open")
-                                : sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
-        slava_store_close(s);
-        return st;
+    slava_status st;
+    if (readonly) {
+        st = open_readonly(ctx, s);
+    } else if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        st = s->db ? sv_store_sqlerr(ctx, s, "cannot open") : sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
+    } else {
+        st = SLAVA_OK;
     }
+    if (st != SLAVA_OK) { slava_store_close(s); return st; }
     sqlite3_extended_result_codes(s->db, 0);
     sqlite3_busy_timeout(s->db, 10000);
-    slava_status st = store_schema(ctx, s, create);
-    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA journal_mode=WAL");
-    if (st == SLAVA_OK) st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096");
+    st = store_schema(ctx, s, create);
+    if (st == SLAVA_OK && readonly) st = sv_store_exec(ctx, s, "PRAGMA query_only=1");
+    if (st == SLAVA_OK && !readonly) st = sv_store_exec(ctx, s, "PRAGMA journal_mode=WAL");
+    if (st == SLAVA_OK && !readonly)
+        st = sv_store_exec(ctx, s, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=4096");
     if (st != SLAVA_OK) { slava_store_close(s); return st; }
     *out = s;
     return SLAVA_OK;
@@ -231,8 +315,23 @@ void slava_store_close(slava_store *s) {
         if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         sqlite3_close(s->db);
     }
+    /* after SQLite's own descriptors are gone: closing a descriptor of the file drops this
+     * process's fcntl locks on it, SQLite's included */
+    if (s->lock_fd >= 0) close(s->lock_fd);
     free(s->path);
     free(s);
+}
+
+void slava_store_remove(const char *path) {
+    const char *suffix[3] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        char *p = malloc(strlen(path) + 5);
+        if (!p) return;
+        strcpy(p, path);
+        strcat(p, suffix[i]);
+        unlink(p);
+        free(p);
+    }
 }
 
 /* ------------------------------------------------------------------ transactions */
@@ -319,6 +418,19 @@ static int clip_get(slava_ctx *ctx, slava_store *s, const char *name, clip_row *
     if (reason) *reason = r->failed ? sv_strdup((const char *)sqlite3_column_text(q, 3)) : NULL;
     sqlite3_reset(q);
     return 1;
+}
+
+int sv_store_clip_find(slava_ctx *ctx, slava_store *s, const char *name, int64_t *rowid, int *split, int *has_audio,
+                       int *failed) {
+    clip_row r;
+    int f = clip_get(ctx, s, name, &r, NULL);
+    if (f == 1) {
+        *rowid = r.id;
+        *split = r.split;
+        *has_audio = r.has_audio;
+        *failed = r.failed;
+    }
+    return f;
 }
 
 static slava_status clip_require(slava_ctx *ctx, slava_store *s, const char *name, clip_row *r) {
@@ -470,8 +582,8 @@ slava_status sv_store_encoder(slava_ctx *ctx, slava_store *s, int modality, cons
     return SLAVA_OK;
 }
 
-slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
-                              const float *x, int T, int D, int *added) {
+slava_status sv_store_feature_blob(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
+                                   const void *blob, int T, int D, int *added) {
     if (added) *added = 0;
     if (T < 1 || D < 1 || (size_t)T * (size_t)D > (size_t)INT32_MAX / 4)
         return sv_err(ctx, SLAVA_E_ARG, "%s: feature of shape [%d, %d]", s->path, T, D);
@@ -483,27 +595,28 @@ slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, in
     sqlite3_reset(q);
     if (rc == SQLITE_ROW) return SLAVA_OK;
     if (rc != SQLITE_DONE) return sv_store_sqlerr(ctx, s, "reading features");
-    size_t n = (size_t)T * D;
-    float *swapped = NULL;
-    const void *blob = x;
-    if (!host_is_le()) {
-        if (!(swapped = malloc(n * 4))) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
-        memcpy(swapped, x, n * 4);
-        swap32(swapped, n);
-        blob = swapped;
-    }
     q = sv_store_stmt(ctx, s, is_caption ? SQ_FEAT_CAP_INSERT : SQ_FEAT_CLIP_INSERT);
-    slava_status st = SLAVA_E_STORE;
-    if (q) {
-        sqlite3_bind_int64(q, 1, owner);
-        sqlite3_bind_int64(q, 2, enc_id);
-        sqlite3_bind_int(q, 3, T);
-        sqlite3_bind_int(q, 4, D);
-        sqlite3_bind_blob(q, 5, blob, (int)(n * 4), SQLITE_STATIC);
-        st = step_done(ctx, s, q, "storing features");
-    }
+    if (!q) return SLAVA_E_STORE;
+    sqlite3_bind_int64(q, 1, owner);
+    sqlite3_bind_int64(q, 2, enc_id);
+    sqlite3_bind_int(q, 3, T);
+    sqlite3_bind_int(q, 4, D);
+    sqlite3_bind_blob(q, 5, blob, (int)((size_t)T * D * 4), SQLITE_STATIC);
+    SV_TRY(step_done(ctx, s, q, "storing features"));
+    if (added) *added = 1;
+    return SLAVA_OK;
+}
+
+slava_status sv_store_feature(slava_ctx *ctx, slava_store *s, int is_caption, int64_t owner, int64_t enc_id,
+                              const float *x, int T, int D, int *added) {
+    if (host_is_le() || T < 1 || D < 1) return sv_store_feature_blob(ctx, s, is_caption, owner, enc_id, x, T, D, added);
+    size_t n = (size_t)T * D;
+    float *swapped = malloc(n * 4);
+    if (!swapped) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
+    memcpy(swapped, x, n * 4);
+    swap32(swapped, n);
+    slava_status st = sv_store_feature_blob(ctx, s, is_caption, owner, enc_id, swapped, T, D, added);
     free(swapped);
-    if (st == SLAVA_OK && added) *added = 1;
     return st;
 }
 
@@ -1121,7 +1234,7 @@ void slava_store_info_free(slava_store_info *info) {
 
 slava_status slava_store_get_info(slava_ctx *ctx, slava_store *s, slava_store_info *out) {
     memset(out, 0, sizeof *out);
-    out->schema_version = SV_STORE_SCHEMA_VERSION;
+    out->schema_version = s->version;
     sqlite3_stmt *q = NULL;
     slava_status st = SLAVA_OK;
     int rc;

@@ -6,6 +6,7 @@
  * Layout: include/slava.h (store section) and docs/store.md.
  */
 #include "store/store.h"
+#include "io/outcheck.h"
 #include "io/safetensors.h"
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -58,6 +59,8 @@ slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path
                                 unsigned modality_mask, const char *const *enc, slava_store_counts *counts) {
     if (counts) memset(counts, 0, sizeof *counts);
     if (modality_mask >> 3) return sv_err(ctx, SLAVA_E_ARG, "%s: modality mask 0x%x names unknown modalities", s->path, modality_mask);
+    const char *in[1] = {s->path};
+    SV_TRY(sv_output_check(ctx, path, SV_OUT_FEATURES, in, 1));
     slava_dataset ds;
     sv_clip_meta *meta = NULL;
     SV_TRY(sv_store_load(ctx, s, split_mask, modality_mask ? modality_mask : 7, enc, &ds, &meta));
@@ -89,6 +92,10 @@ slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path
     int64_t r[3] = {0, 0, 0}, capno = 0;
     for (int i = 0; i < ds.n && st == SLAVA_OK; i++) {
         slava_clip *c = &ds.clips[i];
+        if (!(i & 255) && sv_cancelled(ctx)) {
+            st = sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: export interrupted", path);
+            break;
+        }
         if (feat[0] && c->t_v) {
             memcpy(feat[0] + r[0] * dims[0], c->visual, (size_t)c->t_v * dims[0] * sizeof(float));
             for (int t = 0; t < c->t_v; t++) index[0][r[0]++] = i;
@@ -458,6 +465,10 @@ slava_status slava_store_import(slava_ctx *ctx, slava_store *s, const char *path
         for (int64_t o = 0; o < owners && st == SLAVA_OK; o++) {
             int64_t T = start[m][o + 1] - start[m][o];
             if (!T) continue;
+            if (!(o & 255) && sv_cancelled(ctx)) {
+                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "%s: importing %s interrupted (rolled back)", s->path, path);
+                break;
+            }
             for (int64_t t = 0; t < T; t++)
                 memcpy(buf + t * mod[m].d, mod[m].x + order[m][start[m][o] + t] * mod[m].d, (size_t)mod[m].d * sizeof(float));
             int added = 0;

@@ -67,6 +67,19 @@ static slava_status get_w(slava_ctx *ctx, sv_weights *w, const float **out, int 
     return ndim == 1 ? sv_weights_get(ctx, w, name, out, 1, d0) : sv_weights_get(ctx, w, name, out, 2, d0, d1);
 }
 
+slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L) {
+    *L = 77;
+    char *cfg_path = sv_path_join(dir, "config.json");
+    if (!cfg_path) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
+    int have = sv_file_exists(cfg_path);
+    free(cfg_path);
+    if (!have) return SLAVA_OK;
+    sv_clip_cfg cfg;
+    SV_TRY(sv_clip_config_load(ctx, dir, &cfg));
+    *L = cfg.text.max_positions;
+    return SLAVA_OK;
+}
+
 slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_text **out) {
     return sv_clip_text_load_prec(ctx, dir, SLAVA_PRECISION_FP32, out);
 }
@@ -158,7 +171,10 @@ static slava_status run_batch(slava_ctx *ctx, slava_clip_text *m, int n, const i
             float *r = h + (size_t)(offs[i] + t) * D;
             for (int d = 0; d < D; d++) r[d] = te[d] + pe[d];
         }
-    for (int l = 0; l < m->cfg.text.layers; l++) sv_block_forward(&m->bc, &m->blocks[l], h, n, offs, 1, scratch);
+    for (int l = 0; l < m->cfg.text.layers; l++) {
+        if (sv_cancelled(ctx)) { free(offs); return sv_err(ctx, SLAVA_E_INTERRUPTED, "text encoder: interrupted"); }
+        sv_block_forward(&m->bc, &m->blocks[l], h, n, offs, 1, scratch);
+    }
     for (int i = 0; i < n; i++)
         sv_layernorm(h + (size_t)(offs[i + 1] - 1) * D, pool + (size_t)i * D, 1, D, m->lnf_w, m->lnf_b, m->cfg.text.ln_eps);
     if (pooled) memcpy(pooled, pool, sizeof(float) * (size_t)n * D);

@@ -174,8 +174,10 @@ slava_status sv_clip_vision_forward(slava_ctx *ctx, const slava_clip_vision *m, 
         }
         sv_layernorm(h, h, nb * L, D, m->pre_ln_w, m->pre_ln_b, m->cfg.ln_eps);
         for (int b = 0; b <= nb; b++) offs[b] = b * L;
-        for (int l = 0; l < m->cfg.layers; l++)
+        for (int l = 0; l < m->cfg.layers; l++) {
+            if (sv_cancelled(ctx)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "clip vision: interrupted"); goto done; }
             sv_block_forward(&m->bcfg, &m->blocks[l], h, nb, offs, 0, scratch);
+        }
         if (last_hidden) memcpy(last_hidden + (size_t)i0 * L * D, h, sizeof(float) * (size_t)nb * L * D);
         for (int b = 0; b < nb; b++) memcpy(cls + (size_t)b * D, h + (size_t)b * L * D, sizeof(float) * D);
         sv_layernorm(cls, cls, nb, D, m->post_ln_w, m->post_ln_b, m->cfg.ln_eps);

@@ -1,0 +1,146 @@
+/*
+ * test_interrupt.c — SIGINT / SIGTERM while `slava encode`, `run`, `train` and `experiment` work
+ * (issue 15): each stops with exit status 130 / 143 and exactly one stderr line
+ * "slava: interrupted: ..." naming what was kept and how to resume; no partial or temporary file
+ * is left; the store holds only whole clips (every stored clip complete, SQLite's integrity check
+ * ok); and running the same command again gives exactly what an uninterrupted run gives (the
+ * store's export, the heads file, the printed table — compared byte for byte).
+ *
+ * The signal is sent once the command is working: for encode / run after it committed its first
+ * clips (read from the store while it writes), for train / experiment once the process has
+ * installed its handlers (/proc/PID/status) and a moment later. The time from the signal to the
+ * exit is printed (the issue's target is 2 s; timings are not asserted, a command that has not
+ * stopped after 60 s fails as hung). Encoders: the tiny random-weight fixtures.
+ */
+#include "fault_testutil.h"
+
+/* An encode-like command (argv writes `store`) interrupted by `sig` once `at_least` clips are
+ * committed. Returns 1 when it was interrupted, 0 when it finished first (nothing to check). */
+static int interrupt_writer(char *const *argv, const char *store, int at_least, int sig, const char *label) {
+    pid_t pid = start(argv, in_dir("stop.out"), in_dir("stop.err"));
+    int status = 0, done = 0;
+    for (int i = 0; i < 120000; i++) {
+        if (waitpid(pid, &status, WNOHANG) == pid) { done = 1; break; }
+        if (handlers_ready(pid) && committed(store) >= at_least) break;
+        sleep_ms(1);
+    }
+    if (done) {
+        printf("%s: finished before the signal could be sent (%d)\n", label, WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return 0;
+    }
+    double t = now_s();
+    kill(pid, sig);
+    status = wait_for(pid, t, label);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 128 + sig, "%s: exit status %d, expected %d", label,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), 128 + sig);
+    return 1;
+}
+
+/* A command interrupted by `sig` shortly after its handlers are installed. */
+static void interrupt_worker(char *const *argv, int sig, int delay_ms, const char *label) {
+    pid_t pid = start(argv, in_dir("stop.out"), in_dir("stop.err"));
+    int status = 0;
+    for (int i = 0; i < 60000 && !handlers_ready(pid); i++) sleep_ms(1);
+    sleep_ms(delay_ms);
+    double t = now_s();
+    kill(pid, sig);
+    status = wait_for(pid, t, label);
+    CHECKF(WIFEXITED(status) && WEXITSTATUS(status) == 128 + sig, "%s: exit status %d, expected %d", label,
+           WIFEXITED(status) ? WEXITSTATUS(status) : -WTERMSIG(status), 128 + sig);
+}
+
+int main(void) {
+    fault_setup("interrupt", "--train 24 --val 8 --test 8 --seconds 2-8");
+
+    /* ---- encode: reference, then SIGINT and SIGTERM mid-run, each resumed by the same command */
+    const char *ref = in_dir("ref.sqlite");
+    char *enc_ref[] = {SLAVA_BIN, "encode", "--data", g_data, "--clip", CLIP_DIR, "--clap", CLAP_DIR, "--store",
+                       (char *)ref, "--threads", "2", "--quiet", NULL};
+    CHECK(run_to_end(enc_ref, in_dir("ref.out")) == 0);
+    CHECK(export_store(ref, in_dir("ref.safetensors")) == 0);
+    const int sigs[2] = {SIGINT, SIGTERM}, at[2] = {2, 9};
+    for (int k = 0; k < 2; k++) {
+        char store[900], label[64];
+        snprintf(store, sizeof store, "%s/enc%d.sqlite", g_dir, k);
+        snprintf(label, sizeof label, "encode %s", k ? "SIGTERM" : "SIGINT");
+        char *argv[] = {SLAVA_BIN, "encode", "--data", g_data, "--clip", CLIP_DIR, "--clap", CLAP_DIR, "--store", store,
+                        "--threads", "2", "--quiet", NULL};
+        int stopped = 0;
+        for (int attempt = 0; attempt < 3 && !stopped; attempt++) {
+            rm_store(store);
+            stopped = interrupt_writer(argv, store, at[k], sigs[k], label);
+        }
+        CHECKF(stopped, "%s: never caught while working", label);
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", store, label);
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", "run the same command again", label);
+        check_no_temporaries(g_dir, label);
+        check_store_whole(store, label);
+        int kept = committed(store);
+        CHECKF(kept >= at[k] && kept < 40, "%s: %d clips kept", label, kept);
+        CHECK(run_to_end(argv, in_dir("resume.out")) == 0);
+        char ex[900];
+        snprintf(ex, sizeof ex, "%s/enc%d.safetensors", g_dir, k);
+        CHECK(export_store(store, ex) == 0);
+        CHECKF(same_file(ex, in_dir("ref.safetensors")), "%s: the resumed store's export differs from the reference", label);
+    }
+
+    /* ---- train: SIGTERM mid-training; no heads file; the rerun equals the uninterrupted run */
+    {
+        char *argv_ref[] = {SLAVA_BIN, "train", "--store", (char *)ref, "--recipe", "slava-av3", "--epochs", "1500",
+                            "--out", (char *)in_dir("ref.heads"), "--threads", "2", "--quiet", NULL};
+        CHECK(run_to_end(argv_ref, in_dir("train_ref.out")) == 0);
+        const char *heads = in_dir("run.heads");
+        char *argv[] = {SLAVA_BIN, "train", "--store", (char *)ref, "--recipe", "slava-av3", "--epochs", "1500",
+                        "--out", (char *)heads, "--threads", "2", "--quiet", NULL};
+        interrupt_worker(argv, SIGTERM, 150, "train SIGTERM");
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", heads, "train SIGTERM");
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", "was not written", "train SIGTERM");
+        CHECKF(access(heads, F_OK) != 0, "train: %s exists after the interruption", heads);
+        check_no_temporaries(g_dir, "train SIGTERM");
+        CHECK(run_to_end(argv, in_dir("train.out")) == 0);
+        CHECKF(same_file(heads, in_dir("ref.heads")), "train: the rerun's heads differ from the uninterrupted run's");
+    }
+
+    /* ---- experiment: SIGINT mid-run; nothing printed; the rerun prints the uninterrupted table */
+    {
+        char *argv[] = {SLAVA_BIN, "experiment", "--store", (char *)ref, "--recipes", "slava-av3,audioclip", "--seeds",
+                        "0,1", "--epochs", "400", "--format", "csv", "--threads", "2", "--quiet", NULL};
+        CHECK(run_to_end(argv, in_dir("exp_ref.out")) == 0);
+        interrupt_worker(argv, SIGINT, 150, "experiment SIGINT");
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", "run the same command again", "experiment SIGINT");
+        size_t n = 1;
+        char *o = slurp(in_dir("stop.out"), &n);
+        CHECKF(o && n == 0, "experiment: %zu bytes printed after the interruption", n);
+        free(o);
+        CHECK(run_to_end(argv, in_dir("exp.out")) == 0);
+        CHECKF(same_file(in_dir("exp.out"), in_dir("exp_ref.out")), "experiment: the rerun's table differs");
+    }
+
+    /* ---- run: SIGINT while it encodes; the rerun's store and table equal an uninterrupted run's */
+    {
+        const char *s1 = in_dir("run_ref.sqlite"), *s2 = in_dir("run.sqlite");
+        char *argv_ref[] = {SLAVA_BIN, "run", "--data", g_data, "--clip", CLIP_DIR, "--clap", CLAP_DIR, "--store",
+                            (char *)s1, "--recipes", "slava-av3", "--seeds", "0", "--epochs", "5", "--format", "csv",
+                            "--threads", "2", "--quiet", NULL};
+        CHECK(run_to_end(argv_ref, in_dir("run_ref.out")) == 0);
+        char *argv[] = {SLAVA_BIN, "run", "--data", g_data, "--clip", CLIP_DIR, "--clap", CLAP_DIR, "--store",
+                        (char *)s2, "--recipes", "slava-av3", "--seeds", "0", "--epochs", "5", "--format", "csv",
+                        "--threads", "2", "--quiet", NULL};
+        int stopped = 0;
+        for (int attempt = 0; attempt < 3 && !stopped; attempt++) {
+            rm_store(s2);
+            stopped = interrupt_writer(argv, s2, 3, SIGINT, "run SIGINT");
+        }
+        CHECKF(stopped, "run: never caught while encoding");
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", s2, "run SIGINT");
+        check_no_temporaries(g_dir, "run SIGINT");
+        check_store_whole(s2, "run SIGINT");
+        CHECK(run_to_end(argv, in_dir("run.out")) == 0);
+        CHECKF(same_file(in_dir("run.out"), in_dir("run_ref.out")), "run: the rerun's table differs");
+        CHECK(export_store(s2, in_dir("run.safetensors")) == 0);
+        CHECKF(same_file(in_dir("run.safetensors"), in_dir("ref.safetensors")), "run: the resumed store's export differs");
+    }
+    printf("longest time from a signal to the exit: %.3f s\n", g_worst);
+    free_paths();
+    return test_done("test_interrupt");
+}
