@@ -335,7 +335,10 @@ typedef struct {
     int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
     int    chunk_batch;      /* audio chunks per HTSAT call, gathered across inputs (default 8) */
     int    text_batch;       /* captions per text-tower call (default 256) */
-    slava_precision precision; /* default FP32; BF16 is not implemented yet (SLAVA_E_UNSUPPORTED) */
+    slava_precision precision; /* products of the towers (default FP32). BF16: weights converted to
+                                  bf16 once at load, activations rounded at each product's input,
+                                  accumulation, LayerNorm, softmax and residuals float32; the
+                                  features get their own identity ("+bf16") */
     unsigned modalities;     /* towers to load, bits 1 << slava_modality (image tower = visual);
                                 0: every tower of the folders given (default) */
 } slava_embedder_opts;
@@ -361,9 +364,9 @@ typedef struct {
 void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
 
 /* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
- * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1; a precision suffix
- * for bf16 once that is implemented). Computed on first use (reads the weight files once) and cached; copied to
- * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
+ * checkpoint's weights + config.json, "+bf16" when the embedder computes in bf16, then
+ * "@<fps>fps" for visual at fps != 1). Computed on first use (reads the weight files once) and
+ * cached; copied to id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
 slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
 /* sha256 of the heads file (hex), or "" when no heads were given. */
 const char  *slava_embedder_heads_id(const slava_embedder *e);
@@ -936,16 +939,24 @@ typedef struct {
     int shard_count;
     slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
                                 clips count as already stored (read only) */
+    slava_precision precision; /* of the towers' products (default FP32; see slava_embedder_opts):
+                                  bf16 features are stored under their own identities */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
 /* Encoder identities (the names features are stored under): the sha256 (hex) of the checkpoint's
- * weight files + config.json; the visual one gets "@<fps>fps" appended when fps != 1 (frames at
- * another rate are other features). Fills id[slava_modality] (each 96 bytes). Reads the whole
- * weight files once (about 2 s per GB). */
+ * weight files + config.json; "+bf16" after it for features computed in bf16; the visual one gets
+ * "@<fps>fps" appended when fps != 1 (frames at another rate are other features). So float32 and
+ * bf16 features never mix in a store. Fills id[slava_modality] (each 96 bytes). Reads the whole
+ * weight files once (about 2 s per GB). slava_encoder_ids is the float32 case. */
 #define SLAVA_ENCODER_ID_LEN 96
 slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
                                char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+slava_status slava_encoder_ids_precision(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
+                                         slava_precision precision, char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+/* "fp32" / "bf16"; slava_precision_parse returns 0 and sets *p, or -1 for another name. */
+const char *slava_precision_name(slava_precision p);
+int         slava_precision_parse(const char *name, slava_precision *p);
 
 typedef struct {
     char *clip;              /* clip id */
