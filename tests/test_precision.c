@@ -92,6 +92,15 @@ static double min_cosine(const float *a, const float *b, int n, int d) {
     return worst;
 }
 
+/* Prints and checks the drift of n embeddings [n, P] (a float32, b bf16; both freed). */
+static void drift(const char *what, int n, int P, float *a, float *b) {
+    double c = min_cosine(a, b, n, P);
+    printf("drift %s (%d): min cosine bf16 vs fp32 %.6f\n", what, n, c);
+    CHECKF(c >= 0.999, "%s min cosine %g", what, c);
+    free(a);
+    free(b);
+}
+
 static float *read_f32(slava_ctx *ctx, const char *path, const char *name, size_t *n) {
     sv_stfile *f = NULL;
     if (sv_st_open(ctx, path, &f) != SLAVA_OK) return NULL;
@@ -125,11 +134,7 @@ static void towers(slava_ctx *ctx) {
             float *a = malloc(sizeof(float) * n * P), *b = malloc(sizeof(float) * n * P);
             CHECK_OK(ctx, slava_clip_text_encode(ctx, m32, n, (const char *const *)caps, NULL, a));
             CHECK_OK(ctx, slava_clip_text_encode(ctx, m16, n, (const char *const *)caps, NULL, b));
-            double c = min_cosine(a, b, n, P);
-            printf("drift text (%d captions): min cosine bf16 vs fp32 %.6f\n", n, c);
-            CHECKF(c >= 0.999, "text min cosine %g", c);
-            free(a);
-            free(b);
+            drift("text captions", n, P, a, b);
         }
         slava_clip_text_free(m32);
         slava_clip_text_free(m16);
@@ -152,11 +157,7 @@ static void towers(slava_ctx *ctx) {
         float *a = malloc(sizeof(float) * n * P), *b = malloc(sizeof(float) * n * P);
         CHECK_OK(ctx, slava_clip_vision_encode(ctx, v32, n, px, NULL, a));
         CHECK_OK(ctx, slava_clip_vision_encode(ctx, v16, n, px, NULL, b));
-        double c = min_cosine(a, b, n, P);
-        printf("drift image (%d images): min cosine bf16 vs fp32 %.6f\n", n, c);
-        CHECKF(c >= 0.999, "image min cosine %g", c);
-        free(a);
-        free(b);
+        drift("images", n, P, a, b);
     }
     slava_clip_vision_free(v32);
     slava_clip_vision_free(v16);
@@ -174,11 +175,7 @@ static void towers(slava_ctx *ctx) {
         float *a = malloc(sizeof(float) * n * P), *b = malloc(sizeof(float) * n * P);
         CHECK_OK(ctx, sv_htsat_forward(ctx, h32, NULL, n, feat, NULL, a, NULL));
         CHECK_OK(ctx, sv_htsat_forward(ctx, h16, NULL, n, feat, NULL, b, NULL));
-        double c = min_cosine(a, b, n, P);
-        printf("drift audio (%d clips): min cosine bf16 vs fp32 %.6f\n", n, c);
-        CHECKF(c >= 0.999, "audio min cosine %g", c);
-        free(a);
-        free(b);
+        drift("audio clips", n, P, a, b);
     }
     sv_htsat_free(h32);
     sv_htsat_free(h16);
