@@ -39,7 +39,7 @@ build-asan: deps
 	cmake --build build-asan -j $(JOBS)
 
 build-fuzz: deps
-	CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLAVA_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	CC=clang CXX=clang++ cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLAVA_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
 	cmake --build build-fuzz -j $(JOBS)
 
 demo: build

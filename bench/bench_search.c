@@ -13,7 +13,11 @@
  *   search: exact 1M×512 f32 one query X ms = Y % of memory bandwidth
  * --json prints one document instead: machine, threads, kernel, limits, rows.
  *
- * usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--store-clips N]
+ *   - the same on clustered rows (1,000 centres; closer to real embeddings) at 100k;
+ * usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]
+ *                     [--ann-efc N] [--store-clips N]
+ *   --max: largest size (default 1M); --ann-max: largest size with an approximate index (1M);
+ *   --ann-m / --ann-efc: HNSW parameters (default the index's: 32 / 100)
  */
 #include "bench_util.h"
 #include "search/search.h"
@@ -99,9 +103,27 @@ static void unit_rows(float *x, int64_t n, uint64_t seed) {
     }
 }
 
-static int cmp_d(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+/* Rows around `centres` random unit centres (drawn from seed): x = normalise(c + 0.045 g), so a
+ * row's cosine with its centre is about 0.7 in 512-d. Row i takes centre i % centres, or a random
+ * one for queries. */
+static void clustered_rows(float *x, int64_t n, int centres, uint64_t seed, int random_centre) {
+    float *c = sv_alloc(sizeof(float) * (size_t)centres * DIM);
+    unit_rows(c, centres, seed);
+    #pragma omp parallel
+    {
+        int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        sv_rng r;
+        sv_rng_seed(&r, seed * 7777 + (uint64_t)t + (random_centre ? 100 : 0));
+        for (int64_t i = n * t / nt; i < n * (t + 1) / nt; i++) {
+            const float *ci = c + (random_centre ? (int64_t)sv_rng_below(&r, (uint64_t)centres) : i % centres) * DIM;
+            float *v = x + i * DIM;
+            double s = 0;
+            for (int j = 0; j < DIM; j++) { v[j] = ci[j] + 0.045f * (float)sv_rng_normal(&r); s += (double)v[j] * v[j]; }
+            float inv = (float)(1.0 / sqrt(s));
+            for (int j = 0; j < DIM; j++) v[j] *= inv;
+        }
+    }
+    sv_free(c);
 }
 
 static const char *size_name(int64_t n) {
@@ -113,6 +135,65 @@ static const char *size_name(int64_t n) {
     else snprintf(s, 32, "%lld", (long long)n);
     return s;
 }
+static int g_ann_m = SX_ANN_M, g_ann_efc = SX_ANN_EF_CONSTRUCTION;
+
+/* The approximate index over X (n rows, float32 and float16 copies): build rate, then per search
+ * breadth the latency, recall@10 against the exact top-10 and the speed-up over exact_ms[f16]. */
+static void bench_ann(out_t *o, slava_ctx *ctx, const float *X, const uint16_t *H, const float *Q, int64_t n,
+                      const char *data, const double *exact_ms) {
+    sx_graph g;
+    double t0 = sv_now();
+    if (sx_ann_build(ctx, X, n, DIM, g_ann_m, g_ann_efc, &g)) {
+        fprintf(stderr, "bench_search: %s\n", slava_ctx_error(ctx));
+        exit(1);
+    }
+    double tb = sv_now() - t0;
+    char name[160];
+    snprintf(name, sizeof name, "approximate index build (HNSW M=%d efc=%d), %s %s", g_ann_m, g_ann_efc, size_name(n), data);
+    row(o, name, 1, "f32", n / tb, "rows/s", 0, NULL);
+    int64_t *exact = malloc(sizeof(int64_t) * ANN_QUERIES * K);
+    float *es = malloc(sizeof(float) * ANN_QUERIES * K);
+    for (int q0 = 0; q0 < ANN_QUERIES; q0 += BATCH) {
+        int nq = ANN_QUERIES - q0 < BATCH ? ANN_QUERIES - q0 : BATCH;
+        sx_topk_rows(ctx, X, 0, n, DIM, Q + q0 * DIM, nq, K, exact + q0 * K, es + q0 * K);
+    }
+    for (int f16 = 0; f16 <= 1; f16++) {
+        sx_ann *a = NULL;
+        if (sx_ann_load(ctx, "bench", &g, f16 ? (const void *)H : X, f16, DIM, &a)) {
+            fprintf(stderr, "bench_search: %s\n", slava_ctx_error(ctx));
+            exit(1);
+        }
+        const int efs[] = {64, 256, 1024};
+        for (size_t e = 0; e < SV_ARRAY_LEN(efs); e++) {
+            int64_t got[K];
+            int hit = 0;
+            double t1 = sv_now();
+            for (int q = 0; q < ANN_QUERIES; q++) {
+                sx_ann_search(ctx, a, Q + q * DIM, K, efs[e], got);
+                for (int i = 0; i < K; i++)
+                    for (int j = 0; j < K; j++) hit += got[i] == exact[q * K + j];
+            }
+            double lat = (sv_now() - t1) / ANN_QUERIES * 1e3;
+            double recall = (double)hit / (ANN_QUERIES * K);
+            snprintf(name, sizeof name, "approximate top-10, %s %s, ef=%d: latency", size_name(n), data, efs[e]);
+            row(o, name, 1, f16 ? "f16" : "f32", lat, "ms", 0, NULL);
+            snprintf(name, sizeof name, "approximate top-10, %s %s, ef=%d: recall@10", size_name(n), data, efs[e]);
+            row(o, name, 1, f16 ? "f16" : "f32", recall, "recall", 0, NULL);
+            snprintf(name, sizeof name, "approximate top-10, %s %s, ef=%d: speed-up", size_name(n), data, efs[e]);
+            row(o, name, 1, f16 ? "f16" : "f32", exact_ms[f16] / lat, "x exact", 0, NULL);
+        }
+        sx_ann_free(a);
+    }
+    sx_graph_free(&g);
+    free(exact);
+    free(es);
+}
+
+static int cmp_d(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
 
 /* Index build from a synthetic store: rows projected per second. */
 static void bench_build(out_t *o, int clips) {
@@ -165,6 +246,7 @@ static void bench_build(out_t *o, int clips) {
 
 int main(int argc, char **argv) {
     int64_t max_n = 1000000;
+    int64_t ann_max = 1000000;
     int threads = 0, ann = 1, store_clips = 2000;
     out_t o = {0};
     for (int i = 1; i < argc; i++) {
@@ -172,9 +254,13 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--max") && i + 1 < argc) max_n = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-ann")) ann = 0;
+        else if (!strcmp(argv[i], "--ann-max") && i + 1 < argc) ann_max = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--ann-m") && i + 1 < argc) g_ann_m = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--ann-efc") && i + 1 < argc) g_ann_efc = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--store-clips") && i + 1 < argc) store_clips = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--store-clips N]\n");
+            fprintf(stderr, "usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]\n"
+                            "                    [--ann-efc N] [--store-clips N]\n");
             return 2;
         }
     }
@@ -238,53 +324,13 @@ int main(int argc, char **argv) {
             snprintf(name, sizeof name, "exact top-10, %s×512, 64-query batch (GEMM rate)", size_name(n));
             row(&o, name, BATCH, prec, gflops, "GFLOP/s", gflops / gf, "sgemm");
         }
-        if (ann) {
-            sx_graph g;
-            double t0 = sv_now();
-            if (sx_ann_build(ctx, X, n, DIM, SX_ANN_M, SX_ANN_EF_CONSTRUCTION, &g)) {
-                fprintf(stderr, "bench_search: %s\n", slava_ctx_error(ctx));
-                return 1;
-            }
-            double tb = sv_now() - t0;
-            char name[128];
-            snprintf(name, sizeof name, "approximate index build (HNSW M=%d efc=%d), %s", SX_ANN_M, SX_ANN_EF_CONSTRUCTION,
-                     size_name(n));
-            row(&o, name, 1, "f32", n / tb, "rows/s", 0, NULL);
-            int64_t *exact = malloc(sizeof(int64_t) * ANN_QUERIES * K);
-            float *es = malloc(sizeof(float) * ANN_QUERIES * K);
-            for (int q0 = 0; q0 < ANN_QUERIES; q0 += BATCH) {
-                int nq = ANN_QUERIES - q0 < BATCH ? ANN_QUERIES - q0 : BATCH;
-                sx_topk_rows(ctx, X, 0, n, DIM, Q + q0 * DIM, nq, K, exact + q0 * K, es + q0 * K);
-            }
-            for (int f16 = 0; f16 <= 1; f16++) {
-                sx_ann *a = NULL;
-                if (sx_ann_load(ctx, "bench", &g, f16 ? (const void *)H : X, f16, DIM, &a)) {
-                    fprintf(stderr, "bench_search: %s\n", slava_ctx_error(ctx));
-                    return 1;
-                }
-                const int efs[] = {64, 128, 256, 512, 1024};
-                for (size_t e = 0; e < SV_ARRAY_LEN(efs); e++) {
-                    int64_t got[K];
-                    int hit = 0;
-                    double t1 = sv_now();
-                    for (int q = 0; q < ANN_QUERIES; q++) {
-                        sx_ann_search(ctx, a, Q + q * DIM, K, efs[e], got);
-                        for (int i = 0; i < K; i++)
-                            for (int j = 0; j < K; j++) hit += got[i] == exact[q * K + j];
-                    }
-                    double lat = (sv_now() - t1) / ANN_QUERIES * 1e3;
-                    snprintf(name, sizeof name, "approximate top-10, %s, ef=%d (latency)", size_name(n), efs[e]);
-                    row(&o, name, 1, f16 ? "f16" : "f32", lat, "ms", 0, NULL);
-                    snprintf(name, sizeof name, "approximate top-10, %s, ef=%d (recall@10)", size_name(n), efs[e]);
-                    row(&o, name, 1, f16 ? "f16" : "f32", (double)hit / (ANN_QUERIES * K), "recall", 0, NULL);
-                    snprintf(name, sizeof name, "approximate top-10, %s, ef=%d (speed-up)", size_name(n), efs[e]);
-                    row(&o, name, 1, f16 ? "f16" : "f32", exact_ms[f16] / lat, "x exact", 0, NULL);
-                }
-                sx_ann_free(a);
-            }
-            sx_graph_free(&g);
-            free(exact);
-            free(es);
+        if (ann && n <= ann_max) bench_ann(&o, ctx, X, H, Q, n, "random", exact_ms);
+        if (ann && n == 100000) {
+            /* clustered rows (closer to real embeddings): 1,000 centres, cosine ≈ 0.7 to the centre */
+            clustered_rows(X, n, 1000, 3, 0);
+            clustered_rows(Q, ANN_QUERIES, 1000, 3, 1);
+            sx_f32_to_f16(X, H, n * DIM);
+            bench_ann(&o, ctx, X, H, Q, n, "clustered", exact_ms);
         }
         sv_free(X);
         sv_free(H);

@@ -87,6 +87,10 @@ int          slava_dist_size(void);           /* ranks in the job, 1 without one
 /* End every rank of the job now (MPI_Abort), for a rank that cannot go on while others wait on it;
  * returns (doing nothing) when there is no job. */
 void         slava_dist_abort(int code);
+/* Collective: every rank passes its own status; all get SLAVA_OK only when every rank had it,
+ * else the lowest failing rank's status and message ("rank R: ..." on the others). For callers
+ * whose ranks must not part ways (one rank failing to open a file while the others go on). */
+slava_status slava_dist_agree(slava_ctx *ctx, slava_status st);
 /* The MPI library linked, e.g. "Open MPI v4.1.4" ("" in a build without MPI). */
 const char  *slava_dist_library(void);
 
@@ -502,6 +506,12 @@ slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava
  * cap_text[k] is non-NULL when n_cap[k] > 0; an entry is NULL when the text is unknown. */
 slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask,
                               const char *const *enc, slava_dataset *out);
+/* The same for rank `part` of `parts` (data-parallel training, slava_train_dp): of the splits in
+ * part_mask only the clips whose position k in their split (the order above) has
+ * k mod parts == part are loaded (features of the others are not read); the other splits of
+ * split_mask whole. */
+slava_status slava_store_load_part(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned part_mask, int part,
+                                   int parts, const char *const *enc, slava_dataset *out);
 
 /* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
 int         slava_store_split_parse(const char *name);  /* exactly slava_split_name()'s names, else -1 */
@@ -641,6 +651,10 @@ slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, co
 
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
+/* The forward tasks (bit t = task t+1 of DESIGN.md §2) whose two heads recipe `name` trains:
+ * 0x7F for all but av-only (0x40: visual <- audio only, it trains no text head); 0 for an unknown
+ * name. */
+unsigned slava_recipe_tasks(const char *name);
 
 /* One record of the training log (slava_train_opts.log): after every optimiser step, and after
  * every epoch (epoch 0 = the heads a stage starts from, before any step). Losses are the
@@ -706,6 +720,7 @@ typedef struct {
     double init_val;         /* the same score for the untrained heads */
     double seconds;
     char   clip_sha256[65], clap_sha256[65];   /* "" when no checkpoint was used */
+    double comm_bytes;       /* slava_train_dp: bytes this rank sent + received over MPI per step */
 } slava_train_info;
 
 /* Untrained heads for ds's feature sizes: checkpoint projections when o->clip_dir / o->clap_dir
@@ -717,6 +732,20 @@ slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const sla
  * naming the recipe, seed, stage, epoch and step, and no heads. */
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                          slava_heads **out, slava_train_info *info);
+/* Data-parallel training of one recipe over the ranks of an MPI job (mpirun -n N slava train),
+ * for train sets larger than one machine's memory. Every rank calls it with its part of the train
+ * split — the k-th train clip of the whole split on rank k mod N, as slava_store_load_part gives
+ * it — and the whole val split, and the same options. Each step every rank runs the heads on its
+ * clips of the batch (the batch order and caption draws are those of slava_train on the whole
+ * split), the normalised embeddings are gathered from all ranks so that the InfoNCE negatives
+ * span the whole batch, each rank back-propagates its own rows, the head gradients are summed
+ * over the ranks and every rank takes the same AdamW step; validation runs on every rank. The
+ * heads equal slava_train's on the whole split up to the rounding of the reordered sums (the
+ * same bits with one rank). Every rank returns the same heads and status; info->comm_bytes is
+ * what this rank sent and received per step. In a world of one it is slava_train. */
+slava_status slava_train_dp(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+                            slava_train_info *info);
+
 /* Save heads (Hugging Face names) with __metadata__: recipe, epochs, best epoch, validation
  * score, hyper-parameters, encoder sha256 / ids. o / info may be NULL (untrained heads). */
 slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path,
@@ -765,8 +794,10 @@ slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const sla
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,
                               slava_eval_report *untrained);
-/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and the
- * mean of the seven. untrained may be NULL. malloc'd text, caller frees. */
+/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and their
+ * mean. A task whose heads the recipe never trains (av-only: every text task) shows "–" (CSV:
+ * empty, JSON: null) and the mean covers the tasks it does train; with one seed no spread is
+ * shown. untrained may be NULL. malloc'd text, caller frees. */
 char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
                           const slava_eval_report *reports, const slava_eval_report *untrained,
                           slava_format fmt);

@@ -93,19 +93,27 @@ int cli_parse_format(const char *s) {
 
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
                    slava_dataset *ds) {
+    return cli_load_store_part(ctx, path, mask, optional, enc, 0, ds);
+}
+
+int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
+                        unsigned part_mask, slava_dataset *ds) {
     slava_store *s = NULL;
     memset(ds, 0, sizeof *ds);
-    if (slava_store_open(ctx, path, SLAVA_STORE_READ, &s)) return cli_fail(ctx);
-    slava_status st = SLAVA_OK;
-    if (optional) {
+    slava_status st = slava_store_open(ctx, path, SLAVA_STORE_READ, &s);
+    if (!st && optional) {
         slava_store_info in;
         st = slava_store_get_info(ctx, s, &in);
         for (int k = 0; !st && k < SLAVA_SPLITS; k++)
             if ((optional >> k & 1) && in.clips[k] > 0) mask |= 1u << k;
         if (!st) slava_store_info_free(&in);
     }
-    if (!st) st = slava_store_load(ctx, s, mask, enc, ds);
+    if (!st && part_mask && slava_dist_size() > 1)
+        st = slava_store_load_part(ctx, s, mask, part_mask, slava_dist_rank(), slava_dist_size(), enc, ds);
+    else if (!st)
+        st = slava_store_load(ctx, s, mask, enc, ds);
     slava_store_close(s);
+    st = slava_dist_agree(ctx, st);   /* the ranks of an MPI job go on together or stop together */
     if (st) {
         /* name the store when the message does not already; say how to choose an encoder */
         const char *m = slava_ctx_error(ctx);
@@ -118,21 +126,34 @@ int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned opt
 }
 
 int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap) {
-    int n = 0;
+    int n = 0, item = 0;
     const char *p = s;
-    while (*p) {
-        char *end = NULL;
+    if (!*s) { cli_error("%s: empty list", opt); return -1; }
+    for (;;) {
+        item++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0) { cli_error("%s: item %d of '%s' is empty", opt, item, s); return -1; }
+        char buf[32];
+        char *stop = NULL;
         errno = 0;
-        if (*p == '-' || *p == '+' || *p == ' ') { cli_error("%s: expected numbers separated by commas, got '%s'", opt, s); return -1; }
-        unsigned long long v = strtoull(p, &end, 10);
-        if (end == p || errno || (*end && *end != ',') || n >= cap) {
-            cli_error("%s: expected at most %d numbers separated by commas, got '%s'", opt, cap, s);
+        unsigned long long v = 0;
+        if (len < sizeof buf) {
+            memcpy(buf, p, len);
+            buf[len] = 0;
+            v = strtoull(buf, &stop, 10);
+        }
+        if (len >= sizeof buf || *buf < '0' || *buf > '9' || !stop || *stop || errno) {
+            cli_error("%s: item %d of '%s' ('%.*s') is not a non-negative integer", opt, item, s, (int)len, p);
             return -1;
         }
+        for (int i = 0; i < n; i++)
+            if (out[i] == v) { cli_error("%s: seed %llu is given twice in '%s'", opt, v, s); return -1; }
+        if (n >= cap) { cli_error("%s: at most %d seeds, got more in '%s'", opt, cap, s); return -1; }
         out[n++] = v;
-        p = *end ? end + 1 : end;
+        if (!end) break;
+        p = end + 1;
     }
-    if (!n) { cli_error("%s: empty list", opt); return -1; }
     return n;
 }
 
@@ -217,10 +238,12 @@ int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_
         if (o->batch > 0) snprintf(batch, sizeof batch, "%d", o->batch);
         for (int i = 0; i < ds->n; i++) n[ds->clips[i].split]++;
         if (preface) fputs(preface, stdout);
-        printf("Table II: R@10 (%%) on the %s split (%d clips, %d without audio), mean ± std over %d seed%s; "
+        char over[48] = "one seed";
+        if (n_seeds > 1) snprintf(over, sizeof over, "mean ± std over %d seeds", n_seeds);
+        printf("Table II: R@10 (%%) on the %s split (%d clips, %d without audio), %s; "
                "trained on %d train clips, %s %d val clips; epochs %d per stage, batch %s, lr %g, "
                "wd %g, %s logit scales; %d threads, %.1f s\n\n",
-               slava_split_name(split), untrained.n_clips, untrained.n_without_audio, n_seeds, n_seeds > 1 ? "s" : "",
+               slava_split_name(split), untrained.n_clips, untrained.n_without_audio, over,
                n[SLAVA_SPLIT_TRAIN], o->keep_last ? "last step kept," : "epoch chosen on", n[SLAVA_SPLIT_VAL], o->epochs,
                batch, o->lr, o->wd,
                o->temperature > 0 ? "fixed" : "learnable", slava_get_threads(), secs);

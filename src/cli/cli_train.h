@@ -114,6 +114,10 @@ int cli_parse_format(const char *s);
  * only one stored; several → the error names them and --encoder). CLI_OK or CLI_FAIL (printed). */
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
                    slava_dataset *ds);
+/* The same for a rank of an MPI job: of the splits in part_mask only its part
+ * (slava_store_load_part); every rank gets the same result (failures agreed). */
+int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
+                        unsigned part_mask, slava_dataset *ds);
 /* Parse "a,b,c" of unsigned integers (at most cap). Returns the count, -1 on error (printed). */
 /* "all" or "a,b,c" → recipe names (pointers into `buf`, which is modified). Returns the count, or
  * -1 after printing "<cmd>: unknown recipe ..." for a bad list. */

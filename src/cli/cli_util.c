@@ -3,6 +3,7 @@
  * subcommands. The only place (with the subcommands) that writes to stdout / stderr.
  */
 #include "cli/cli.h"
+#include "text/text_clean.h"
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,13 +13,22 @@
 #include <time.h>
 #include <unistd.h>
 
+/* One line of valid UTF-8: line breaks and other control characters become spaces, invalid
+ * bytes U+FFFD (file names and user input can hold anything). */
+static void put_clean_line(FILE *f, const char *s) {
+    char *u = sv_utf8_fix(s, NULL);
+    for (const unsigned char *p = (const unsigned char *)(u ? u : s); *p; p++) fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
+    free(u);
+}
+
 void cli_error(const char *fmt, ...) {
-    if (slava_dist_rank() > 0) return;   /* in an MPI job rank 0 speaks for all (errors are agreed) */
+    char msg[4096];
     va_list ap;
-    fputs("slava: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fputs("slava: ", stderr);
+    put_clean_line(stderr, msg);
     fputc('\n', stderr);
 }
 
@@ -217,6 +227,15 @@ void cli_log_install(slava_ctx *ctx, int quiet) { slava_ctx_set_log(ctx, log_cb,
 /* ------------------------------------------------------------------ JSON out */
 
 void cli_json_string(FILE *f, const char *s) {
+    static int warned;   /* CLI-only state: one warning per run */
+    int changed = 0;
+    char *u = sv_utf8_fix(s, &changed);
+    if (changed && !warned) {
+        warned = 1;
+        fputs("slava: warning: text that is not valid UTF-8 (an input, path or caption) is written to JSON with U+FFFD "
+              "in place of the invalid bytes\n", stderr);
+    }
+    if (u) s = u;
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
@@ -231,6 +250,7 @@ void cli_json_string(FILE *f, const char *s) {
         }
     }
     fputc('"', f);
+    free(u);
 }
 
 void cli_json_floats(FILE *f, const float *x, int n) {

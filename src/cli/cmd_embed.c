@@ -52,7 +52,7 @@ int cmd_embed(int argc, char **argv) {
     int c, nkinds = 0;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': clip = optarg; break;
         case 'a': clap = optarg; break;

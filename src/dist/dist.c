@@ -94,7 +94,17 @@ static slava_status allreduce(slava_ctx *ctx, void *x, size_t n, size_t elem, MP
     return SLAVA_OK;
 }
 
-slava_status sv_dist_allreduce_sum_f32(slava_ctx *ctx, float *x, size_t n) { return allreduce(ctx, x, n, 4, MPI_FLOAT, MPI_SUM); }
+slava_status sv_dist_allreduce_sum_f32(slava_ctx *ctx, float *x, size_t n) {
+    if (g_size == 1) return SLAVA_OK;
+    for (size_t i = 0; i < n;) {   /* reduce on rank 0, then broadcast: the same bits everywhere */
+        size_t k = n - i < CHUNK / 4 ? n - i : CHUNK / 4;
+        MPI_TRY(MPI_Reduce(g_rank == 0 ? MPI_IN_PLACE : x + i, x + i, (int)k, MPI_FLOAT, MPI_SUM, 0, MPI_COMM_WORLD),
+                "MPI_Reduce");
+        MPI_TRY(MPI_Bcast(x + i, (int)k, MPI_FLOAT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+        i += k;
+    }
+    return SLAVA_OK;
+}
 slava_status sv_dist_allreduce_sum_f64(slava_ctx *ctx, double *x, size_t n) { return allreduce(ctx, x, n, 8, MPI_DOUBLE, MPI_SUM); }
 slava_status sv_dist_allreduce_sum_i64(slava_ctx *ctx, int64_t *x, size_t n) { return allreduce(ctx, x, n, 8, MPI_INT64_T, MPI_SUM); }
 slava_status sv_dist_allreduce_max_int(slava_ctx *ctx, int *x, size_t n) { return allreduce(ctx, x, n, sizeof(int), MPI_INT, MPI_MAX); }
@@ -201,6 +211,8 @@ slava_status sv_dist_recv(slava_ctx *ctx, void *buf, size_t bytes, int peer) {
 }
 
 #endif
+
+slava_status slava_dist_agree(slava_ctx *ctx, slava_status st) { return sv_dist_agree(ctx, st); }
 
 slava_status sv_dist_agree(slava_ctx *ctx, slava_status st) {
     if (g_size == 1) return st;

@@ -16,7 +16,9 @@ int sv_dist_rank(void);   /* this process's rank, 0 without a job (not collectiv
 int sv_dist_size(void);   /* ranks in the job, 1 without one (not collective) */
 
 slava_status sv_dist_barrier(slava_ctx *ctx);
-/* In-place sums over the ranks (every rank gets the result). */
+/* In-place sums over the ranks (every rank gets the result). The float sum is reduced on rank 0
+ * and broadcast, so every rank holds the same bits (data-parallel training steps every rank's
+ * heads with it). */
 slava_status sv_dist_allreduce_sum_f32(slava_ctx *ctx, float *x, size_t n);
 slava_status sv_dist_allreduce_sum_f64(slava_ctx *ctx, double *x, size_t n);
 slava_status sv_dist_allreduce_sum_i64(slava_ctx *ctx, int64_t *x, size_t n);

@@ -7,6 +7,7 @@
  */
 #include "store/store.h"
 #include "io/outcheck.h"
+#include "text/text_clean.h"
 #include "io/safetensors.h"
 #include <cjson/cJSON.h>
 #include <math.h>
@@ -28,8 +29,10 @@ static cJSON *clips_json(const slava_dataset *ds, const sv_clip_meta *meta) {
         cJSON_AddItemToArray(arr, o);
         cJSON_AddStringToObject(o, "id", ds->clips[i].id);
         cJSON_AddStringToObject(o, "split", slava_split_name(ds->clips[i].split));
-        if (meta[i].source) cJSON_AddStringToObject(o, "source", meta[i].source);
+        char *src = sv_utf8_fix(meta[i].source, NULL);   /* a file name's bytes need not be UTF-8; JSON must */
+        if (src) cJSON_AddStringToObject(o, "source", src);
         else cJSON_AddNullToObject(o, "source");
+        free(src);
         if (meta[i].duration >= 0) cJSON_AddNumberToObject(o, "duration", meta[i].duration);
         else cJSON_AddNullToObject(o, "duration");
         cJSON_AddBoolToObject(o, "has_audio", meta[i].has_audio);
@@ -49,8 +52,10 @@ static cJSON *captions_json(const slava_dataset *ds, const sv_clip_meta *meta) {
                 cJSON_AddStringToObject(o, "kind", slava_store_kind_name(k));
                 cJSON_AddNumberToObject(o, "idx", meta[i].cap_idx[k][j]);
                 const char *t = ds->clips[i].cap_text[k][j];
-                if (t) cJSON_AddStringToObject(o, "text", t);
+                char *u = sv_utf8_fix(t, NULL);
+                if (u) cJSON_AddStringToObject(o, "text", u);
                 else cJSON_AddNullToObject(o, "text");
+                free(u);
             }
     return arr;
 }
@@ -222,6 +227,12 @@ static slava_status parse_clips(slava_ctx *ctx, const char *path, const cJSON *a
         slava_status st = SLAVA_OK;
         if (!cJSON_IsObject(o) || !cJSON_IsString(id) || !*id->valuestring)
             st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clips[%d] has no \"id\" string", path, i);
+        else if (!sv_utf8_valid(id->valuestring, strlen(id->valuestring))) {
+            char *shown = sv_utf8_fix(id->valuestring, NULL);
+            st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clips[%d]: id '%s' is not valid UTF-8 (invalid bytes shown as U+FFFD)",
+                        path, i, shown ? shown : "?");
+            free(shown);
+        }
         else if (!cJSON_IsString(sp) || slava_store_split_parse(sp->valuestring) < 0)
             st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s' has no \"split\" of train / val / test", path, id->valuestring);
         else if (src && !cJSON_IsNull(src) && !cJSON_IsString(src))

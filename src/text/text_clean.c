@@ -18,6 +18,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "text/text_clean.h"
+#include "base/base.h"
 #include "text/html_entities.h"
 #include <pcre2.h>
 #include <utf8proc.h>
@@ -95,6 +96,30 @@ static int utf8_one(const unsigned char *s, size_t len, size_t i, uint32_t *cp) 
     }
     *cp = c;
     return need + 1;
+}
+
+int sv_utf8_valid(const char *s, size_t len) {
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t cp;
+    for (size_t i = 0; i < len;) {
+        int r = utf8_one(u, len, i, &cp);
+        if (r < 0) return 0;
+        i += (size_t)r;
+    }
+    return 1;
+}
+
+char *sv_utf8_fix(const char *s, int *changed) {
+    if (changed) *changed = 0;
+    if (!s) return NULL;
+    size_t len = strlen(s);
+    if (sv_utf8_valid(s, len)) return sv_strdup(s);
+    if (changed) *changed = 1;
+    sv_u32s cps = {0};
+    char *out = NULL;
+    if (sv_utf8_decode(s, len, &cps) != 0 || sv_utf8_encode(cps.p, cps.n, &out, NULL) != 0) out = NULL;
+    sv_u32s_free(&cps);
+    return out;
 }
 
 int sv_utf8_decode(const char *s, size_t len, sv_u32s *out) {
