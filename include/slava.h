@@ -102,6 +102,11 @@ double slava_now(void);
 void        slava_version_report(char *buf, size_t cap);
 const char *slava_version(void);
 const char *slava_blas_kernel(void);   /* e.g. "Cooperlake" (OpenBLAS core name) */
+/* One line naming the matrix-product backends and how each precision's products are done, e.g.
+ * "fp32 per shape by measurement (OpenBLAS Cooperlake / oneDNN 2.6.3 avx512_core_bf16), bf16 oneDNN
+ * brg:avx512_core_bf16". float32 products go to OpenBLAS or oneDNN, whichever the first product of
+ * each shape class measured faster; SLAVA_GEMM=openblas|onednn in the environment pins one. */
+void        slava_gemm_describe(char *buf, size_t cap);
 
 /* ===================================================================== checkpoints (io) */
 /* See src/io/safetensors.h and src/io/config.h for the internal reader; the public entry

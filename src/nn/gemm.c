@@ -475,6 +475,8 @@ static void probe_once(void) {
     sv_free(w);
 }
 
+void slava_gemm_describe(char *buf, size_t cap) { sv_gemm_describe(buf, cap); }
+
 void sv_gemm_describe(char *buf, size_t cap) {
     pthread_once(&g_probe_once, probe_once);
     const int pol = policy();

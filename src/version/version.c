@@ -5,7 +5,6 @@
  * that names all the libraries (src/base/ names none).
  */
 #include "base/base.h"
-#include "nn/nn.h"
 #include <stdio.h>
 #include <omp.h>
 #include <libavformat/avformat.h>
@@ -27,7 +26,7 @@ const char *slava_blas_kernel(void) { return openblas_get_corename(); }
 void slava_version_report(char *buf, size_t cap) {
     const char *ct = getenv("OPENBLAS_CORETYPE");
     char gemm[512];
-    sv_gemm_describe(gemm, sizeof gemm);
+    slava_gemm_describe(gemm, sizeof gemm);
     snprintf(buf, cap,
              "slava %s\n"
              "BLAS: OpenBLAS (%s), kernel %s%s%s%s\n"
