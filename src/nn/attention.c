@@ -28,6 +28,14 @@ typedef float v16 __attribute__((vector_size(64)));
 
 #define INLINE static inline __attribute__((always_inline))
 
+/* Makes GCC load a vector into a register once instead of folding the load into each FMA (the
+ * loads, not the FMAs, were the limit). Only where a v16 fits one register (AVX-512). */
+#ifdef __AVX512F__
+#define KEEP_IN_REGISTER(x) __asm__("" : "+v"(x))
+#else
+#define KEEP_IN_REGISTER(x) ((void)0)
+#endif
+
 /* acc[r][v] = q_r · k_j for keys j0 + 16v .. of the RB rows q[r] against the packed keys kt [hd, Lp]. */
 INLINE void qk_acc(const float *const q[RB], const float *kt, int Lp, int hd, int j0, int nv, v16 acc[RB][NV]) {
     for (int r = 0; r < RB; r++)
@@ -37,7 +45,7 @@ INLINE void qk_acc(const float *const q[RB], const float *kt, int Lp, int hd, in
         v16 k[NV];
         for (int v = 0; v < nv; v++) {
             k[v] = kr[v];
-            __asm__("" : "+v"(k[v]));   /* keep the key vector in a register: one load feeds RB FMAs */
+            KEEP_IN_REGISTER(k[v]);   /* one load feeds RB FMAs */
         }
         for (int r = 0; r < RB; r++) {
             const float x = q[r][t];
@@ -63,7 +71,7 @@ INLINE void pv_block(const float *sc, int Lp, const float *vv, int hdp, int c0, 
         v16 x[NV];
         for (int v = 0; v < nv; v++) {
             x[v] = vr[v];
-            __asm__("" : "+v"(x[v]));
+            KEEP_IN_REGISTER(x[v]);
         }
         for (int r = 0; r < RB; r++) {
             const float p = sc[(size_t)r * Lp + j];
