@@ -70,6 +70,12 @@ slava_status sv_make_dirs(slava_ctx *ctx, const char *dir);
 char *sv_path_join(const char *dir, const char *name);
 int   sv_file_exists(const char *path);
 
+/* UTF-8 (utf8.c): the sequence at s[i] → its length (>= 1) and *cp, or -k when the maximal
+ * invalid subpart there has k bytes; whether s[0..len) is valid UTF-8. slava_utf8_fix (slava.h)
+ * replaces invalid parts with U+FFFD. */
+int sv_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp);
+int sv_utf8_valid(const char *s, size_t len);
+
 #define SV_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SV_TRY(expr) do { slava_status sv_st_ = (expr); if (sv_st_ != SLAVA_OK) return sv_st_; } while (0)
 

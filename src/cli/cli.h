@@ -50,6 +50,10 @@ int cli_interrupted(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Exit status of a command that stopped: 128 + signal when a signal stopped it, else CLI_FAIL. */
 int cli_stopped_status(void);
+/* How to run this slava again from the current directory, for commands printed to the user:
+ * "slava" when that is the one on PATH, else "./path" under the current directory, else the
+ * absolute path (from /proc/self/exe). Returns buf. */
+const char *cli_program_path(char *buf, size_t cap);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 
@@ -80,6 +84,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_index(int argc, char **argv);
 int cmd_search(int argc, char **argv);
 

@@ -3,7 +3,8 @@
  * download. In a work folder (reused on rerun): slava_demo_prepare (src/synth/demo.c) writes a
  * small AVCaps-format collection of mp4 clips and tiny random-weight CLIP and CLAP checkpoints
  * (CLIP's tokenizer files come from the source tree's test fixtures, or --vocab DIR); `slava
- * encode` fills the feature store (resuming when interrupted); all seven
+ * encode` fills the feature store (resuming when interrupted); `slava index` indexes it for
+ * `slava serve` (whose command ends the output); all seven
  * recipes are trained over three seeds and Table II is printed with what it does and does not
  * mean. `slava demo --features` is the feature-level demo (cmd_demo.c).
  */
@@ -30,7 +31,9 @@ static void usage(FILE *f) {
         "     (configs built into slava; CLIP's vocab.json / merges.txt from --vocab)  -> WORK/clip, WORK/clap\n"
         "  3. slava encode: frames at 1 fps -> CLIP image tower, 10 s audio chunks -> CLAP/HTSAT,\n"
         "     every caption -> CLIP text tower                                 -> WORK/features.sqlite\n"
-        "  4. all seven recipes x seeds, trained on train, epoch chosen on val -> Table II on test\n"
+        "  4. slava index: the clips' embeddings per frame / chunk for search  -> WORK/index.slx\n"
+        "  5. all seven recipes x seeds, trained on train, epoch chosen on val -> Table II on test\n"
+        "and prints the command that serves the collection in a browser (slava serve WORK/index.slx).\n"
         "The work folder is reused: a rerun skips what is done (an interrupted encode resumes).\n"
         "The encoders are RANDOM and the clips synthetic: the table shows that the pipeline runs end\n"
         "to end, not how SLAVA performs (that needs AVCaps and the real checkpoints: slava run --help).\n\n"
@@ -120,7 +123,20 @@ int cmd_demo_media(int argc, char **argv) {
     if (erc < 0) { rc = cli_stopped_status(); goto done; }
     t_encode = slava_now() - t1;
 
-    /* 4. all seven recipes x seeds -> Table II */
+    /* 4. a search index of the collection (checkpoint projections), for slava serve */
+    char index[2300];
+    snprintf(index, sizeof index, "%s/index.slx", work);
+    slava_index_opts io;
+    slava_index_opts_default(&io);
+    io.store = store;
+    io.out = index;
+    io.clip_dir = clip;
+    io.clap_dir = clap;
+    for (int m = 0; m < SLAVA_MODS; m++) io.encoder[m] = ids[m][0] ? ids[m] : NULL;
+    slava_status ist = slava_index_build(ctx, &io, NULL);
+    if (ist) { rc = cli_fail_or_stop(ctx, ist, "the feature store is complete: run slava demo again"); goto done; }
+
+    /* 5. all seven recipes x seeds -> Table II */
     int n_rec;
     const char *const *recipes = slava_recipes(&n_rec);
     char preface[16384];
@@ -143,9 +159,13 @@ int cmd_demo_media(int argc, char **argv) {
         so.clips[2] > 10 ? 1000.0 / so.clips[2] : 100.0);
     rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
                           "the clips, checkpoints and features in the work folder are kept: run slava demo again "
-                          "(it reuses them; training starts over)");
-    if (!rc && fmt == SLAVA_FMT_MD)
+                          "(it reuses them; training starts over)", NULL);
+    if (!rc && fmt == SLAVA_FMT_MD) {
+        char prog[4200];
         printf("\nTotal %.1f s. Rerunning reuses %s (delete it to start over).\n", slava_now() - t0, work);
+        printf("\nSearch the demo collection in a browser (then open http://127.0.0.1:8080/):\n  %s serve %s\n",
+               cli_program_path(prog, sizeof prog), index);
+    }
     if (!rc && erc) rc = CLI_FAIL;
 done:
     slava_ctx_free(ctx);

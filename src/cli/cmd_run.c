@@ -103,7 +103,10 @@ int cmd_run(int argc, char **argv) {
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
     const char *inputs[4] = {e.store, e.captions, a.train.clip_dir, a.train.clap_dir};
-    if (cli_train_check_outputs(ctx, &a, NULL, inputs, 4)) { slava_ctx_free(ctx); return CLI_FAIL; }
+    if (cli_train_check_outputs(ctx, &a, NULL, inputs, 4) || cli_check_svg(ctx, t.plot, &a, inputs, 4)) {
+        slava_ctx_free(ctx);
+        return CLI_FAIL;
+    }
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
@@ -112,7 +115,7 @@ int cmd_run(int argc, char **argv) {
     if (!rc)
         rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
                               "the store keeps every encoded clip and no table was printed: run the same command again "
-                              "(stored clips are skipped, the experiment starts over)");
+                              "(stored clips are skipped, the experiment starts over)", t.plot);
     if (cli_train_log_close(&a) && !rc) rc = CLI_FAIL;
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;
