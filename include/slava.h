@@ -1032,6 +1032,9 @@ slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char 
                                char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
 slava_status slava_encoder_ids_precision(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
                                          slava_precision precision, char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+/* The precision an identity's features were computed in: BF16 when it carries "+bf16". A reader of
+ * stored features (search, serve) embeds its queries in the same precision. */
+slava_precision slava_encoder_id_precision(const char *id);
 /* "fp32" / "bf16"; slava_precision_parse returns 0 and sets *p, or -1 for another name. */
 const char *slava_precision_name(slava_precision p);
 int         slava_precision_parse(const char *name, slava_precision *p);

@@ -133,7 +133,7 @@ int cmd_search(int argc, char **argv) {
         eo.fps = info.fps;
         /* queries run in the precision the index's features were computed in ("+bf16" identities) */
         for (int m = 0; m < SLAVA_MODS; m++)
-            if (strstr(info.encoder_id[m], "+bf16")) eo.precision = SLAVA_PRECISION_BF16;
+            if (slava_encoder_id_precision(info.encoder_id[m]) == SLAVA_PRECISION_BF16) eo.precision = SLAVA_PRECISION_BF16;
         if (slava_embedder_load(ctx, &eo, &e)) { rc = cli_fail(ctx); goto done; }
     }
     if (slava_search_query_build(ctx, ix, e, n, terms, &q)) { rc = cli_fail(ctx); goto done; }

@@ -26,6 +26,11 @@ void sv_encoder_id_format(const char *sha, int modality, double fps, slava_preci
     else snprintf(id, SLAVA_ENCODER_ID_LEN, "%s%s", sha, p);
 }
 
+slava_precision slava_encoder_id_precision(const char *id) {
+    const char *p = id ? strstr(id, "+bf16") : NULL;
+    return p && (p[5] == 0 || p[5] == '@') ? SLAVA_PRECISION_BF16 : SLAVA_PRECISION_FP32;
+}
+
 const char *slava_precision_name(slava_precision p) { return sv_precision_name(p); }
 int slava_precision_parse(const char *name, slava_precision *p) { return sv_precision_parse(name, p) ? -1 : 0; }
 
