@@ -321,8 +321,12 @@ static int log_record(void *user, const slava_train_record *r) {
 
 int cli_train_log_open(cli_train_args *a) {
     if (!a->log_path) return 0;
-    a->log_file = fopen(a->log_path, "w");
-    if (!a->log_file) { cli_error("%s: cannot write: %s", a->log_path, strerror(errno)); return -1; }
+    /* in an MPI job each rank trains its own runs: rank R > 0 writes FILE.rank-R beside FILE */
+    char path[4200];
+    if (slava_dist_size() > 1 && slava_dist_rank() > 0) snprintf(path, sizeof path, "%s.rank-%d", a->log_path, slava_dist_rank());
+    else snprintf(path, sizeof path, "%s", a->log_path);
+    a->log_file = fopen(path, "w");
+    if (!a->log_file) { cli_error("%s: cannot write: %s", path, strerror(errno)); return -1; }
     a->train.log = log_record;
     a->train.log_user = a;
     return 0;

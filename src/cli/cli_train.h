@@ -62,7 +62,8 @@ typedef struct {
 /* Refuse the shared options in `mask` that were given (the command ignores them): prints
  * "<cmd>: --x <why>" and returns -1; 0 when none was given. */
 int cli_train_refuse(const char *cmd, const cli_train_args *a, unsigned mask, const char *why);
-/* Open --log (when given) and route slava_train's records into it as JSON Lines. 0, or -1
+/* Open --log (when given) and route slava_train's records into it as JSON Lines (in an MPI job,
+ * rank R > 0 writes FILE.rank-R: experiment spreads its runs over the ranks). 0, or -1
  * (printed). cli_train_log_close flushes and closes it (-1 when writing failed, printed). */
 int cli_train_log_open(cli_train_args *a);
 /* Before any work: the heads file `out` (may be NULL) and --log must not be any of the n inputs

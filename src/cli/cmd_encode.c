@@ -117,6 +117,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     memset(&c, 0, sizeof c);
     if (slava_collection_open(ctx, a->data_dir, a->captions, a->split, &c)) {
         cli_fail(ctx);
+        slava_collection_free(&c);   /* what a failed read had allocated */
         return -1;
     }
     const int ranks = slava_dist_size(), quiet = a->quiet || slava_dist_rank() > 0;   /* rank 0 reports */
