@@ -10,7 +10,7 @@
  * overwrites the --config it reads.
  */
 #include "cli_testutil.h"
-#include "text/text_clean.h"
+#include "base/base.h"
 
 #define CLIP_DIR SLAVA_FIXTURES "/clip-model"
 #define CLAP_DIR SLAVA_FIXTURES "/clap-model"

@@ -29,6 +29,7 @@ static const struct { const char *dir, *may; } RULES[] = {
     {"pipeline", "base io embed store data dist"},
     {"search", "base io nn text store align"},
     {"version", "base"},
+    {"plot", "base eval"},
     {"cli", ""},
 };
 

@@ -2,7 +2,6 @@
  * cli_train.c — the option handling shared by train / eval / experiment / demo (cli_train.h).
  */
 #include "cli/cli_train.h"
-#include "io/outcheck.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -197,6 +196,7 @@ int cli_table2_option(int c, const char *arg, cli_table2_args *t) {
     case OPT_SEEDS: return (t->n_seeds = cli_parse_seed_list("--seeds", arg, t->seeds, 64)) < 0 ? -1 : 1;
     case OPT_SPLIT: return (t->split = cli_parse_split(arg)) < 0 ? -1 : 1;
     case OPT_FORMAT: return (t->fmt = cli_parse_format(arg)) < 0 ? -1 : 1;
+    case OPT_PLOT: t->plot = arg; return 1;
     default: return 0;
     }
 }
@@ -219,7 +219,7 @@ int cli_train_getopt(int argc, char **argv, const struct option *longopts, cli_t
 
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
                      int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
-                     const char *on_stop) {
+                     const char *on_stop, const char *plot) {
     int rc = CLI_OK;
     slava_eval_report *reps = calloc((size_t)n_recipes * n_seeds, sizeof *reps), untrained;
     char *text = NULL;
@@ -251,6 +251,7 @@ int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_
     }
     fputs(text, stdout);
     fflush(stdout);
+    if (plot && slava_plot_table2(ctx, recipes, n_recipes, n_seeds, reps, &untrained, plot)) rc = cli_fail(ctx);
 done:
     free(text);
     free(reps);
@@ -321,8 +322,12 @@ static int log_record(void *user, const slava_train_record *r) {
 
 int cli_train_log_open(cli_train_args *a) {
     if (!a->log_path) return 0;
-    a->log_file = fopen(a->log_path, "w");
-    if (!a->log_file) { cli_error("%s: cannot write: %s", a->log_path, strerror(errno)); return -1; }
+    /* in an MPI job each rank trains its own runs: rank R > 0 writes FILE.rank-R beside FILE */
+    char path[4200];
+    if (slava_dist_size() > 1 && slava_dist_rank() > 0) snprintf(path, sizeof path, "%s.rank-%d", a->log_path, slava_dist_rank());
+    else snprintf(path, sizeof path, "%s", a->log_path);
+    a->log_file = fopen(path, "w");
+    if (!a->log_file) { cli_error("%s: cannot write: %s", path, strerror(errno)); return -1; }
     a->train.log = log_record;
     a->train.log_user = a;
     return 0;
@@ -341,8 +346,18 @@ int cli_train_check_outputs(slava_ctx *ctx, const cli_train_args *a, const char 
     const char *in[16];
     int k = 0;
     for (int i = 0; i < n && k < 14; i++) in[k++] = inputs[i];
-    if (out && sv_output_check(ctx, out, SV_OUT_HEADS, in, k)) return cli_fail(ctx);
+    if (out && slava_output_check(ctx, out, SLAVA_FILE_HEADS, in, k)) return cli_fail(ctx);
     if (out) in[k++] = out;
-    if (a->log_path && sv_output_check(ctx, a->log_path, SV_OUT_JSONL, in, k)) return cli_fail(ctx);
+    if (a->log_path && slava_output_check(ctx, a->log_path, SLAVA_FILE_LOG, in, k)) return cli_fail(ctx);
+    return CLI_OK;
+}
+
+int cli_check_svg(slava_ctx *ctx, const char *svg, const cli_train_args *a, const char *const *inputs, int n) {
+    if (!svg) return CLI_OK;
+    const char *in[16];
+    int k = 0;
+    for (int i = 0; i < n && k < 15; i++) in[k++] = inputs[i];
+    in[k++] = a->log_path;
+    if (slava_output_check(ctx, svg, SLAVA_FILE_SVG, in, k)) return cli_fail(ctx);
     return CLI_OK;
 }

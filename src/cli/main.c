@@ -23,6 +23,8 @@ static const command commands[] = {
     {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection", 0},
     {"index",       cmd_index,       "build / update a search index from a feature store", 0},
     {"search",      cmd_search,      "search an index by text, sound, image, video or clip", 0},
+    {"plot",        cmd_plot,        "training curves from training logs (SVG)", 0},
+    {"serve",       cmd_serve,       "local search page + JSON API over an index (HTTP)", 0},
     {"demo",        cmd_demo,        "the out-of-the-box demo", 0},
 };
 

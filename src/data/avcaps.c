@@ -6,7 +6,6 @@
  */
 #include "data/avcaps.h"
 #include <cjson/cJSON.h>
-#include "text/text_clean.h"
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -208,7 +207,7 @@ slava_status slava_collection_add_captions(slava_ctx *ctx, slava_collection *c, 
         const char *id = item->string ? item->string : "";
         if (!*id) { st = sv_err(ctx, SLAVA_E_FORMAT, "%s: a clip has an empty id (key \"\")", path); break; }
         if (!sv_utf8_valid(id, strlen(id))) {
-            char *shown = sv_utf8_fix(id, NULL);
+            char *shown = slava_utf8_fix(id, NULL);
             st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clip id '%s' is not valid UTF-8 (invalid bytes shown as U+FFFD)", path,
                         shown ? shown : "?");
             free(shown);

@@ -37,13 +37,6 @@ void sv_u32s_free(sv_u32s *s);
 int  sv_utf8_decode(const char *s, size_t len, sv_u32s *out);
 /* Code points → malloc'd NUL-terminated UTF-8. 0 or -1. */
 int  sv_utf8_encode(const uint32_t *p, size_t n, char **out, size_t *out_len);
-/* 1 when s[0..len) is valid UTF-8 (RFC 3629: no overlongs, surrogates or code points above
- * U+10FFFF), else 0. */
-int  sv_utf8_valid(const char *s, size_t len);
-/* s as valid UTF-8 (malloc'd, NUL-terminated; NULL when s is NULL or memory ran out): each
- * maximal invalid subpart becomes U+FFFD, as sv_utf8_decode does. *changed (may be NULL) = 1
- * when something was replaced. For every string that goes out as JSON. */
-char *sv_utf8_fix(const char *s, int *changed);
 /* Python html.unescape() on a code point array (in place into out). 0 or -1. */
 int  sv_html_unescape(const sv_u32s *in, sv_u32s *out);
 
