@@ -6,8 +6,8 @@
 
 DEBS = build-essential cmake pkg-config libopenblas-dev libavformat-dev libavcodec-dev \
        libavutil-dev libswscale-dev libswresample-dev libfftw3-dev libsqlite3-dev libcjson-dev \
-       libpcre2-dev libutf8proc-dev libplplot-dev libfaiss-dev liblapack-dev clang libclang-rt-14-dev ffmpeg valgrind libopenmpi-dev openmpi-bin \
-       libcivetweb-dev chromium
+       libpcre2-dev libutf8proc-dev libplplot-dev libfaiss-dev liblapack-dev libdnnl-dev clang libclang-rt-14-dev ffmpeg valgrind \
+       libopenmpi-dev openmpi-bin libcivetweb-dev chromium
 JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=

@@ -123,6 +123,11 @@ slava_status slava_output_check(slava_ctx *ctx, const char *path, slava_file_kin
 void        slava_version_report(char *buf, size_t cap);
 const char *slava_version(void);
 const char *slava_blas_kernel(void);   /* e.g. "Cooperlake" (OpenBLAS core name) */
+/* One line naming the matrix-product backends and how each precision's products are done, e.g.
+ * "fp32 per shape by measurement (OpenBLAS Cooperlake / oneDNN 2.6.3 avx512_core_bf16), bf16 oneDNN
+ * brg:avx512_core_bf16". float32 products go to OpenBLAS or oneDNN, whichever the first product of
+ * each shape class measured faster; SLAVA_GEMM=openblas|onednn in the environment pins one. */
+void        slava_gemm_describe(char *buf, size_t cap);
 
 /* ===================================================================== checkpoints (io) */
 /* See src/io/safetensors.h and src/io/config.h for the internal reader; the public entry
@@ -365,7 +370,10 @@ typedef struct {
     int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
     int    chunk_batch;      /* audio chunks per HTSAT call, gathered across inputs (default 8) */
     int    text_batch;       /* captions per text-tower call (default 256) */
-    slava_precision precision; /* default FP32; BF16 is not implemented yet (SLAVA_E_UNSUPPORTED) */
+    slava_precision precision; /* products of the towers (default FP32). BF16: weights converted to
+                                  bf16 once at load, activations rounded at each product's input,
+                                  accumulation, LayerNorm, softmax and residuals float32; the
+                                  features get their own identity ("+bf16") */
     unsigned modalities;     /* towers to load, bits 1 << slava_modality (image tower = visual);
                                 0: every tower of the folders given (default) */
 } slava_embedder_opts;
@@ -391,9 +399,9 @@ typedef struct {
 void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
 
 /* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
- * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1; a precision suffix
- * for bf16 once that is implemented). Computed on first use (reads the weight files once) and cached; copied to
- * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
+ * checkpoint's weights + config.json, "+bf16" when the embedder computes in bf16, then
+ * "@<fps>fps" for visual at fps != 1). Computed on first use (reads the weight files once) and
+ * cached; copied to id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
 slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
 /* sha256 of the heads file (hex), or "" when no heads were given. */
 const char  *slava_embedder_heads_id(const slava_embedder *e);
@@ -532,9 +540,12 @@ slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mas
 /* The same for rank `part` of `parts` (data-parallel training, slava_train_dp): of the splits in
  * part_mask only the clips whose position k in their split (the order above) has
  * k mod parts == part are loaded (features of the others are not read); the other splits of
- * split_mask whole. */
+ * split_mask whole. flags: SLAVA_LOAD_VISUAL_MEAN averages the frames of those clips into one
+ * row as they are read (t_v = 1; what linear visual heads train on, so memory holds one row per
+ * clip; the same bits as training's own pooling). */
+#define SLAVA_LOAD_VISUAL_MEAN 1u
 slava_status slava_store_load_part(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned part_mask, int part,
-                                   int parts, const char *const *enc, slava_dataset *out);
+                                   int parts, const char *const *enc, unsigned flags, slava_dataset *out);
 
 /* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
 int         slava_store_split_parse(const char *name);  /* exactly slava_split_name()'s names, else -1 */
@@ -743,7 +754,7 @@ typedef struct {
     double init_val;         /* the same score for the untrained heads */
     double seconds;
     char   clip_sha256[65], clap_sha256[65];   /* "" when no checkpoint was used */
-    double comm_bytes;       /* slava_train_dp: bytes this rank sent + received over MPI per step */
+    double comm_bytes;       /* slava_train_dp: bytes this rank sent + received over MPI in a (full) step */
 } slava_train_info;
 
 /* Untrained heads for ds's feature sizes: checkpoint projections when o->clip_dir / o->clap_dir
@@ -765,7 +776,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
  * over the ranks and every rank takes the same AdamW step; validation runs on every rank. The
  * heads equal slava_train's on the whole split up to the rounding of the reordered sums (the
  * same bits with one rank). Every rank returns the same heads and status; info->comm_bytes is
- * what this rank sent and received per step. In a world of one it is slava_train. */
+ * what this rank sent and received in a step of a full batch. In a world of one it is slava_train. */
 slava_status slava_train_dp(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
                             slava_train_info *info);
 
@@ -1009,16 +1020,27 @@ typedef struct {
     int shard_count;
     slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
                                 clips count as already stored (read only) */
+    slava_precision precision; /* of the towers' products (default FP32; see slava_embedder_opts):
+                                  bf16 features are stored under their own identities */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
 /* Encoder identities (the names features are stored under): the sha256 (hex) of the checkpoint's
- * weight files + config.json; the visual one gets "@<fps>fps" appended when fps != 1 (frames at
- * another rate are other features). Fills id[slava_modality] (each 96 bytes). Reads the whole
- * weight files once (about 2 s per GB). */
+ * weight files + config.json; "+bf16" after it for features computed in bf16; the visual one gets
+ * "@<fps>fps" appended when fps != 1 (frames at another rate are other features). So float32 and
+ * bf16 features never mix in a store. Fills id[slava_modality] (each 96 bytes). Reads the whole
+ * weight files once (about 2 s per GB). slava_encoder_ids is the float32 case. */
 #define SLAVA_ENCODER_ID_LEN 96
 slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
                                char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+slava_status slava_encoder_ids_precision(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
+                                         slava_precision precision, char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+/* The precision an identity's features were computed in: BF16 when it carries "+bf16". A reader of
+ * stored features (search, serve) embeds its queries in the same precision. */
+slava_precision slava_encoder_id_precision(const char *id);
+/* "fp32" / "bf16"; slava_precision_parse returns 0 and sets *p, or -1 for another name. */
+const char *slava_precision_name(slava_precision p);
+int         slava_precision_parse(const char *name, slava_precision *p);
 
 typedef struct {
     char *clip;              /* clip id */

@@ -73,6 +73,12 @@ int cli_parse_fps(const char *val, double *fps) {
     return 0;
 }
 
+int cli_parse_precision(const char *val, slava_precision *p) {
+    if (slava_precision_parse(val ? val : "", p) == 0) return 0;
+    cli_error("--precision: expected fp32 or bf16, got '%s'", val ? val : "");
+    return -1;
+}
+
 int cli_parse_encoder(const char *opt, const char *arg, const char **enc) {
     const char *eq = strchr(arg, '=');
     char m[16] = "";

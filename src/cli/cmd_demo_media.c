@@ -43,18 +43,21 @@ static void usage(FILE *f) {
         "  --seeds LIST        comma-separated seeds (default %s)\n"
         "  --epochs N          epochs per stage (default 30)\n"
         "  --format F          md (default), csv or json\n"
+        CLI_PRECISION_HELP
         "  --threads N         threads (default: the cores available)\n"
         "  --quiet             no progress on stderr\n", DEMO_VOCAB, DEMO_SEEDS);
 }
 
 int cmd_demo_media(int argc, char **argv) {
-    enum { O_WORK = 256, O_VOCAB, O_SEEDS, O_EPOCHS, O_FORMAT, O_THREADS, O_QUIET };
+    enum { O_WORK = 256, O_VOCAB, O_SEEDS, O_EPOCHS, O_FORMAT, O_THREADS, O_QUIET, O_PRECISION };
     static const struct option longopts[] = {
         {"work", required_argument, 0, O_WORK}, {"vocab", required_argument, 0, O_VOCAB},
         {"seeds", required_argument, 0, O_SEEDS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"format", required_argument, 0, O_FORMAT}, {"threads", required_argument, 0, O_THREADS},
-        {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, O_QUIET}, {"precision", required_argument, 0, O_PRECISION},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *work = "slava-demo", *vocab = DEMO_VOCAB;
+    slava_precision precision = SLAVA_PRECISION_FP32;
     uint64_t seeds[16];
     int n_seeds = cli_parse_seed_list("--seeds", DEMO_SEEDS, seeds, 16);
     int c, quiet = 0, threads = 0, fmt = SLAVA_FMT_MD;
@@ -72,6 +75,7 @@ int cmd_demo_media(int argc, char **argv) {
         case O_FORMAT: if ((fmt = cli_parse_format(optarg)) < 0) return CLI_USAGE; break;
         case O_THREADS: if ((v = cli_parse_long("--threads", optarg, 1, 1024)) < 0) return CLI_USAGE; threads = (int)v; break;
         case O_QUIET: quiet = 1; break;
+        case O_PRECISION: if (cli_parse_precision(optarg, &precision) < 0) return CLI_USAGE; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("demo: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("demo: unknown option '%s' (slava demo --help)", argv[optind - 1]); return CLI_USAGE;
@@ -113,6 +117,7 @@ int cmd_demo_media(int argc, char **argv) {
     slava_encode_opts_default(&ea.enc);
     ea.enc.clip_dir = clip;
     ea.enc.clap_dir = clap;
+    ea.enc.precision = precision;
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     int erc = cli_encode_run(ctx, &ea, ids);
     if (erc < 0) { rc = cli_stopped_status(); goto done; }
@@ -141,7 +146,7 @@ int cmd_demo_media(int argc, char **argv) {
         "           about %.0f%% without an audio track, captions of all four kinds generated from each clip's content\n"
         "  encoders tiny random-weight CLIP (ViT-B/32-style image tower and text tower, width 128, 2 layers)\n"
         "           and CLAP (HTSAT, width 16-128) written by init-random: %s, %s\n"
-        "  store    %s (frames at 1 fps, 10 s audio chunks, every caption)\n"
+        "  store    %s (frames at 1 fps, 10 s audio chunks, every caption; %s products)\n"
         "  times    synth %.1f s, checkpoints %.1f s, encode %.1f s (0 when reused from an earlier run)\n\n"
         "What the numbers mean: the heads learn to align features of RANDOM encoders on toy clips (one\n"
         "coloured shape, one kind of sound, template captions). Above-chance recall shows that the whole\n"
@@ -150,7 +155,7 @@ int cmd_demo_media(int argc, char **argv) {
         "real CLIP / CLAP encoders; the order of the recipes here need not match the paper's. Chance\n"
         "R@10 on %d test clips is about %.0f%%. To reproduce the paper: slava run --help.\n\n",
         data, so.clips[0], so.clips[1], so.clips[2], so.min_seconds, so.max_seconds, so.width, so.height,
-        100 * so.no_audio_share, clip, clap, store, t_synth, t_models, t_encode, so.clips[2],
+        100 * so.no_audio_share, clip, clap, store, slava_precision_name(precision), t_synth, t_models, t_encode, so.clips[2],
         so.clips[2] > 10 ? 1000.0 / so.clips[2] : 100.0);
     rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
                           "the clips, checkpoints and features in the work folder are kept: run slava demo again "

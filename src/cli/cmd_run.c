@@ -36,6 +36,7 @@ static void usage(FILE *f) {
         "  --split-of-captions S  split of --captions\n"
         "  --store FILE        feature store (created when missing)\n"
         "  --fps F             frames sampled per second (default 1)\n"
+        CLI_PRECISION_HELP
         "  --allow-split-change / --verify-content   as in slava encode\n"
         "\nexperiment options:\n"
         CLI_TABLE2_HELP
@@ -47,12 +48,12 @@ static void usage(FILE *f) {
 
 
 int cmd_run(int argc, char **argv) {
-    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS, O_ALLOW_SPLIT, O_VERIFY };
+    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS, O_ALLOW_SPLIT, O_VERIFY, O_PRECISION };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split-of-captions", required_argument, 0, O_CSPLIT}, {"store", required_argument, 0, O_STORE},
         {"fps", required_argument, 0, O_FPS}, {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT},
-        {"verify-content", no_argument, 0, O_VERIFY},
+        {"verify-content", no_argument, 0, O_VERIFY}, {"precision", required_argument, 0, O_PRECISION},
         {"help", no_argument, 0, 'h'}, CLI_TABLE2_LONGOPTS, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
@@ -77,6 +78,7 @@ int cmd_run(int argc, char **argv) {
             break;
         case O_ALLOW_SPLIT: e.enc.allow_split_change = 1; break;
         case O_VERIFY: e.enc.verify_content = 1; break;
+        case O_PRECISION: if (cli_parse_precision(optarg, &e.enc.precision) < 0) return CLI_USAGE; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("run: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("run: unknown option '%s' (slava run --help)", argv[optind - 1]); return CLI_USAGE;

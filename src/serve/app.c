@@ -67,6 +67,9 @@ slava_status sv_app_open(slava_ctx *ctx, const slava_server_opts *o, slava_ctx *
     eo.clap_dir = pick_dir(o->clap_dir, a->info.clap_dir);
     eo.heads = o->heads ? o->heads : a->info.heads;
     eo.fps = a->info.fps > 0 ? a->info.fps : 1;
+    /* queries run in the precision the index's features were computed in ("+bf16" identities) */
+    for (int m = 0; m < SLAVA_MODS; m++)
+        if (slava_encoder_id_precision(a->info.encoder_id[m]) == SLAVA_PRECISION_BF16) eo.precision = SLAVA_PRECISION_BF16;
     if (eo.clip_dir || eo.clap_dir) {
         if ((st = slava_embedder_load(ctx, &eo, &a->emb))) goto fail;
         slava_embedder_get_info(a->emb, &a->einfo);
