@@ -23,7 +23,8 @@ static void usage(FILE *f) {
         "Scores (docs/search.md): per modality the best cosine over the clip's pooled embedding and its\n"
         "moments; --in both averages the visual and audio scores of clips with audio (visual alone for\n"
         "clips without). Encoders come from the folders recorded in the index unless --clip / --clap\n"
-        "say otherwise; an encoder other than the index's is an error naming both.\n\n"
+        "say otherwise; an encoder other than the index's is an error naming both. Queries are embedded\n"
+        "in the precision of the index's features (bf16 when they were encoded with --precision bf16).\n\n"
         "options:\n"
         "  --in M          visual, audio or both (default both)\n"
         "  -k N            results (default 10)\n"
@@ -130,6 +131,9 @@ int cmd_search(int argc, char **argv) {
         eo.heads = info.heads;
         eo.force_heads = 1;   /* the query's encoders are checked against the index's instead */
         eo.fps = info.fps;
+        /* queries run in the precision the index's features were computed in ("+bf16" identities) */
+        for (int m = 0; m < SLAVA_MODS; m++)
+            if (slava_encoder_id_precision(info.encoder_id[m]) == SLAVA_PRECISION_BF16) eo.precision = SLAVA_PRECISION_BF16;
         if (slava_embedder_load(ctx, &eo, &e)) { rc = cli_fail(ctx); goto done; }
     }
     if (slava_search_query_build(ctx, ix, e, n, terms, &q)) { rc = cli_fail(ctx); goto done; }

@@ -1,16 +1,16 @@
 /*
- * outcheck.c — output-path checks before writing (see outcheck.h): same file as an input (stat
+ * outcheck.c — output-path checks before writing (slava_output_check, slava.h): same file as an input (stat
  * identity, links resolved), and the kind of an existing file, recognised from its first bytes
  * (safetensors header, SQLite magic, JSON Lines, SVG).
  */
-#include "io/outcheck.h"
+#include "base/base.h"
 #include "io/safetensors.h"
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <sys/stat.h>
 
-static const char *const KIND_NAME[SV_OUT_KINDS] = {"a heads file", "a features export", "a training log (JSON Lines)",
+static const char *const KIND_NAME[SLAVA_FILE_KINDS] = {"a heads file", "a features export", "a training log (JSON Lines)",
                                                     "an SVG file"};
 
 /* What the file looks like, for the message. */
@@ -28,15 +28,15 @@ static const char *describe(const unsigned char *b, size_t n) {
 }
 
 /* Is the existing file `path` (first bytes b[0..n)) of kind k? */
-static int is_kind(slava_ctx *ctx, const char *path, sv_out_kind k, const unsigned char *b, size_t n) {
+static int is_kind(slava_ctx *ctx, const char *path, slava_file_kind k, const unsigned char *b, size_t n) {
     switch (k) {
-    case SV_OUT_HEADS:
-    case SV_OUT_FEATURES: {
+    case SLAVA_FILE_HEADS:
+    case SLAVA_FILE_FEATURES: {
         sv_stfile *f = NULL;
         slava_ctx *quiet = slava_ctx_new();
         int ok = 0;
         if (quiet && sv_st_open(quiet, path, &f) == SLAVA_OK) {
-            if (k == SV_OUT_HEADS) ok = sv_st_find(f, "visual_projection.weight") != NULL;
+            if (k == SLAVA_FILE_HEADS) ok = sv_st_find(f, "visual_projection.weight") != NULL;
             else {
                 char *fmt = sv_st_meta(f, "format");
                 ok = fmt && !strncmp(fmt, "slava-features/", 15);
@@ -48,7 +48,7 @@ static int is_kind(slava_ctx *ctx, const char *path, sv_out_kind k, const unsign
         (void)ctx;
         return ok;
     }
-    case SV_OUT_JSONL: {
+    case SLAVA_FILE_LOG: {
         size_t e = 0;
         while (e < n && b[e] != '\n') e++;
         char *line = malloc(e + 1);
@@ -61,7 +61,7 @@ static int is_kind(slava_ctx *ctx, const char *path, sv_out_kind k, const unsign
         free(line);
         return ok;
     }
-    case SV_OUT_SVG: {
+    case SLAVA_FILE_SVG: {
         size_t i = 0;
         while (i < n && isspace(b[i])) i++;
         return (n - i >= 5 && !memcmp(b + i, "<?xml", 5)) || (n - i >= 4 && !memcmp(b + i, "<svg", 4));
@@ -70,7 +70,7 @@ static int is_kind(slava_ctx *ctx, const char *path, sv_out_kind k, const unsign
     }
 }
 
-slava_status sv_output_check(slava_ctx *ctx, const char *path, sv_out_kind kind, const char *const *inputs, int n) {
+slava_status slava_output_check(slava_ctx *ctx, const char *path, slava_file_kind kind, const char *const *inputs, int n) {
     struct stat so, si;
     if (!path || !*path) return sv_err(ctx, SLAVA_E_ARG, "no output file name given");
     if (stat(path, &so) != 0) return SLAVA_OK;   /* nothing there (a dangling link names no input either) */

@@ -418,6 +418,19 @@ slava_status sv_weights_get(slava_ctx *ctx, sv_weights *w, const char *name, con
     return SLAVA_OK;
 }
 
+void sv_weights_drop(void *weights, const void *p, size_t bytes) {
+    const sv_weights *w = weights;
+    const uintptr_t lo = (uintptr_t)p, hi = lo + bytes;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < w->nfiles; i++) {
+        const uintptr_t m0 = (uintptr_t)w->files[i]->map, m1 = m0 + w->files[i]->map_len;
+        if (lo < m0 || hi > m1) continue;
+        const uintptr_t a = (lo + page - 1) / page * page, b = hi / page * page;
+        if (a < b) madvise((void *)a, b - a, MADV_DONTNEED);   /* read-only private map: pages re-read on use */
+        return;
+    }
+}
+
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
 static struct AVSHA *sha_start(slava_ctx *ctx) {

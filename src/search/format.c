@@ -5,7 +5,6 @@
  * output does not depend on float printing noise.
  */
 #include "search/search.h"
-#include "text/text_clean.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -27,19 +26,8 @@ void slava_search_term_from_arg(slava_term_kind kind, const char *arg, slava_sea
     }
 }
 
-/* s as valid UTF-8 (malloc'd); NULL stays NULL, and so does a failed allocation. */
-static char *utf8(const char *s) {
-    if (!s) return NULL;
-    sv_u32s cps = {0};
-    char *out = NULL;
-    size_t len;
-    if (sv_utf8_decode(s, strlen(s), &cps) == 0 && sv_utf8_encode(cps.p, cps.n, &out, &len) != 0) out = NULL;
-    sv_u32s_free(&cps);
-    return out;
-}
-
 static void add_str(cJSON *o, const char *key, const char *s) {
-    char *u = utf8(s);
+    char *u = slava_utf8_fix(s, NULL);
     if (u) cJSON_AddStringToObject(o, key, u);
     else cJSON_AddNullToObject(o, key);
     free(u);
@@ -110,7 +98,7 @@ static int put(char **b, size_t *len, size_t *cap, const char *fmt, ...) {
 
 /* A table cell: valid UTF-8 with '|' escaped and line breaks as spaces (malloc'd). */
 static char *cell(const char *s) {
-    char *u = utf8(s ? s : "");
+    char *u = slava_utf8_fix(s ? s : "", NULL);
     if (!u) return NULL;
     size_t n = strlen(u), k = 0;
     char *c = malloc(2 * n + 1);
