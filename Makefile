@@ -68,6 +68,10 @@ test-fuzz: build-fuzz
 # accesses fail the run. VALGRIND_SKIP: tests too slow under valgrind (they run under ASan above).
 # test_train_trust: valgrind-clean but ~8 min under valgrind on 2 shared cores.
 # test_mpi_*: the ranks run untraced under mpirun, and the kill-a-rank step times the traced driver.
+# ONEDNN_MAX_CPU_ISA=AVX: memcheck reports oneDNN's AVX2 JIT matmul kernels reading 32 bytes past
+# the end of buffers oneDNN allocates itself (its own scratch, and into its own stack frame) --
+# masked tail loads it cannot see through. Capped at AVX, oneDNN's JIT kernels still run (and are
+# checked); only the AVX2 variants are left to the ASan job and the release tests.
 VALGRIND_SKIP ?= ^(test_train|test_train_demo|test_train_trust|test_mpi_.*)$$
 build-valgrind: deps
 	cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLAVA_NATIVE=OFF $(CMAKE_FLAGS) >/dev/null
@@ -76,7 +80,7 @@ build-valgrind: deps
 test-valgrind: build-valgrind
 	@fail=0; n=0; for t in build-valgrind/test_*; do \
 	  name=$$(basename $$t); if echo "$$name" | grep -Eq '$(VALGRIND_SKIP)'; then continue; fi; n=$$((n+1)); \
-	  if (cd build-valgrind && OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive valgrind -q --error-exitcode=99 --leak-check=full \
+	  if (cd build-valgrind && OMP_NUM_THREADS=2 OMP_WAIT_POLICY=passive ONEDNN_MAX_CPU_ISA=AVX valgrind -q --error-exitcode=99 --leak-check=full \
 	        --errors-for-leak-kinds=definite --suppressions=$(CURDIR)/tests/valgrind.supp ./$$name >/tmp/vg_$$name.log 2>&1); \
 	  then echo "valgrind: $$name ok"; else echo "valgrind: $$name FAILED"; tail -40 /tmp/vg_$$name.log; fail=$$((fail+1)); fi; \
 	done; echo "valgrind: $$((n-fail)) passed, $$fail failed"; [ $$fail = 0 ]
