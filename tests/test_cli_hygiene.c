@@ -147,6 +147,7 @@ int main(void) {
     /* ---- one line, whatever the file name holds */
     snprintf(cmd, sizeof cmd, SLAVA_BIN " train --store \"$(printf 'no\\nsuch\\377.sqlite')\" --out x --quiet");
     expect_err(cmd, 1, "no such");
+    expect_err(SLAVA_BIN " train --store x --out y --recipe \"$(printf 'two\\nlines\\377')\"", 2, "unknown recipe 'two lines\xef\xbf\xbd'");
 
     /* ---- init-random: a non-empty folder needs --force; its own --config is never overwritten */
     char ck[600], model[700], cfg[700];
