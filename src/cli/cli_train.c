@@ -251,7 +251,9 @@ int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_
     }
     fputs(text, stdout);
     fflush(stdout);
-    if (plot && slava_plot_table2(ctx, recipes, n_recipes, n_seeds, reps, &untrained, plot)) rc = cli_fail(ctx);
+    /* rank 0 writes final files (every rank of an MPI job holds the same reports) */
+    if (plot && slava_dist_rank() == 0 && slava_plot_table2(ctx, recipes, n_recipes, n_seeds, reps, &untrained, plot))
+        rc = cli_fail(ctx);
 done:
     free(text);
     free(reps);

@@ -22,6 +22,7 @@ static void put_clean_line(FILE *f, const char *s) {
 }
 
 void cli_error(const char *fmt, ...) {
+    if (slava_dist_rank() > 0) return;   /* in an MPI job rank 0 speaks for all (errors are agreed) */
     char msg[4096];
     va_list ap;
     va_start(ap, fmt);
