@@ -1063,6 +1063,8 @@ typedef struct {
     char    encoder_id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     int     n_failures;
     slava_encode_failure *failures;   /* this run's failed clips, in collection order */
+    double  peak_rss_mib;    /* the process's peak resident set when the run ended (getrusage),
+                                weights + activations + decode queue; MiB */
 } slava_encode_summary;
 
 /* Encode collection c into store s (opened by the caller). Returns SLAVA_OK when every clip was

@@ -28,6 +28,7 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <stdio.h>
 
 void slava_encode_opts_default(slava_encode_opts *o) {
@@ -915,5 +916,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     ctx->progress = e.progress;
     if (!st && o->shard_count > 0) st = sv_shard_set_complete(ctx, s, 1);
     sum->seconds = sv_now() - t_start;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) sum->peak_rss_mib = ru.ru_maxrss / 1024.0;   /* ru_maxrss: KiB */
     return st;
 }
