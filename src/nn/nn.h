@@ -143,6 +143,9 @@ void sv_block_free(sv_block_w *w);
 
 /* Scratch for sv_block_forward: floats needed for N rows. */
 size_t sv_block_scratch_floats(const sv_block_cfg *c, int N);
+/* What a prepared block of precision prec really uses for N rows in sequences of at most max_len
+ * rows: less than sv_block_scratch_floats when it runs in row tiles (HTSAT's first stages). */
+size_t sv_block_scratch_floats_prepared(const sv_block_cfg *c, int N, int max_len, slava_precision prec);
 /* h [N, D] updated in place: h += attn(LN1 h); h += fc2(act(fc1(LN2 h))).
  * Sequences as in sv_attention (offs[0] == 0, offs[nseq] == N). scratch: sv_block_scratch_floats(c, N)
  * floats. */
