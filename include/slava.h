@@ -265,6 +265,10 @@ slava_status slava_clip_preprocess(slava_ctx *ctx, const slava_clip_preproc *p, 
 /* The same pipeline stopped before rescaling: the resized + cropped uint8 image out [oh, ow, 3]. */
 slava_status slava_clip_preprocess_u8(slava_ctx *ctx, const slava_clip_preproc *p, const slava_image *img,
                                       uint8_t *out);
+/* The rest of it: rescale + normalise u8 [oh, ow, 3] (from slava_clip_preprocess_u8) into out
+ * [3, oh, ow]. slava_clip_preprocess = slava_clip_preprocess_u8 then this, bit for bit (the encode
+ * pipeline queues decoded frames as uint8, a quarter of the float32 size). */
+void slava_clip_normalize_u8(const slava_clip_preproc *p, const uint8_t *u8, int ow, int oh, float *out);
 
 /* CLIP image tower (CLIPVisionModel + visual_projection) from a Hugging Face CLIP folder
  * (model.safetensors or shards, config.json, optional preprocessor_config.json). */

@@ -3,7 +3,8 @@
  *
  * Two threads:
  *   decode thread   for each clip still to do, in collection order: sample frames at fps and
- *                   preprocess them for CLIP ([T_v, 3, S, S]), read the audio in 10 s chunks and
+ *                   resize + crop them for CLIP (uint8 [T_v, S, S, 3]: a quarter of the float32
+ *                   size; rescaled and normalised when batched), read the audio in 10 s chunks and
  *                   compute CLAP's log-mel front end ([T_a, 1001, 64]); queued in parts of at most
  *                   frame_batch frames / 4·chunk_batch chunks (bounded memory for any length), the
  *                   clip's last part carrying its failure reason if it could not be read.
@@ -58,7 +59,7 @@ typedef struct {
     double duration;         /* seconds, -1 unknown (last part) */
     int    has_audio;        /* last part */
     int    t_v;
-    float *pixels;           /* [t_v, 3, S, S] */
+    uint8_t *pixels;         /* [t_v, S, S, 3]: resized + cropped frames, normalised when batched */
     int    t_a;
     float *mel;              /* [t_a, SLAVA_MEL_FRAMES, SLAVA_MEL_BINS] */
     sv_file_stamp stamp;     /* the video file as read (last part; unknown when none) */
@@ -127,7 +128,7 @@ static int push_job(pipe_state *p, job *j, double *t_busy_start) {
 
 /* Room for one more frame / chunk in the current part (allocated at the part's full size). */
 static slava_status part_room(job *j, size_t fsz, int part_frames, size_t msz, int part_chunks, int audio) {
-    if (!audio && !j->pixels && !(j->pixels = sv_alloc(sizeof(float) * fsz * part_frames))) return SLAVA_E_NOMEM;
+    if (!audio && !j->pixels && !(j->pixels = sv_alloc(fsz * part_frames))) return SLAVA_E_NOMEM;
     if (audio && !j->mel && !(j->mel = sv_alloc(sizeof(float) * msz * part_chunks))) return SLAVA_E_NOMEM;
     return SLAVA_OK;
 }
@@ -166,7 +167,7 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
             break;
         }
         if ((st = part_room(&j, fsz, p->part_frames, msz, p->part_chunks, 0))) break;
-        st = slava_clip_preprocess(ctx, p->pp, im, j.pixels + fsz * j.t_v);
+        st = slava_clip_preprocess_u8(ctx, p->pp, im, j.pixels + fsz * j.t_v);
         if (st) break;
         j.t_v++;
         frames++;
@@ -529,7 +530,7 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
         for (int bi = 0; !st && bi < b->n; bi++) {
             const job *j = &b->jobs[bi];
             for (int f = 0; !st && f < j->t_v; f++) {
-                memcpy(pix + fsz * fill, j->pixels + fsz * f, sizeof(float) * fsz);
+                slava_clip_normalize_u8(sv_embedder_preproc(e->m.emb), j->pixels + fsz * f, e->m.S, e->m.S, pix + fsz * fill);
                 if (++fill == e->o->frame_batch) {
                     st = sv_embedder_frames(ctx, e->m.emb, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
                     row += fill;
