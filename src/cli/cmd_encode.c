@@ -14,7 +14,7 @@
 static void usage(FILE *f) {
     fprintf(f,
         "usage: slava encode --data DIR --clip DIR --clap DIR --store FILE\n"
-        "                    [--captions FILE --split train|val|test] [--fps F] [--retry-failed]\n"
+        "                    [--captions FILE --split train|val|test] [--fps F] [--precision fp32|bf16] [--retry-failed]\n"
         "                    [--shard I/N [--shard-dir DIR]] [--threads N] [--quiet]\n"
         "       mpirun -n N slava encode ... [--shard-dir DIR] [--send-shards]\n\n"
         "Encodes a video collection in AVCaps' layout (DIR/{train,val,test}_captions.json, each clip's\n"
