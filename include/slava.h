@@ -1069,6 +1069,9 @@ typedef struct {
     slava_encode_failure *failures;   /* this run's failed clips, in collection order */
     double  peak_rss_mib;    /* the process's peak resident set when the run ended (getrusage),
                                 weights + activations + decode queue; MiB */
+    double  cpu_decode;      /* CPU seconds the decode thread used (its wall time is t_decode) */
+    double  cpu_setup;       /* CPU seconds of the process before decoding started (the weights'
+                                sha256, the store plan, loading the towers) */
 } slava_encode_summary;
 
 /* Encode collection c into store s (opened by the caller). Returns SLAVA_OK when every clip was

@@ -29,6 +29,7 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <time.h>
 #include <sys/resource.h>
 #include <stdio.h>
 
@@ -98,6 +99,7 @@ typedef struct {
     slava_status fatal;          /* out of memory in the decoder, or cancelled */
     char fatal_msg[1024];
     double t_decode;
+    double cpu_decode;         /* CPU seconds of the decode thread (when it ended) */
 } pipe_state;
 
 /* Queue j (ownership passes), waiting for room. Returns 1 when the consumer asked to stop (j is
@@ -258,6 +260,8 @@ static void *decode_thread(void *arg) {
         p->fatal = st;
         snprintf(p->fatal_msg, sizeof p->fatal_msg, "encode: interrupted while decoding clip '%s'", p->c->clips[p->todo[i > 0 ? i - 1 : 0]].id);
     }
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) p->cpu_decode = cpu.tv_sec + cpu.tv_nsec * 1e-9;
     p->finished = 1;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
@@ -783,6 +787,8 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
                                      const slava_encode_opts *o, slava_encode_summary *sum) {
     memset(sum, 0, sizeof *sum);
     double t_start = sv_now();
+    struct timespec cpu0;
+    const int cpu_ok = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0) == 0;
     sum->clips = c->n;
     if (o->frame_batch < 1 || o->chunk_batch < 1 || o->caption_batch < 1 || o->group_clips < 1)
         return sv_err(ctx, SLAVA_E_ARG, "encode: batch and group sizes must be >= 1");
@@ -857,6 +863,9 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     e.acc_clip = -1;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
+    struct timespec cpu1;
+    if (cpu_ok && clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1) == 0)
+        sum->cpu_setup = (double)(cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
     pthread_t th;
     if (pthread_create(&th, NULL, decode_thread, &p)) {
         pthread_mutex_destroy(&p.mu);
@@ -905,6 +914,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     pthread_join(th, NULL);
     while (p.count > 0) { job_free(&p.q[p.head]); p.head = (p.head + 1) % QUEUE_CAP; p.count--; }
     sum->t_decode = p.t_decode;
+    sum->cpu_decode = p.cpu_decode;
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
     batch_free(&e.b);
