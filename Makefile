@@ -66,7 +66,9 @@ test-fuzz: build-fuzz
 # valgrind cannot run AVX-512 code, so this build targets the baseline ISA. Every unit test runs
 # under memcheck (children spawned through the CLI are not traced); definite leaks and invalid
 # accesses fail the run. VALGRIND_SKIP: tests too slow under valgrind (they run under ASan above).
-VALGRIND_SKIP ?= ^(test_train|test_train_demo)$$
+# test_train_trust: valgrind-clean but ~8 min under valgrind on 2 shared cores.
+# test_mpi_*: the ranks run untraced under mpirun, and the kill-a-rank step times the traced driver.
+VALGRIND_SKIP ?= ^(test_train|test_train_demo|test_train_trust|test_mpi_.*)$$
 build-valgrind: deps
 	cmake -S . -B build-valgrind -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSLAVA_NATIVE=OFF $(CMAKE_FLAGS) >/dev/null
 	cmake --build build-valgrind -j $(JOBS)

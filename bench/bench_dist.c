@@ -9,6 +9,7 @@
  *   4. from those rates, the projected time to encode and train on 2 M clips with 16 and 64
  *      such machines (the network rate is an assumption, stated in the output).
  * usage: bench_dist [--clips N (8)] [--merge-clips N (2000)] [--dir DIR (/tmp/slava_bench_dist)]
+ *                   [--parts encode,merge,train (all; the projection needs all three)]
  * Needs a build with MPI (mpirun); runs `slava` (SLAVA_BIN) as a separate process.
  */
 #include <unistd.h>   /* before bench_util.h, which uses sysconf() */
@@ -63,9 +64,10 @@ static void avcaps_features(slava_ctx *ctx, int train, int val, int frames, slav
 int main(int argc, char **argv) {
     if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     int n_clips = 8, merge_clips = 2000;
-    const char *dir = "/tmp/slava_bench_dist";
+    const char *dir = "/tmp/slava_bench_dist", *parts = "encode,merge,train";
     for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--clips")) n_clips = atoi(argv[i + 1]);
+        if (!strcmp(argv[i], "--parts")) parts = argv[i + 1];
+        else if (!strcmp(argv[i], "--clips")) n_clips = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--merge-clips")) merge_clips = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--dir")) dir = argv[i + 1];
     }
@@ -87,28 +89,36 @@ int main(int argc, char **argv) {
     struct stat sb;
     if (stat(probe, &sb) != 0 && bench_make_avcaps_like(ctx, clips, n_clips, 0)) die(ctx, "synth");
 
+    const int do_enc = strstr(parts, "encode") != NULL, do_merge = strstr(parts, "merge") != NULL,
+              do_train = strstr(parts, "train") != NULL;
+    double r1 = 0, r2 = 0, merge_rate = 0, bytes_per_clip = 0, bytes_step = 0, t_train1 = 0;
     /* ---- 1. encode: 1 rank x 2 threads vs 2 ranks x 1 thread (groups of 2 clips in both) */
     char store[1200];
+    int n;
+    if (do_enc) {
     snprintf(store, sizeof store, "%s/encode.sqlite", dir);
     const char *enc = SLAVA_BIN " encode --data '%s' --clip '%s' --clap '%s' --store '%s' --group 2 --quiet --threads %d";
     slava_store_remove(store);
     snprintf(cmd, sizeof cmd, enc, clips, clip, clap, store, 2);
     double t1 = timed(cmd, out, sizeof out);
     slava_store_remove(store);
-    int n = snprintf(cmd, sizeof cmd, "%s ", mpirun(mpi, sizeof mpi, 2));
+    n = snprintf(cmd, sizeof cmd, "%s ", mpirun(mpi, sizeof mpi, 2));
     snprintf(cmd + n, sizeof cmd - n, enc, clips, clip, clap, store, 1);
     double t2 = timed(cmd, out, sizeof out);
     if (t1 < 0 || t2 < 0) { fprintf(stderr, "bench_dist: encode failed:\n%s\n", out); return 1; }
-    double r1 = n_clips / t1 * 60, r2 = n_clips / t2 * 60;
+    r1 = n_clips / t1 * 60;
+    r2 = n_clips / t2 * 60;
     printf("### encode: %d AVCaps-like clips (50 s, 640x360, 50 frames, 5 chunks, 15 captions each), full-size encoders, "
            "groups of 2 clips, wall time of the whole command (sha256, model load, merge included)\n\n", n_clips);
     printf("| run | seconds | clips/min |\n|---|---:|---:|\n");
     printf("| slava encode, 1 rank x 2 threads | %.1f | %.2f |\n", t1, r1);
     printf("| mpirun -n 2 slava encode, 2 ranks x 1 thread (+ merge) | %.1f | %.2f |\n", t2, r2);
     printf("\nsharded / one process: %.2fx the time (%+.0f%%)\n\n", t2 / t1, 100 * (t2 / t1 - 1));
+    }
 
     /* ---- 2. merge rate: 4 shard stores of AVCaps-shaped features */
     slava_dataset ds;
+    if (do_merge) {
     avcaps_features(ctx, merge_clips, 0, 50, &ds);
     ds.encoder_id[0] = sv_strdup("bench-visual");
     ds.encoder_id[1] = sv_strdup("bench-audio");
@@ -156,17 +166,19 @@ int main(int argc, char **argv) {
     if (slava_store_merge(ctx, m, K, pp, 0, &cnt)) die(ctx, "merge");
     double tm = sv_now() - t0;
     slava_store_close(m);
-    double merge_rate = ds.n / tm;
+    merge_rate = ds.n / tm;
     printf("### merge: %d clips in %d shards into a new store, one transaction (%.0f KB of features per clip)\n\n", ds.n, K,
            bytes / ds.n / 1024);
     printf("| clips | seconds | clips/s | MB/s of features |\n|---:|---:|---:|---:|\n");
     printf("| %d | %.2f | %.0f | %.0f |\n\n", ds.n, tm, merge_rate, bytes / tm / 1e6);
     for (int k = 0; k < K; k++) slava_store_remove(paths[k]);
     slava_store_remove(merged);
-    double bytes_per_clip = bytes / ds.n;
+    bytes_per_clip = bytes / ds.n;
     slava_dataset_free(&ds);
+    }
 
     /* ---- 3. data-parallel training */
+    if (do_train) {
     avcaps_features(ctx, 1661, 200, 4, &ds);
     ds.encoder_id[0] = sv_strdup("bench-visual");
     ds.encoder_id[1] = sv_strdup("bench-audio");
@@ -181,25 +193,33 @@ int main(int argc, char **argv) {
     const char *tr = SLAVA_BIN " train --store '%s' --recipe slava-av3 --epochs 3 --threads 1 --quiet --out '%s/heads%d.safetensors'";
     printf("### data-parallel training: slava-av3, 1,661 train + 200 val clips (768/768/512-d features, P 512, MLP audio "
            "head 768->512->512), batch 64, 3 epochs, 1 thread per rank\n\n");
-    printf("| ranks | seconds | bytes sent + received per step and rank | steps/epoch |\n|---:|---:|---:|---:|\n");
-    double bytes_step = 0, t_train1 = 0;
+    printf("| ranks | command (s) | training (s) | per step (ms) | bytes sent + received per step and rank |\n"
+           "|---:|---:|---:|---:|---:|\n");
+    const int steps = 3 * ((1661 + 63) / 64);
     for (int r = 1; r <= 2; r++) {
         n = snprintf(cmd, sizeof cmd, "%s ", mpirun(mpi, sizeof mpi, r));
         snprintf(cmd + n, sizeof cmd - n, tr, fstore, dir, r);
         double t = timed(cmd, out, sizeof out);
         if (t < 0) { fprintf(stderr, "bench_dist: train failed:\n%s\n", out); return 1; }
+        /* "HEADS: recipe ..., validation ... , 1.3 s" then, with ranks, "... ranks, BYTES bytes ..." */
+        const char *nl = strchr(out, '\n'), *c = out, *last = NULL;
+        while (nl && (c = strstr(c, ", ")) && c < nl) last = c++;
+        double ts = last ? atof(last + 2) : t;   /* the training time slava reports (no start-up, no loading) */
         const char *b = strstr(out, "data-parallel over");
         double bs = 0;
         if (b && (b = strstr(b, "ranks, "))) bs = atof(b + 7);
-        if (r == 1) t_train1 = t;
+        if (r == 1) t_train1 = ts;
         else bytes_step = bs;
-        printf("| %d | %.1f | %.0f | %d |\n", r, t, bs, (1661 + 63) / 64);
+        printf("| %d | %.1f | %.1f | %.1f | %.0f |\n", r, t, ts, 1e3 * ts / steps, bs);
     }
-    printf("\n(the bytes: the batch's normalised embeddings gathered, B x P floats per modality, and the head gradients "
-           "summed on rank 0 and broadcast, 2 x the head parameters)\n\n");
+    printf("\n(training includes validating every epoch on 200 clips; the bytes: the batch's normalised embeddings "
+           "gathered, B x P floats per modality, and the head gradients summed on rank 0 and broadcast, 2 x the head "
+           "parameters)\n\n");
+    }
+    if (!do_enc || !do_merge || !do_train) { slava_ctx_free(ctx); return 0; }
 
     /* ---- 4. projection to 2 M clips */
-    double steps_2m = CLIPS_2M / 64, step_compute = t_train1 / 3 / ((1661 + 63) / 64);
+    double steps_2m = CLIPS_2M / 64, step_compute = t_train1 / (3 * ((1661 + 63) / 64));
     printf("### projection: 2 M clips (AVCaps-like), from the rates above\n\n");
     printf("assumptions: each machine like this one (2 cores) runs 2 ranks x 1 thread at the measured sharded rate; rank 0 "
            "merges at the measured merge rate; the network moves %.2f GB/s per rank (10 Gb/s Ethernet; not measured "

@@ -544,9 +544,12 @@ slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mas
 /* The same for rank `part` of `parts` (data-parallel training, slava_train_dp): of the splits in
  * part_mask only the clips whose position k in their split (the order above) has
  * k mod parts == part are loaded (features of the others are not read); the other splits of
- * split_mask whole. */
+ * split_mask whole. flags: SLAVA_LOAD_VISUAL_MEAN averages the frames of those clips into one
+ * row as they are read (t_v = 1; what linear visual heads train on, so memory holds one row per
+ * clip; the same bits as training's own pooling). */
+#define SLAVA_LOAD_VISUAL_MEAN 1u
 slava_status slava_store_load_part(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned part_mask, int part,
-                                   int parts, const char *const *enc, slava_dataset *out);
+                                   int parts, const char *const *enc, unsigned flags, slava_dataset *out);
 
 /* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
 int         slava_store_split_parse(const char *name);  /* exactly slava_split_name()'s names, else -1 */
@@ -755,7 +758,7 @@ typedef struct {
     double init_val;         /* the same score for the untrained heads */
     double seconds;
     char   clip_sha256[65], clap_sha256[65];   /* "" when no checkpoint was used */
-    double comm_bytes;       /* slava_train_dp: bytes this rank sent + received over MPI per step */
+    double comm_bytes;       /* slava_train_dp: bytes this rank sent + received over MPI in a (full) step */
 } slava_train_info;
 
 /* Untrained heads for ds's feature sizes: checkpoint projections when o->clip_dir / o->clap_dir
@@ -777,7 +780,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
  * over the ranks and every rank takes the same AdamW step; validation runs on every rank. The
  * heads equal slava_train's on the whole split up to the rounding of the reordered sums (the
  * same bits with one rank). Every rank returns the same heads and status; info->comm_bytes is
- * what this rank sent and received per step. In a world of one it is slava_train. */
+ * what this rank sent and received in a step of a full batch. In a world of one it is slava_train. */
 slava_status slava_train_dp(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
                             slava_train_info *info);
 

@@ -4,7 +4,8 @@
  * same text apart from the run time in its header line (and the CSV byte for byte); and
  * data-parallel `mpirun -n N slava train` for N = 1, 2, 3 gives the heads of one process within
  * 1e-5 (bit for bit with one rank), for a one-stage recipe with CLAP's MLP audio head, a
- * two-stage recipe and a linear audio head; a rank's share of the train clips is loaded alone.
+ * two-stage recipe and a linear audio head; a rank's share of the train clips is loaded alone,
+ * its frames averaged as training would.
  * Skipped (exit 77) when slava was built without MPI.
  */
 #include "mpi_testutil.h"
@@ -57,15 +58,22 @@ int main(void) {
     memset(&part, 0, sizeof part);
     CHECK_OK(ctx, slava_store_open(ctx, store, SLAVA_STORE_READ, &s));
     CHECK_OK(ctx, slava_store_load(ctx, s, 3, NULL, &all));
-    CHECK_OK(ctx, slava_store_load_part(ctx, s, 3, 1u << SLAVA_SPLIT_TRAIN, 1, 3, NULL, &part));
+    CHECK_OK(ctx, slava_store_load_part(ctx, s, 3, 1u << SLAVA_SPLIT_TRAIN, 1, 3, NULL, SLAVA_LOAD_VISUAL_MEAN, &part));
     int ntrain = 0, pv = 0, ok = 1;
     for (int i = 0; i < all.n; i++) ntrain += all.clips[i].split == SLAVA_SPLIT_TRAIN;
     for (int i = 0, k = 0, j = 0; i < all.n; i++) {
         if (all.clips[i].split != SLAVA_SPLIT_TRAIN) continue;
         if (k++ % 3 != 1) continue;
         while (j < part.n && part.clips[j].split != SLAVA_SPLIT_TRAIN) j++;
-        ok &= j < part.n && !strcmp(part.clips[j].id, all.clips[i].id) && part.clips[j].t_v == all.clips[i].t_v &&
-              !memcmp(part.clips[j].visual, all.clips[i].visual, sizeof(float) * all.d_v * all.clips[i].t_v);
+        /* frames averaged at load: one row, the mean training would compute */
+        float mean[512] = {0};
+        const slava_clip *a = &all.clips[i];
+        for (int t = 0; t < a->t_v; t++)
+            for (int k = 0; k < all.d_v && k < 512; k++) mean[k] += a->visual[(size_t)t * all.d_v + k];
+        for (int k = 0; k < all.d_v && k < 512; k++) mean[k] *= 1.0f / (float)a->t_v;
+        ok &= j < part.n && !strcmp(part.clips[j].id, a->id) && part.clips[j].t_v == 1 && all.d_v <= 512 &&
+              !memcmp(part.clips[j].visual, mean, sizeof(float) * all.d_v) && part.clips[j].t_a == a->t_a &&
+              (!a->t_a || !memcmp(part.clips[j].audio, a->audio, sizeof(float) * all.d_a * a->t_a));
         j++;
     }
     for (int j = 0; j < part.n; j++) pv += part.clips[j].split == SLAVA_SPLIT_VAL;
@@ -87,8 +95,14 @@ int main(void) {
             snprintf(got, sizeof got, "%s", tmp_path("mpi_dp_n.safetensors"));
             unlink(got);
             char *out = NULL, *err = NULL;
+            char logf[600] = "", logopt[700] = "";
+            if (c == 0 && n == 2) {   /* --log: rank 0 writes it, every rank keeps step */
+                snprintf(logf, sizeof logf, "%s", tmp_path("mpi_dp_log.jsonl"));
+                unlink(logf);
+                snprintf(logopt, sizeof logopt, "--log '%s'", logf);
+            }
             snprintf(cmd, sizeof cmd, "%s " SLAVA_BIN " train --store '%s' --recipe %s %s --epochs 3 --batch 48 --threads 1"
-                     " --quiet --out '%s'", mpirun(mpi, sizeof mpi, n), store, cases[c][0], cases[c][1], got);
+                     " --quiet --out '%s' %s", mpirun(mpi, sizeof mpi, n), store, cases[c][0], cases[c][1], got, logopt);
             rc = run_cmd(cmd, &out, &err);
             CHECKF(rc == 0, "mpirun -n %d train %s: %d %s", n, cases[c][0], rc, err ? err : "");
             CHECKF(n == 1 || (out && strstr(out, "data-parallel over")), "mpirun -n %d: %s", n, out ? out : "");
@@ -97,6 +111,13 @@ int main(void) {
                    n > 1 ? "s" : "", d);
             CHECKF(d >= 0 && d <= 1e-5, "%s with %d ranks: heads differ by %g", cases[c][0], n, d);
             if (n == 1) CHECKF(d == 0, "%s with 1 rank: not bit-identical (%g)", cases[c][0], d);
+            if (logf[0]) {
+                char *log = slurp_file(logf, NULL);
+                /* 3 epochs of 4 steps (160 clips, batch 48) + 4 epoch records */
+                CHECKF(log && count_lines(log) == 16 && strstr(log, "\"type\":\"step\""), "data-parallel --log: %s",
+                       log ? log : "(none)");
+                free(log);
+            }
             free(out);
             free(err);
         }

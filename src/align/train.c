@@ -454,7 +454,7 @@ slava_status al_train_run(slava_ctx *ctx, const slava_dataset *ds, const slava_t
         return sv_err(ctx, SLAVA_E_ARG, "training: need epochs >= 1, batch >= 2 (or 0: all), lr > 0, weight decay >= 0, "
                                         "temperature >= 0 (got %d, %d, %g, %g, %g)",
                       opt->epochs, opt->batch, opt->lr, opt->wd, opt->temperature);
-    static const al_train_hooks LOCAL = {NULL, data_local, step_local, NULL};
+    static const al_train_hooks LOCAL = {NULL, data_local, step_local, NULL, 0};
     if (!hooks) hooks = &LOCAL;
 #define AGREE(x) (hooks->agree ? hooks->agree(hooks->user, ctx, (x)) : (x))
     /* the val split chooses the epoch; keeping the last step needs none (used for the log when present) */
@@ -531,7 +531,7 @@ done_setup:
         rec.val_mean_r10 = best_val;
         rec.kept = 1;
         rec.seconds = sv_now() - t0;
-        if ((st = AGREE(opt->log && opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
+        if (opt->log && (st = AGREE(opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
         for (int ep = 1; ep <= opt->epochs; ep++) {
             sv_rng_shuffle_int(&rng, order, ne);
             double loss_sum = 0;
@@ -539,9 +539,10 @@ done_setup:
             /* batches of B clips; a last batch of a single clip is dropped (its loss is 0) */
             for (int i0 = 0; i0 + 1 < ne; i0 += B) {
                 int nbat = ne - i0 < B ? ne - i0 : B;
-                if ((st = AGREE(sv_cancelled(ctx) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted in epoch %d of %d",
-                                                           done_ep + 1, total) : SLAVA_OK)))
+                if (!hooks->step_checks_cancel && sv_cancelled(ctx)) {
+                    st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted in epoch %d of %d", done_ep + 1, total);
                     goto done;
+                }
                 int kind = sd->kind;
                 unsigned losses = sd->losses;
                 if (kind == KIND_COIN) {
@@ -558,6 +559,8 @@ done_setup:
                 double loss;
                 st = hooks->step(hooks->user, ctx, h, &td, &bb, order + i0, nbat, kind, losses, sd->train,
                                  opt->temperature > 0, &rng, &o, &used, &loss, rec.loss);
+                if (st == SLAVA_E_INTERRUPTED)
+                    sv_err(ctx, st, "training interrupted in epoch %d of %d", done_ep + 1, total);
                 if (st) goto done;
                 /* a non-finite loss, gradient or weight stops at once: nothing after it can be trusted */
                 char what[160];
@@ -583,7 +586,7 @@ done_setup:
                 nb++;
                 rec.loss_total = loss;
                 rec.seconds = sv_now() - t0;
-                if ((st = AGREE(opt->log && opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
+                if (opt->log && (st = AGREE(opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
             }
             record_init(&rec, rd, opt, s, ep, step, SLAVA_TRAIN_EPOCH);
             double v = validate(ctx, vf, h, sd->val_tasks, rec.val_r10, &st);
@@ -598,7 +601,7 @@ done_setup:
             rec.loss_mean = nb ? loss_sum / nb : NAN;
             rec.val_mean_r10 = v;
             rec.seconds = sv_now() - t0;
-            if ((st = AGREE(opt->log && opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
+            if (opt->log && (st = AGREE(opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
             char detail[200], vtxt[80] = "no validation";
             if (vf) snprintf(vtxt, sizeof vtxt, "val R@10 %.1f%% (kept %s %d: %.1f%%)", 100 * v, "epoch", info->best_epoch[s], 100 * best_val);
             snprintf(detail, sizeof detail, "%s seed %llu stage %d/%d epoch %d/%d loss %.4f %s", rd->name,

@@ -97,9 +97,12 @@ typedef struct {
     slava_status (*step)(void *user, slava_ctx *ctx, const slava_heads *h, const al_train_data *td, al_batch *b,
                          const int *idx, int B, int kind, unsigned losses, unsigned train, int fixed_scale, sv_rng *rng,
                          al_optim *o, unsigned *used, double *loss, double pair[3]);
-    /* make st the status of every rank (called where ranks could part ways: after set-up, at
-     * every batch with the cancel flag, after validation and logging); NULL: st as it is */
+    /* make st the status of every rank (called where ranks could part ways: after set-up, after
+     * validation, after each log record when there is a log); NULL: st as it is */
     slava_status (*agree)(void *user, slava_ctx *ctx, slava_status st);
+    /* 1: the step itself checks for cancellation (agreed with its other traffic) and returns
+     * SLAVA_E_INTERRUPTED; 0: the loop checks before every step */
+    int step_checks_cancel;
 } al_train_hooks;
 
 /* slava_train with hooks (train_dp.c passes its own). */

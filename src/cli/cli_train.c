@@ -108,7 +108,8 @@ int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigne
         if (!st) slava_store_info_free(&in);
     }
     if (!st && part_mask && slava_dist_size() > 1)
-        st = slava_store_load_part(ctx, s, mask, part_mask, slava_dist_rank(), slava_dist_size(), enc, ds);
+        st = slava_store_load_part(ctx, s, mask, part_mask, slava_dist_rank(), slava_dist_size(), enc,
+                                   SLAVA_LOAD_VISUAL_MEAN, ds);
     else if (!st)
         st = slava_store_load(ctx, s, mask, enc, ds);
     slava_store_close(s);

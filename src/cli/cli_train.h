@@ -120,8 +120,9 @@ int cli_parse_format(const char *s);
  * only one stored; several → the error names them and --encoder). CLI_OK or CLI_FAIL (printed). */
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
                    slava_dataset *ds);
-/* The same for a rank of an MPI job: of the splits in part_mask only its part
- * (slava_store_load_part); every rank gets the same result (failures agreed). */
+/* The same for a rank of an MPI job: of the splits in part_mask only its part, frames averaged
+ * (slava_store_load_part, SLAVA_LOAD_VISUAL_MEAN); every rank gets the same result (failures
+ * agreed). */
 int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
                         unsigned part_mask, slava_dataset *ds);
 /* Parse "a,b,c" of unsigned integers (at most cap). Returns the count, -1 on error (printed). */

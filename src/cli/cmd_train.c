@@ -33,6 +33,13 @@ static void usage(FILE *f) {
         CLI_TRAIN_HELP);
 }
 
+/* The --log callback of ranks other than 0 in an MPI job: rank 0 writes the file. */
+static int log_elsewhere(void *user, const slava_train_record *r) {
+    (void)user;
+    (void)r;
+    return 0;
+}
+
 int cmd_train(int argc, char **argv) {
     static const struct option longopts[] = {
         {"store", required_argument, 0, 's'}, {"recipe", required_argument, 0, 'r'},
@@ -103,8 +110,10 @@ int cmd_train(int argc, char **argv) {
         rc = cli_fail(ctx);
         goto done;
     }
-    /* rank 0 writes the log and the heads; the others train alongside */
+    /* rank 0 writes the log and the heads; the others train alongside (with a log that writes
+     * nothing, so that every rank agrees on each record at the same point) */
     if (slava_dist_rank() == 0 && cli_train_log_open(&a)) rc = CLI_FAIL;
+    if (slava_dist_rank() > 0 && a.log_path) a.train.log = log_elsewhere;
     if (slava_dist_agree(ctx, rc ? SLAVA_E_IO : SLAVA_OK)) { rc = CLI_FAIL; goto done; }
     slava_train_info info;
     slava_status st = slava_train_dp(ctx, &ds, &a.train, &h, &info);

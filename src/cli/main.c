@@ -40,7 +40,9 @@ static int run_command(const command *c, int argc, char **argv) {
     slava_ctx_free(ctx);
     int rc;
     if (slava_dist_size() > 1 && !c->dist) {
-        cli_error("%s does not run distributed; run it without mpirun (distributed: encode, train, experiment, run)", c->name);
+        /* one line from the job, not one per rank */
+        if (slava_dist_rank() == 0)
+            cli_error("%s does not run distributed; run it without mpirun (distributed: encode, train, experiment, run)", c->name);
         rc = CLI_USAGE;
     } else {
         if (slava_dist_rank() > 0 && !freopen("/dev/null", "w", stdout)) fclose(stdout);

@@ -28,6 +28,9 @@ slava_status sv_dist_allreduce_max_int(slava_ctx *ctx, int *x, size_t n);
  * concatenation in rank order (malloc'd, caller frees) and counts[size] (may be NULL, malloc'd)
  * each rank's byte count. */
 slava_status sv_dist_allgatherv(slava_ctx *ctx, const void *data, size_t bytes, void **out, size_t **counts);
+/* The same into a buffer the caller owns, when every rank knows every rank's byte count:
+ * counts[size], recv holds their sum. One collective, no allocation. */
+slava_status sv_dist_allgatherv_into(slava_ctx *ctx, const void *data, size_t bytes, void *recv, const size_t *counts);
 /* root's `bytes` bytes to every rank. */
 slava_status sv_dist_bcast(slava_ctx *ctx, void *buf, size_t bytes, int root);
 /* Point to point (not collective): exactly `bytes` bytes to / from rank `peer`. */
@@ -36,7 +39,7 @@ slava_status sv_dist_recv(slava_ctx *ctx, void *buf, size_t bytes, int peer);
 
 /* Agree on a status: every rank passes its own; all get SLAVA_OK only when every rank had it.
  * Otherwise all get the failing status of the lowest failing rank, with that rank's message in
- * ctx ("rank R: ..." on the others). */
+ * ctx ("rank R: ..." on the others). One small collective when all is well, two otherwise. */
 slava_status sv_dist_agree(slava_ctx *ctx, slava_status st);
 
 #endif
