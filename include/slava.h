@@ -124,9 +124,9 @@ void        slava_version_report(char *buf, size_t cap);
 const char *slava_version(void);
 const char *slava_blas_kernel(void);   /* e.g. "Cooperlake" (OpenBLAS core name) */
 /* One line naming the matrix-product backends and how each precision's products are done, e.g.
- * "fp32 per shape by measurement (OpenBLAS Cooperlake / oneDNN 2.6.3 avx512_core_bf16), bf16 oneDNN
- * brg:avx512_core_bf16". float32 products go to OpenBLAS or oneDNN, whichever the first product of
- * each shape class measured faster; SLAVA_GEMM=openblas|onednn in the environment pins one. */
+ * "fp32 oneDNN (default) (OpenBLAS Cooperlake / oneDNN 2.6.3 avx512_core_bf16), bf16 oneDNN
+ * brg:avx512_core_bf16". float32 products run on oneDNN; SLAVA_GEMM=openblas in the environment
+ * pins OpenBLAS, SLAVA_GEMM=auto chooses per shape by measurement (not reproducible across runs). */
 void        slava_gemm_describe(char *buf, size_t cap);
 
 /* ===================================================================== checkpoints (io) */

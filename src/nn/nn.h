@@ -10,14 +10,15 @@
  * Threading: everything runs on the OpenMP team (slava_set_threads); sv_gemm splits large OpenBLAS
  * products into blocks over it (OpenBLAS itself single-threaded), oneDNN runs on the same team.
  *
- * Backend choice (DESIGN.md §6). float32: per shape class (rows in powers of 4, columns, depth) the
- * first product of that class times both backends and keeps OpenBLAS only when it is at least 10 %
- * faster in each of three rounds; products under 2^26 multiply-adds, too short to time, use oneDNN.
- * SLAVA_GEMM=openblas or SLAVA_GEMM=onednn pins one backend (a byte-for-byte repeatable run needs
- * the same backend for every shape: a resumed `slava encode` under auto could otherwise measure a
- * close call differently). bf16 (SLAVA_PRECISION_BF16): oneDNN's bf16 kernels; where the CPU has
- * none (or under SLAVA_GEMM=openblas) the same numbers are computed on float32 kernels from inputs
- * and weights rounded to bf16 ("emulated").
+ * Backend choice (DESIGN.md §6). float32: oneDNN for every product by default (measured faster
+ * than OpenBLAS on every encoder shape here, and the same backend in every process: a resumed
+ * encode stores the same bytes). SLAVA_GEMM=openblas pins OpenBLAS; SLAVA_GEMM=auto chooses per
+ * shape class (rows in powers of 4, columns, depth) by measurement: the first product of a class
+ * times both backends and keeps OpenBLAS only when it is at least 10 % faster in each of three
+ * rounds (products under 2^26 multiply-adds, too short to time, use oneDNN) — not reproducible
+ * across processes on a loaded machine. bf16 (SLAVA_PRECISION_BF16): oneDNN's bf16 kernels; where
+ * the CPU has none (or under SLAVA_GEMM=openblas) the same numbers are computed on float32 kernels
+ * from inputs and weights rounded to bf16 ("emulated").
  */
 #ifndef SLAVA_NN_H
 #define SLAVA_NN_H
