@@ -70,9 +70,11 @@ static int die(slava_ctx *ctx) {
 }
 
 int main(int argc, char **argv) {
+    bench_begin(&argc, argv, "bench_store");
     slava_set_threads(0);
     bench_print_machine(stdout);
-    printf("sgemm reference: %.0f GFLOP/s (n = 1024, this run)\n", bench_sgemm_gflops(1024, 5));
+    bench_limits();
+    bench_print_limits(stdout);
     printf("per clip: %d frames x %d, 1-2 chunks x %d, 18 captions x %d (float32); slava_store_put_dataset (whole clips, <= 256 per transaction)\n\n", TV, DV, DA, DT);
     const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char db[1024], db2[1024], st[1024];
@@ -123,9 +125,16 @@ int main(int argc, char **argv) {
         printf("| %d | %.0f | %.0f | %.2f | %.3f | %.2f | %.2f | %.2f |\n", n, size, n / t_put, t_load, t_split, t_exp,
                t_imp, t_rerun);
         fflush(stdout);
+        char name[96];
+        snprintf(name, sizeof name, "store: put %d clips (whole dataset)", n);
+        bench_row(name, n, "fp32", n / t_put, "clips/s", 0, 0);
+        snprintf(name, sizeof name, "store: load all %d clips", n);
+        bench_row(name, n, "fp32", n / t_load, "clips/s", 0, 0);
+        snprintf(name, sizeof name, "store: export %d clips to safetensors", n);
+        bench_row(name, n, "fp32", n / t_exp, "clips/s", 0, 0);
         slava_dataset_free(&ds);
         rm_store(db); rm_store(db2); unlink(st);
     }
     slava_ctx_free(ctx);
-    return 0;
+    return bench_end();
 }

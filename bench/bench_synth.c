@@ -5,7 +5,7 @@
  * decoding them (demux + decode every video frame and all audio, no conversion) — the least
  * any encode pipeline must spend on decoding a clip before sampling frames at 1 fps.
  *
- * usage: bench_synth [N_CLIPS (default 4)] [DIR (default a fresh folder under /tmp)]
+ * usage: bench_synth [--json] [N_CLIPS (default 4)] [DIR (default a fresh folder under /tmp)]
  */
 #include <unistd.h>   /* before bench_util.h, which uses sysconf() */
 #include "bench_util.h"
@@ -57,6 +57,7 @@ static long decode_all(const char *path, long *audio_frames) {
 }
 
 int main(int argc, char **argv) {
+    bench_begin(&argc, argv, "bench_synth");
     int n = argc > 1 ? atoi(argv[1]) : 4;
     if (n < 1) n = 4;
     char dir[512];
@@ -68,7 +69,9 @@ int main(int argc, char **argv) {
     printf("# bench_synth: AVCaps-like clips (%.0f s, %dx%d at %d fps, AAC, ~15 captions)\n",
            BENCH_AVCAPS_SECONDS, BENCH_AVCAPS_WIDTH, BENCH_AVCAPS_HEIGHT, BENCH_AVCAPS_FPS);
     bench_print_machine(stdout);
-    printf("sgemm reference: %.0f GFLOP/s (n=1024, this run)\n\n", bench_sgemm_gflops(1024, 5));
+    bench_limits();
+    bench_print_limits(stdout);
+    printf("\n");
 
     slava_ctx *ctx = slava_ctx_new();
     double t0 = sv_now();
@@ -104,6 +107,9 @@ int main(int argc, char **argv) {
     printf("| FFmpeg decode floor, 1 thread (%ld video + %ld audio frames) | %d | %.2f | %.1f | %.2f s |\n",
            vframes, aframes, c.n, t_dec, 60.0 * c.n / t_dec, t_dec / c.n);
     printf("\nAVCaps (2,061 clips, 28.8 h) at the decode floor on 1 thread: %.1f min\n", 2061 * (t_dec / c.n) / 60);
+    bench_row("write AVCaps-like clips (synth)", n, "n/a", 60.0 * n / t_write, "clips/min", 0, 0);
+    bench_row("read the collection (captions scan)", c.n, "n/a", 60.0 * c.n / t_read, "clips/min", 0, 0);
+    bench_row("FFmpeg decode floor, 1 thread", c.n, "n/a", 60.0 * c.n / t_dec, "clips/min", 0, 0);
 
     slava_collection_free(&c);
     slava_ctx_free(ctx);
@@ -112,5 +118,5 @@ int main(int argc, char **argv) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
         if (system(cmd) != 0) fprintf(stderr, "bench_synth: could not remove %s\n", dir);
     }
-    return 0;
+    return bench_end();
 }

@@ -4,7 +4,7 @@
  * the same run. An epoch = every batch of the train split (forward, backward, AdamW) plus the
  * validation pass on 200 val clips; epoch times come from the progress callback's timestamps.
  *
- * usage: bench_train [max_clips] [threads]   (default 100000 and the cores available; features: visual 768-d, 4 frames; audio 768-d,
+ * usage: bench_train [--json] [max_clips] [threads]   (default 100000 and the cores available; features: visual 768-d, 4 frames; audio 768-d,
  *        1-6 chunks of 10 s; 3 GPT-AV captions 512-d per train clip, every kind for val clips)
  */
 #include "bench_util.h"
@@ -26,12 +26,15 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
+    bench_begin(&argc, argv, "bench_train");
     int max_clips = argc > 1 ? atoi(argv[1]) : 100000;
     slava_set_threads(argc > 2 ? atoi(argv[2]) : 0);
     printf("bench_train: slava-av3 epoch time on cached features (batch 64, audio MLP head 768->512->512)\n");
     bench_print_machine(stdout);
-    double gf = bench_sgemm_gflops(2048, 5);
-    printf("sgemm reference (2048^3, same run): %.0f GFLOP/s\n\n", gf);
+    bench_limits();
+    double gf = bench_g.limit[0];
+    bench_print_limits(stdout);
+    printf("\n");
     printf("| clips | audio chunks | epoch (s, median) | per 1k clips (s) | train GFLOP/epoch | GFLOP/s | share of sgemm |\n"
            "|---:|---:|---:|---:|---:|---:|---:|\n");
     const int sizes[4] = {1000, 1661, 10000, 100000};
@@ -77,10 +80,13 @@ int main(int argc, char **argv) {
         printf("| %d | %ld | %.3f | %.3f | %.1f | %.0f | %.0f%% |\n", n, chunks, med, med / n * 1000, flops / 1e9,
                flops / 1e9 / med, 100 * flops / 1e9 / med / gf);
         fflush(stdout);
+        char name[96];
+        snprintf(name, sizeof name, "slava-av3 training epoch, %d clips", n);
+        bench_row(name, (int)B, "fp32", n / med, "clips/s", flops / n / 1e9, 0);
         slava_heads_free(h);
         slava_dataset_free(&ds);
     }
     slava_ctx_free(ctx);
     printf("\nEpoch times include the per-epoch validation on 200 clips (all seven tasks).\n");
-    return 0;
+    return bench_end();
 }

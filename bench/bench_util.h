@@ -5,8 +5,8 @@
  * of the machine and moment it ran on), timing helpers, and the one JSON document every bench prints
  * with --json:
  *   {"machine", "threads", "blas", "onednn_isa", "gemm", "load_start", "load_end", "sgemm_gflops",
- *    "bf16_gemm_gflops", "rows": [{"name", "batch", "precision", "rate", "unit", "share_of_limit",
- *    "cpu_share_of_limit"}]}
+ *    "bf16_gemm_gflops", "sgemm_gflops_per_cpu_second", "bf16_gemm_gflops_per_cpu_second",
+ *    "rows": [{"name", "batch", "precision", "rate", "unit", "share_of_limit", "cpu_share_of_limit"}]}
  * share_of_limit = the row's GFLOP/s over the same-run GEMM rate of its precision (null when the
  * row has no FLOP count). cpu_share_of_limit is the same ratio with both rates taken per CPU-second
  * of this process instead of per wall-clock second: on a machine shared with other work it stays
@@ -238,6 +238,8 @@ static inline int bench_end(void) {
     else cJSON_AddNullToObject(d, "sgemm_gflops");
     if (bench_g.limit[1] > 0) cJSON_AddNumberToObject(d, "bf16_gemm_gflops", (int)(bench_g.limit[1] + 0.5));
     else cJSON_AddNullToObject(d, "bf16_gemm_gflops");
+    cJSON_AddNumberToObject(d, "sgemm_gflops_per_cpu_second", (int)(bench_g.cpu_limit[0] + 0.5));
+    cJSON_AddNumberToObject(d, "bf16_gemm_gflops_per_cpu_second", (int)(bench_g.cpu_limit[1] + 0.5));
     cJSON *rows = cJSON_AddArrayToObject(d, "rows");
     for (int i = 0; i < bench_g.nrows; i++) {
         const bench_row_t *r = &bench_g.rows[i];

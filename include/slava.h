@@ -124,9 +124,9 @@ void        slava_version_report(char *buf, size_t cap);
 const char *slava_version(void);
 const char *slava_blas_kernel(void);   /* e.g. "Cooperlake" (OpenBLAS core name) */
 /* One line naming the matrix-product backends and how each precision's products are done, e.g.
- * "fp32 per shape by measurement (OpenBLAS Cooperlake / oneDNN 2.6.3 avx512_core_bf16), bf16 oneDNN
- * brg:avx512_core_bf16". float32 products go to OpenBLAS or oneDNN, whichever the first product of
- * each shape class measured faster; SLAVA_GEMM=openblas|onednn in the environment pins one. */
+ * "fp32 oneDNN (default) (OpenBLAS Cooperlake / oneDNN 2.6.3 avx512_core_bf16), bf16 oneDNN
+ * brg:avx512_core_bf16". float32 products run on oneDNN; SLAVA_GEMM=openblas in the environment
+ * pins OpenBLAS, SLAVA_GEMM=auto chooses per shape by measurement (not reproducible across runs). */
 void        slava_gemm_describe(char *buf, size_t cap);
 
 /* ===================================================================== checkpoints (io) */
@@ -265,6 +265,10 @@ slava_status slava_clip_preprocess(slava_ctx *ctx, const slava_clip_preproc *p, 
 /* The same pipeline stopped before rescaling: the resized + cropped uint8 image out [oh, ow, 3]. */
 slava_status slava_clip_preprocess_u8(slava_ctx *ctx, const slava_clip_preproc *p, const slava_image *img,
                                       uint8_t *out);
+/* The rest of it: rescale + normalise u8 [oh, ow, 3] (from slava_clip_preprocess_u8) into out
+ * [3, oh, ow]. slava_clip_preprocess = slava_clip_preprocess_u8 then this, bit for bit (the encode
+ * pipeline queues decoded frames as uint8, a quarter of the float32 size). */
+void slava_clip_normalize_u8(const slava_clip_preproc *p, const uint8_t *u8, int ow, int oh, float *out);
 
 /* CLIP image tower (CLIPVisionModel + visual_projection) from a Hugging Face CLIP folder
  * (model.safetensors or shards, config.json, optional preprocessor_config.json). */
@@ -1066,6 +1070,11 @@ typedef struct {
     char    encoder_id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     int     n_failures;
     slava_encode_failure *failures;   /* this run's failed clips, in collection order */
+    double  peak_rss_mib;    /* the process's peak resident set when the run ended (getrusage),
+                                weights + activations + decode queue; MiB */
+    double  cpu_decode;      /* CPU seconds the decode thread used (its wall time is t_decode) */
+    double  cpu_setup;       /* CPU seconds of the process before decoding started (the weights'
+                                sha256, the store plan, loading the towers) */
 } slava_encode_summary;
 
 /* Encode collection c into store s (opened by the caller). Returns SLAVA_OK when every clip was

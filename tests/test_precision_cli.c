@@ -98,6 +98,13 @@ int main(void) {
     CHECKF(rc == 0, "index: rc %d: %s", rc, err ? err : "");
     free(out); free(err);
     out = err = NULL;
+    /* an index on the checkpoints' own projections: their sha256 is the bf16 identity's first part */
+    snprintf(cmd, sizeof cmd, "%s index --store '%s' --out '%s.own' --clip %s --clap %s --quiet %s", SLAVA_BIN, store, index,
+             CLIP_DIR, CLAP_DIR, encs);
+    rc = run_cmd(cmd, &out, &err);
+    CHECKF(rc == 0, "index with the checkpoints' projections: rc %d: %s", rc, err ? err : "");
+    free(out); free(err);
+    out = err = NULL;
     snprintf(cmd, sizeof cmd, "%s search '%s' --clip %s --text 'a red circle' --format json -k 3", SLAVA_BIN, index, CLIP_DIR);
     rc = run_cmd(cmd, &out, &err);
     CHECKF(rc == 0 && out && strstr(out, "\"results\""), "search on the bf16 index: rc %d: %s", rc, err ? err : "");

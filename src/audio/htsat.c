@@ -459,8 +459,10 @@ slava_status sv_htsat_ws_new(slava_ctx *ctx, const sv_htsat *m, int batch, sv_ht
         const sv_swin_stage *sg = &m->stages[s];
         size_t N = (size_t)B * sg->res * sg->res;
         sv_block_cfg bc = {.D = sg->dim, .H = sg->heads, .F = (int)(m->cfg.mlp_ratio * sg->dim), .ln_eps = m->cfg.ln_eps};
-        size_t need = sv_block_scratch_floats(&bc, (int)N);
-        if (need > scratch) scratch = need;
+        for (int nb = 1; nb <= B; nb++) {   /* any sub-batch: whether a stage runs in row tiles depends on its rows */
+            size_t need = sv_block_scratch_floats_prepared(&bc, nb * sg->res * sg->res, sg->win * sg->win, m->prec);
+            if (need > scratch) scratch = need;
+        }
         if ((size_t)B * sg->nwin + 1 > maxseq) maxseq = (size_t)B * sg->nwin + 1;
         if (N * sg->dim > tok) tok = N * sg->dim;
     }

@@ -47,9 +47,10 @@ char *sv_strdup(const char *s);
 /* This thread's scratch buffer number `slot` (0 .. SV_SCRATCH_SLOTS − 1) of at least `bytes` bytes,
  * 64-byte aligned, contents undefined; valid until the same thread asks for that slot again or
  * exits. NULL when out of memory. Slots: SV_SCRATCH_STAGE (bf16 staging in gemm.c), _DNNL (oneDNN
- * scratchpads), _ATT0.._ATT2 (attention tiles). */
+ * scratchpads), _ATT0.._ATT2 (attention tiles), _TOWER (the image tower's activations). */
 #define SV_SCRATCH_SLOTS 6
-enum { SV_SCRATCH_STAGE = 0, SV_SCRATCH_DNNL = 1, SV_SCRATCH_ATT0 = 2, SV_SCRATCH_ATT1 = 3, SV_SCRATCH_ATT2 = 4 };
+enum { SV_SCRATCH_STAGE = 0, SV_SCRATCH_DNNL = 1, SV_SCRATCH_ATT0 = 2, SV_SCRATCH_ATT1 = 3, SV_SCRATCH_ATT2 = 4,
+       SV_SCRATCH_TOWER = 5 };
 void *sv_thread_buffer(int slot, size_t bytes);
 
 /* Monotonic wall-clock seconds (slava_now() is the public name). */

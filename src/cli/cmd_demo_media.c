@@ -22,7 +22,7 @@
 static void usage(FILE *f) {
     fprintf(f,
         "usage: slava demo [--work DIR] [--vocab DIR] [--seeds LIST] [--epochs N] [--format md|csv|json]\n"
-        "                  [--threads N] [--quiet]\n"
+        "                  [--precision fp32|bf16] [--threads N] [--quiet]\n"
         "       slava demo --features [--store STORE] ...   (the feature-level demo: slava demo --features --help)\n\n"
         "Runs the whole media pipeline with nothing to download, in a few minutes on 2 cores:\n"
         "  1. slava synth: 160 synthetic mp4 clips (96 train / 32 val / 32 test, 4-20 s, H.264 + AAC,\n"

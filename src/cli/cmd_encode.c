@@ -14,7 +14,7 @@
 static void usage(FILE *f) {
     fprintf(f,
         "usage: slava encode --data DIR --clip DIR --clap DIR --store FILE\n"
-        "                    [--captions FILE --split train|val|test] [--fps F] [--retry-failed]\n"
+        "                    [--captions FILE --split train|val|test] [--fps F] [--precision fp32|bf16] [--retry-failed]\n"
         "                    [--shard I/N [--shard-dir DIR]] [--threads N] [--quiet]\n"
         "       mpirun -n N slava encode ... [--shard-dir DIR] [--send-shards]\n\n"
         "Encodes a video collection in AVCaps' layout (DIR/{train,val,test}_captions.json, each clip's\n"
@@ -170,8 +170,9 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
                 (long long)sum.chunks, (long long)sum.captions, (long long)sum.captions_reused, sum.seconds);
         if (sum.encoded)
             fprintf(stderr, "slava: encode: time%s: decode %.1f s (parallel thread), waiting for decode %.1f s, "
-                    "vision %.1f s, audio %.1f s, text %.1f s, store %.1f s\n", ranks > 1 ? " (all ranks)" : "",
-                    sum.t_decode, sum.t_wait, sum.t_vision, sum.t_audio, sum.t_text, sum.t_store);
+                    "vision %.1f s, audio %.1f s, text %.1f s, store %.1f s; %s products, peak memory %.0f MiB\n",
+                    ranks > 1 ? " (all ranks)" : "", sum.t_decode, sum.t_wait, sum.t_vision, sum.t_audio, sum.t_text,
+                    sum.t_store, slava_precision_name(a->enc.precision), sum.peak_rss_mib);
         if (!st && ranks > 1)
             fprintf(stderr, "slava: encode: merged %d shards into %s: %lld clips, %lld captions, %lld feature items added\n",
                     ranks, a->store, (long long)merged.clips, (long long)merged.captions, (long long)merged.features);

@@ -102,33 +102,45 @@ static void prepared_rows(const sv_block_cfg *c, const sv_block_w *w, float *h, 
 }
 
 #define TILE_BYTES (2u << 20)   /* activations per row tile, when the block is tiled */
+#define TILE_SEQS 1024          /* sequences per row tile at most */
+
+/* Rows per tile of a prepared block over N rows (0: not tiled, one pass over all rows). Tiled when
+ * the block's weights are small next to its activations (HTSAT's first stages: 0.4 MB of weights
+ * against 38 MB of activations for 8 chunks): each tile's products and attention then work in
+ * cache instead of streaming through memory. Otherwise (CLIP, HTSAT's later stages) one pass over
+ * all rows reads each weight once. */
+static int tile_rows(const sv_block_cfg *c, int N, slava_precision prec) {
+    const int D = c->D, F = c->F;
+    const size_t row_bytes = sizeof(float) * (2 * (size_t)D + (size_t)(3 * D > F ? 3 * D : F));
+    const size_t w_bytes = (4 * (size_t)D * D + 2 * (size_t)D * F) * (prec == SLAVA_PRECISION_BF16 ? 2 : 4);
+    if (!((size_t)N * row_bytes > 2 * TILE_BYTES && 8 * w_bytes < (size_t)N * row_bytes)) return 0;
+    return (int)(TILE_BYTES / row_bytes) > 512 ? (int)(TILE_BYTES / row_bytes) : 512;
+}
+
+size_t sv_block_scratch_floats_prepared(const sv_block_cfg *c, int N, int max_len, slava_precision prec) {
+    const int t = tile_rows(c, N, prec);
+    const int rows = t == 0 ? N : (max_len > t ? max_len : t);
+    return sv_block_scratch_floats(c, rows < N ? rows : N);
+}
 
 void sv_block_forward_ex(const sv_block_cfg *c, const sv_block_w *w, float *h, int nseq, const int *offs,
                          int causal, const float *bias, const float *mask, int nmask, float *scratch) {
     const int D = c->D, F = c->F, N = offs[nseq];
     if (w->prepared) {
-        /* Whole sequences in row tiles when the block's weights are small next to its activations
-         * (HTSAT's first stages: 0.4 MB of weights against 38 MB of activations for 8 chunks): each
-         * tile's products and attention then work in cache instead of streaming through memory.
-         * Otherwise (CLIP, HTSAT's later stages) one pass over all rows reads each weight once. */
-        const size_t row_bytes = sizeof(float) * (2 * (size_t)D + (size_t)(3 * D > F ? 3 * D : F));
-        const size_t w_bytes = (4 * (size_t)D * D + 2 * (size_t)D * F) * (w->qkv.prec == SLAVA_PRECISION_BF16 ? 2 : 4);
-        int *rel = NULL;
-        if ((size_t)N * row_bytes > 2 * TILE_BYTES && 8 * w_bytes < (size_t)N * row_bytes)
-            rel = malloc(sizeof(int) * (size_t)(nseq + 1));
-        if (!rel) {
+        /* whole sequences in row tiles (tile_rows), at most TILE_SEQS sequences each */
+        const int target = tile_rows(c, N, w->qkv.prec);
+        if (!target) {
             prepared_rows(c, w, h, nseq, offs, causal, bias, mask, nmask, 0, scratch);
             return;
         }
-        const int target = (int)(TILE_BYTES / row_bytes) > 512 ? (int)(TILE_BYTES / row_bytes) : 512;
+        int rel[TILE_SEQS + 1];
         for (int s0 = 0; s0 < nseq;) {
             int s1 = s0;
-            while (s1 < nseq && (s1 == s0 || offs[s1 + 1] - offs[s0] <= target)) s1++;
+            while (s1 < nseq && s1 - s0 < TILE_SEQS && (s1 == s0 || offs[s1 + 1] - offs[s0] <= target)) s1++;
             for (int s = s0; s <= s1; s++) rel[s - s0] = offs[s] - offs[s0];
             prepared_rows(c, w, h + (size_t)offs[s0] * D, s1 - s0, rel, causal, bias, mask, nmask, s0, scratch);
             s0 = s1;
         }
-        free(rel);
         return;
     }
     float *a = scratch;                       /* [N, D]   layernorm output */

@@ -98,6 +98,7 @@ static void blas_gemm(int transA, int transB, int M, int N, int K, float alpha, 
 /* ------------------------------------------------------------------ choice by measurement */
 
 #define SMALL_WORK (1.0 * (1 << 26))   /* multiply-adds below which a product is not timed */
+#define MEASURE_ROWS 256               /* rows of the timed products (a class's first rows) */
 #define MAX_CHOICES 512
 
 typedef struct {
@@ -178,7 +179,7 @@ static int plain_use(int transA, int transB, int M, int N, int K, const float *A
     const int mb = row_bucket(M);
     int use = find_choice(0, transA, transB, N, K, mb);
     if (use >= 0) return use;
-    const int Mt = M < 512 ? M : 512;
+    const int Mt = M < MEASURE_ROWS ? M : MEASURE_ROWS;
     plain_args a = {transA, transB, Mt, N, K, lda, ldb, A, B, sv_alloc(sizeof(float) * (size_t)Mt * N)};
     use = a.C ? measure(plain_run, &a) : USE_BLAS;
     sv_free(a.C);
@@ -385,7 +386,7 @@ static int mat_use(const sv_mat *m, const float *x, int n, int ldx) {
     const int mb = row_bucket(n);
     int use = find_choice(1, 0, 1, m->out, m->in, mb);
     if (use >= 0) return use;
-    const int Mt = n < 512 ? n : 512;
+    const int Mt = n < MEASURE_ROWS ? n : MEASURE_ROWS;
     mat_args a = {m, x, Mt, ldx, sv_alloc(sizeof(float) * (size_t)Mt * m->out)};
     use = a.y ? measure(mat_run, &a) : USE_BLAS;
     sv_free(a.y);

@@ -10,14 +10,15 @@
  * Threading: everything runs on the OpenMP team (slava_set_threads); sv_gemm splits large OpenBLAS
  * products into blocks over it (OpenBLAS itself single-threaded), oneDNN runs on the same team.
  *
- * Backend choice (DESIGN.md §6). float32: per shape class (rows in powers of 4, columns, depth) the
- * first product of that class times both backends and keeps OpenBLAS only when it is at least 10 %
- * faster in each of three rounds; products under 2^26 multiply-adds, too short to time, use oneDNN.
- * SLAVA_GEMM=openblas or SLAVA_GEMM=onednn pins one backend (a byte-for-byte repeatable run needs
- * the same backend for every shape: a resumed `slava encode` under auto could otherwise measure a
- * close call differently). bf16 (SLAVA_PRECISION_BF16): oneDNN's bf16 kernels; where the CPU has
- * none (or under SLAVA_GEMM=openblas) the same numbers are computed on float32 kernels from inputs
- * and weights rounded to bf16 ("emulated").
+ * Backend choice (DESIGN.md §6). float32: oneDNN for every product by default (measured faster
+ * than OpenBLAS on every encoder shape here, and the same backend in every process: a resumed
+ * encode stores the same bytes). SLAVA_GEMM=openblas pins OpenBLAS; SLAVA_GEMM=auto chooses per
+ * shape class (rows in powers of 4, columns, depth) by measurement: the first product of a class
+ * times both backends and keeps OpenBLAS only when it is at least 10 % faster in each of three
+ * rounds (products under 2^26 multiply-adds, too short to time, use oneDNN) — not reproducible
+ * across processes on a loaded machine. bf16 (SLAVA_PRECISION_BF16): oneDNN's bf16 kernels; where
+ * the CPU has none (or under SLAVA_GEMM=openblas) the same numbers are computed on float32 kernels
+ * from inputs and weights rounded to bf16 ("emulated").
  */
 #ifndef SLAVA_NN_H
 #define SLAVA_NN_H
@@ -143,6 +144,9 @@ void sv_block_free(sv_block_w *w);
 
 /* Scratch for sv_block_forward: floats needed for N rows. */
 size_t sv_block_scratch_floats(const sv_block_cfg *c, int N);
+/* What a prepared block of precision prec really uses for N rows in sequences of at most max_len
+ * rows: less than sv_block_scratch_floats when it runs in row tiles (HTSAT's first stages). */
+size_t sv_block_scratch_floats_prepared(const sv_block_cfg *c, int N, int max_len, slava_precision prec);
 /* h [N, D] updated in place: h += attn(LN1 h); h += fc2(act(fc1(LN2 h))).
  * Sequences as in sv_attention (offs[0] == 0, offs[nseq] == N). scratch: sv_block_scratch_floats(c, N)
  * floats. */

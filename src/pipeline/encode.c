@@ -3,7 +3,8 @@
  *
  * Two threads:
  *   decode thread   for each clip still to do, in collection order: sample frames at fps and
- *                   preprocess them for CLIP ([T_v, 3, S, S]), read the audio in 10 s chunks and
+ *                   resize + crop them for CLIP (uint8 [T_v, S, S, 3]: a quarter of the float32
+ *                   size; rescaled and normalised when batched), read the audio in 10 s chunks and
  *                   compute CLAP's log-mel front end ([T_a, 1001, 64]); queued in parts of at most
  *                   frame_batch frames / 4·chunk_batch chunks (bounded memory for any length), the
  *                   clip's last part carrying its failure reason if it could not be read.
@@ -28,6 +29,8 @@
 #include <math.h>
 #include <omp.h>
 #include <pthread.h>
+#include <time.h>
+#include <sys/resource.h>
 #include <stdio.h>
 
 void slava_encode_opts_default(slava_encode_opts *o) {
@@ -57,7 +60,7 @@ typedef struct {
     double duration;         /* seconds, -1 unknown (last part) */
     int    has_audio;        /* last part */
     int    t_v;
-    float *pixels;           /* [t_v, 3, S, S] */
+    uint8_t *pixels;         /* [t_v, S, S, 3]: resized + cropped frames, normalised when batched */
     int    t_a;
     float *mel;              /* [t_a, SLAVA_MEL_FRAMES, SLAVA_MEL_BINS] */
     sv_file_stamp stamp;     /* the video file as read (last part; unknown when none) */
@@ -96,6 +99,7 @@ typedef struct {
     slava_status fatal;          /* out of memory in the decoder, or cancelled */
     char fatal_msg[1024];
     double t_decode;
+    double cpu_decode;         /* CPU seconds of the decode thread (when it ended) */
 } pipe_state;
 
 /* Queue j (ownership passes), waiting for room. Returns 1 when the consumer asked to stop (j is
@@ -126,7 +130,7 @@ static int push_job(pipe_state *p, job *j, double *t_busy_start) {
 
 /* Room for one more frame / chunk in the current part (allocated at the part's full size). */
 static slava_status part_room(job *j, size_t fsz, int part_frames, size_t msz, int part_chunks, int audio) {
-    if (!audio && !j->pixels && !(j->pixels = sv_alloc(sizeof(float) * fsz * part_frames))) return SLAVA_E_NOMEM;
+    if (!audio && !j->pixels && !(j->pixels = sv_alloc(fsz * part_frames))) return SLAVA_E_NOMEM;
     if (audio && !j->mel && !(j->mel = sv_alloc(sizeof(float) * msz * part_chunks))) return SLAVA_E_NOMEM;
     return SLAVA_OK;
 }
@@ -165,7 +169,7 @@ static slava_status decode_clip(slava_ctx *ctx, pipe_state *p, int ci, double *t
             break;
         }
         if ((st = part_room(&j, fsz, p->part_frames, msz, p->part_chunks, 0))) break;
-        st = slava_clip_preprocess(ctx, p->pp, im, j.pixels + fsz * j.t_v);
+        st = slava_clip_preprocess_u8(ctx, p->pp, im, j.pixels + fsz * j.t_v);
         if (st) break;
         j.t_v++;
         frames++;
@@ -256,6 +260,8 @@ static void *decode_thread(void *arg) {
         p->fatal = st;
         snprintf(p->fatal_msg, sizeof p->fatal_msg, "encode: interrupted while decoding clip '%s'", p->c->clips[p->todo[i > 0 ? i - 1 : 0]].id);
     }
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0) p->cpu_decode = cpu.tv_sec + cpu.tv_nsec * 1e-9;
     p->finished = 1;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
@@ -528,7 +534,7 @@ static slava_status flush_batch(slava_ctx *ctx, encoder *e) {
         for (int bi = 0; !st && bi < b->n; bi++) {
             const job *j = &b->jobs[bi];
             for (int f = 0; !st && f < j->t_v; f++) {
-                memcpy(pix + fsz * fill, j->pixels + fsz * f, sizeof(float) * fsz);
+                slava_clip_normalize_u8(sv_embedder_preproc(e->m.emb), j->pixels + fsz * f, e->m.S, e->m.S, pix + fsz * fill);
                 if (++fill == e->o->frame_batch) {
                     st = sv_embedder_frames(ctx, e->m.emb, fill, pix, b->vis + (size_t)row * e->m.Dv, NULL);
                     row += fill;
@@ -781,6 +787,8 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
                                      const slava_encode_opts *o, slava_encode_summary *sum) {
     memset(sum, 0, sizeof *sum);
     double t_start = sv_now();
+    struct timespec cpu0;
+    const int cpu_ok = clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu0) == 0;
     sum->clips = c->n;
     if (o->frame_batch < 1 || o->chunk_batch < 1 || o->caption_batch < 1 || o->group_clips < 1)
         return sv_err(ctx, SLAVA_E_ARG, "encode: batch and group sizes must be >= 1");
@@ -855,6 +863,9 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     e.acc_clip = -1;
     pthread_mutex_init(&p.mu, NULL);
     pthread_cond_init(&p.cv, NULL);
+    struct timespec cpu1;
+    if (cpu_ok && clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu1) == 0)
+        sum->cpu_setup = (double)(cpu1.tv_sec - cpu0.tv_sec) + (cpu1.tv_nsec - cpu0.tv_nsec) * 1e-9;
     pthread_t th;
     if (pthread_create(&th, NULL, decode_thread, &p)) {
         pthread_mutex_destroy(&p.mu);
@@ -903,6 +914,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     pthread_join(th, NULL);
     while (p.count > 0) { job_free(&p.q[p.head]); p.head = (p.head + 1) % QUEUE_CAP; p.count--; }
     sum->t_decode = p.t_decode;
+    sum->cpu_decode = p.cpu_decode;
     pthread_mutex_destroy(&p.mu);
     pthread_cond_destroy(&p.cv);
     batch_free(&e.b);
@@ -915,5 +927,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
     ctx->progress = e.progress;
     if (!st && o->shard_count > 0) st = sv_shard_set_complete(ctx, s, 1);
     sum->seconds = sv_now() - t_start;
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru) == 0) sum->peak_rss_mib = ru.ru_maxrss / 1024.0;   /* ru_maxrss: KiB */
     return st;
 }

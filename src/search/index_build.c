@@ -116,7 +116,7 @@ static slava_status make_heads(build *b) {
     for (int i = 0; i < 2 && !o->force; i++) {
         const char *id = ds->encoder_id[mods[i]];
         if (!dirs[i] || !id) continue;
-        size_t n = strcspn(id, "@");
+        size_t n = strcspn(id, "+@");   /* the checkpoint part: without "+bf16" and "@<fps>fps" */
         if (strlen(sha[i]) != n || memcmp(sha[i], id, n))
             return sv_err(ctx, SLAVA_E_ARG,
                           "%s is encoder %s, but %s holds %s features of encoder %s (--force to use it anyway)",

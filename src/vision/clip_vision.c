@@ -144,12 +144,23 @@ slava_status sv_clip_vision_forward(slava_ctx *ctx, const slava_clip_vision *m, 
     const int D = m->D, L = m->L, GG = m->G * m->G, K = m->C * m->P * m->P, S = m->S;
     const int B = n < SV_CLIP_VISION_BATCH ? n : SV_CLIP_VISION_BATCH;
     size_t scratch_n = sv_block_scratch_floats(&m->bcfg, B * L);
-    float *h = sv_alloc(sizeof(float) * (size_t)B * L * D);
-    float *cols = sv_alloc(sizeof(float) * (size_t)B * GG * K);
-    float *emb = sv_alloc(sizeof(float) * (size_t)B * GG * D);
-    float *scratch = sv_alloc(sizeof(float) * (scratch_n ? scratch_n : 1));
-    float *cls = sv_alloc(sizeof(float) * (size_t)B * D);
-    int *offs = malloc(sizeof(int) * (size_t)(B + 1));
+    /* activations in this thread's tower buffer (kept between calls: a 32-frame batch needs ~40 MB,
+     * whose fresh pages cost the kernel's page zeroing on every call when allocated per call) */
+    const size_t nh = (size_t)B * L * D, nc = (size_t)B * GG * K, ne = (size_t)B * GG * D, nl = (size_t)B * D;
+    const size_t pad = 16;   /* floats: keeps each part 64-byte aligned */
+    const size_t part[5] = {nh, nc, ne, scratch_n ? scratch_n : 1, nl};
+    size_t total = 0;
+    for (int i = 0; i < 5; i++) total += (part[i] + pad - 1) / pad * pad;
+    float *buf = sv_thread_buffer(SV_SCRATCH_TOWER, sizeof(float) * total + sizeof(int) * (size_t)(B + 1));
+    float *h = buf, *cols = NULL, *emb = NULL, *scratch = NULL, *cls = NULL;
+    int *offs = NULL;
+    if (buf) {
+        float *q[5];
+        size_t at = 0;
+        for (int i = 0; i < 5; i++) { q[i] = buf + at; at += (part[i] + pad - 1) / pad * pad; }
+        h = q[0]; cols = q[1]; emb = q[2]; scratch = q[3]; cls = q[4];
+        offs = (int *)(buf + at);
+    }
     slava_status st = SLAVA_OK;
     if (!h || !cols || !emb || !scratch || !cls || !offs) {
         st = sv_err(ctx, SLAVA_E_NOMEM, "clip vision: out of memory for a batch of %d frames", B);
@@ -185,12 +196,6 @@ slava_status sv_clip_vision_forward(slava_ctx *ctx, const slava_clip_vision *m, 
         if (projected) sv_mat_mul(&m->proj, cls, nb, D, NULL, SV_ACT_NONE, 0, projected + (size_t)i0 * m->proj_dim, m->proj_dim);
     }
 done:
-    sv_free(h);
-    sv_free(cols);
-    sv_free(emb);
-    sv_free(scratch);
-    sv_free(cls);
-    free(offs);
     return st;
 }
 

@@ -175,6 +175,22 @@ slava_status slava_clip_preprocess_u8(slava_ctx *ctx, const slava_clip_preproc *
     return st;
 }
 
+void slava_clip_normalize_u8(const slava_clip_preproc *p, const uint8_t *u8, int ow, int oh, float *out) {
+    const size_t plane = (size_t)ow * oh;
+    /* float32 lookup per channel: value(u) for u in 0..255, computed as transformers does. */
+    float lut[3][256];
+    for (int c = 0; c < 3; c++)
+        for (int u = 0; u < 256; u++) {
+            float x = p->do_rescale ? (float)((double)u * p->rescale_factor) : (float)u;
+            if (p->do_normalize) x = (x - p->mean[c]) / p->std[c];
+            lut[c][u] = x;
+        }
+    for (int c = 0; c < 3; c++) {
+        float *o = out + c * plane;
+        for (size_t i = 0; i < plane; i++) o[i] = lut[c][u8[3 * i + c]];
+    }
+}
+
 slava_status slava_clip_preprocess(slava_ctx *ctx, const slava_clip_preproc *p, const slava_image *img, float *out) {
     int ow, oh;
     if (!img || img->w <= 0 || img->h <= 0) return sv_err(ctx, SLAVA_E_ARG, "preprocess: empty image");
@@ -183,20 +199,7 @@ slava_status slava_clip_preprocess(slava_ctx *ctx, const slava_clip_preproc *p, 
     uint8_t *u8 = malloc(plane * 3);
     if (!u8) return sv_err(ctx, SLAVA_E_NOMEM, "preprocess: out of memory");
     slava_status st = slava_clip_preprocess_u8(ctx, p, img, u8);
-    if (st == SLAVA_OK) {
-        /* float32 lookup per channel: value(u) for u in 0..255, computed as transformers does. */
-        float lut[3][256];
-        for (int c = 0; c < 3; c++)
-            for (int u = 0; u < 256; u++) {
-                float x = p->do_rescale ? (float)((double)u * p->rescale_factor) : (float)u;
-                if (p->do_normalize) x = (x - p->mean[c]) / p->std[c];
-                lut[c][u] = x;
-            }
-        for (int c = 0; c < 3; c++) {
-            float *o = out + c * plane;
-            for (size_t i = 0; i < plane; i++) o[i] = lut[c][u8[3 * i + c]];
-        }
-    }
+    if (st == SLAVA_OK) slava_clip_normalize_u8(p, u8, ow, oh, out);
     free(u8);
     return st;
 }
