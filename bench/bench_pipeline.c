@@ -30,7 +30,7 @@ static void die(slava_ctx *ctx, const char *what) {
 }
 
 int main(int argc, char **argv) {
-    /* as `slava encode` does (cli_omp_passive_reexec): passive OpenMP waiting unless set by the user */
+    /* as `slava` does (cli.h): passive OpenMP waiting unless set by the user */
     if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     int n_clips = 6, threads = 2;
     const char *dir = "/tmp/slava_bench_pipeline";

@@ -13,6 +13,7 @@
 #include "align/project.h"
 #include "align/train.h"
 #include "base/rng.h"
+#include "nn/nn.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -384,6 +385,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
         return sv_err(ctx, SLAVA_E_ARG, "training: need epochs >= 1, batch >= 2 (or 0: all), lr > 0, weight decay >= 0, "
                                         "temperature >= 0 (got %d, %d, %g, %g, %g)",
                       opt->epochs, opt->batch, opt->lr, opt->wd, opt->temperature);
+    SV_TRY(sv_gemm_reserve(ctx, "training"));
     /* the val split chooses the epoch; keeping the last step needs none (used for the log when present) */
     int have_val = 0;
     for (int i = 0; i < ds->n && !have_val; i++) have_val = ds->clips[i].split == SLAVA_SPLIT_VAL;

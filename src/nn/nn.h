@@ -20,6 +20,10 @@ void sv_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
 
 /* y[n, out] = x[n, in] · W[out, in]ᵀ + b[out] (b may be NULL). y must not alias x. */
 void sv_linear(const float *x, int n, int in, const float *W, const float *b, int out, float *y);
+/* Before work that runs products (a tower's load, training, evaluation, projecting with heads):
+ * SLAVA_E_NOMEM "<what>: out of memory for the matrix-product work buffers ..." when the BLAS
+ * library's per-thread buffers would not fit in the address space (it would hang, not fail). */
+slava_status sv_gemm_reserve(slava_ctx *ctx, const char *what);
 
 /* In place or out of place (y may equal x): per row of length d. */
 void sv_layernorm(const float *x, float *y, int n, int d, const float *gamma, const float *beta, float eps);

@@ -127,6 +127,7 @@ slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_te
             goto fail;
     }
     m->bc = (sv_block_cfg){.D = D, .H = c->heads, .F = F, .ln_eps = c->ln_eps, .quick_gelu = c->act_quick_gelu};
+    if ((st = sv_gemm_reserve(ctx, dir)) != SLAVA_OK) goto fail;
     *out = m;
     return SLAVA_OK;
 fail:

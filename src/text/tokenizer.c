@@ -167,7 +167,7 @@ static slava_status load_vocab(slava_ctx *ctx, slava_tokenizer *t, const char *p
     SV_TRY(sv_read_file(ctx, path, &buf, &len));
     cJSON *root = cJSON_ParseWithLength(buf, len);
     free(buf);
-    if (!root) return sv_err(ctx, SLAVA_E_FORMAT, "%s: not valid JSON", path);
+    if (!root) return sv_nomem_if_low(ctx, sv_err(ctx, SLAVA_E_FORMAT, "%s: not valid JSON", path), path, "parsing it");
     slava_status st = SLAVA_OK;
     if (!cJSON_IsObject(root)) { st = sv_err(ctx, SLAVA_E_FORMAT, "%s: expected a JSON object of token → id", path); goto out; }
     int n = cJSON_GetArraySize(root);

@@ -85,6 +85,7 @@ slava_status slava_clip_vision_load(slava_ctx *ctx, const char *dir, slava_clip_
 #undef LAYER
         if ((st = sv_block_fuse_qkv(ctx, b, D, qw, qb, kw, kb, vw, vb)) != SLAVA_OK) goto fail;
     }
+    if ((st = sv_gemm_reserve(ctx, dir)) != SLAVA_OK) goto fail;
     *out = m;
     return SLAVA_OK;
 fail:
