@@ -43,35 +43,11 @@ int main(int argc, char **argv) {
     slava_set_threads(threads);
     slava_ctx *ctx = slava_ctx_new();
 
-    /* the source tree (configs, tokenizer files) is found from this file's path */
-    char root[1024];
-    snprintf(root, sizeof root, "%s", __FILE__);
-    char *sl = strrchr(root, '/');
-    if (sl) *sl = 0;
-    sl = strrchr(root, '/');
-    if (sl) *sl = 0; else snprintf(root, sizeof root, ".");
-
     char cmd[8192], clip[1100], clap[1100], clips[1100], store[1100], probe[1200];
-    snprintf(clip, sizeof clip, "%s/clip", dir);
-    snprintf(clap, sizeof clap, "%s/clap", dir);
     snprintf(clips, sizeof clips, "%s/clips_%d", dir, n_clips);
     snprintf(store, sizeof store, "%s/store.sqlite", dir);
-    mkdir(dir, 0755);
     double t0 = sv_now();
-    snprintf(probe, sizeof probe, "%s/model.safetensors", clip);
-    if (!exists(probe)) {
-        snprintf(cmd, sizeof cmd, "mkdir -p '%s/clip-config' && cp '%s/bench/configs/clip-vit-base-patch32.json' '%s/clip-config/config.json' && "
-                 "cp '%s/tests/fixtures/clip-model/vocab.json' '%s/tests/fixtures/clip-model/merges.txt' '%s/clip-config/'",
-                 dir, root, dir, root, root, dir);
-        if (system(cmd) != 0) { fprintf(stderr, "bench_pipeline: cannot copy the CLIP config / tokenizer files\n"); return 1; }
-        snprintf(cmd, sizeof cmd, "%s/clip-config/config.json", dir);
-        if (slava_clip_init_random(ctx, cmd, 0, clip)) die(ctx, "init-random clip");
-    }
-    snprintf(probe, sizeof probe, "%s/model.safetensors", clap);
-    if (!exists(probe)) {
-        snprintf(cmd, sizeof cmd, "%s/bench/configs/clap-htsat-unfused.json", root);
-        if (slava_clap_init_random(ctx, cmd, 0, clap)) die(ctx, "init-random clap");
-    }
+    if (bench_full_checkpoints(ctx, dir, clip, clap, sizeof clip)) die(ctx, "init-random");
     double t_init = sv_now() - t0;
     t0 = sv_now();
     snprintf(probe, sizeof probe, "%s/train_captions.json", clips);

@@ -1,17 +1,18 @@
 /*
  * bench_vision.c — CLIP image tower throughput on full-size ViT-B/32 (openai/clip-vit-base-patch32
- * sizes, random weights from init-random): images/s at batch 1 and 32, the GFLOP/s that means
- * (FLOPs counted from the config, ≈ 8.8 GFLOP per image), the sgemm GFLOP/s of this machine in
- * the same run (bench_util.h), and decode + preprocess frames/s for a 1-minute 720p H.264 video
- * sampled at 1 fps (made once with the ffmpeg program).
+ * sizes, random weights from init-random): images/s at batch 1 and 32 in fp32 and bf16, the GFLOP/s
+ * that means (FLOPs counted from the config, ≈ 8.8 GFLOP per image) as a share of the same-run GEMM
+ * limit of that precision (bench_util.h), and decode + preprocess frames/s for a 1-minute 720p H.264
+ * video sampled at 1 fps (made once with the ffmpeg program).
  *
- * usage: bench_vision [--threads N] [--config FILE] [--dir DIR] [--video FILE] [--seconds S]
+ * usage: bench_vision [--json] [--precision fp32|bf16|both] [--threads N] [--config FILE] [--dir DIR]
+ *                     [--video FILE] [--seconds S]
  *   --config  default: configs/clip-vit-base-patch32.json beside this source file
  *   --dir     where the random checkpoint is written / read (default /tmp/slava_bench_clip)
  *   --video   the 720p test video (default /tmp/slava_bench_720p.mp4, made when missing)
  *   --seconds timed seconds per measurement, split in 5 trials of which the best counts (default 5)
- * Compare like with like (DESIGN.md §6): the kernel line says which OpenBLAS kernels ran; run
- * under `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` for what a user's machine does.
+ * Compare like with like (DESIGN.md §6): the machine block says which kernels ran; run under
+ * `env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE` for what a user's machine does.
  */
 #include <unistd.h>
 #include "bench_util.h"
@@ -28,26 +29,21 @@ static double vit_flops(const slava_clip_vision *m) {
     return f;
 }
 
-/* Images/s at batch n: the best of 5 trials of at least secs/5 seconds each (after a warm-up
- * run), so that a burst of load from other processes does not decide the figure. */
-static double images_per_s(slava_ctx *ctx, const slava_clip_vision *m, int n, const float *px, float *pooled,
-                           float *proj, double secs) {
-    if (slava_clip_vision_encode(ctx, m, n, px, pooled, proj) != SLAVA_OK) return -1;
-    double best = 0;
-    for (int trial = 0; trial < 5; trial++) {
-        int reps = 0;
-        double t0 = sv_now(), el;
-        do {
-            if (slava_clip_vision_encode(ctx, m, n, px, pooled, proj) != SLAVA_OK) return -1;
-            reps++;
-            el = sv_now() - t0;
-        } while (el < secs / 5);
-        if (reps * n / el > best) best = reps * n / el;
-    }
-    return best;
+typedef struct {
+    slava_ctx *ctx;
+    const slava_clip_vision *m;
+    int n;
+    const float *px;
+    float *pooled, *proj;
+} enc_arg;
+
+static int enc_run(void *p) {
+    enc_arg *a = p;
+    return slava_clip_vision_encode(a->ctx, a->m, a->n, a->px, a->pooled, a->proj) != SLAVA_OK;
 }
 
 int main(int argc, char **argv) {
+    bench_begin(&argc, argv, "bench_vision");
     int threads = 2;
     double secs = 5;
     char defcfg[1200];
@@ -65,10 +61,10 @@ int main(int argc, char **argv) {
     }
     slava_set_threads(threads);
     slava_ctx *ctx = slava_ctx_new();
-    printf("## bench_vision: CLIP ViT-B/32 image tower (random weights), fp32\n\n");
+    printf("## bench_vision: CLIP ViT-B/32 image tower (random weights)\n\n");
     bench_print_machine(stdout);
     printf("OMP_WAIT_POLICY: %s\n", getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)");
-    double sgemm = bench_sgemm_gflops(2048, 10);
+    bench_limits();
 
     char probe[1200];
     snprintf(probe, sizeof probe, "%s/model.safetensors", dir);
@@ -77,30 +73,50 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_vision: %s\n", slava_ctx_error(ctx));
         return 1;
     }
-    slava_clip_vision *m = NULL;
-    if (slava_clip_vision_load(ctx, dir, &m) != SLAVA_OK) {
-        fprintf(stderr, "bench_vision: %s\n", slava_ctx_error(ctx));
-        return 1;
+    const int B = 32;
+    float *px = NULL, *pooled = NULL, *proj = NULL;
+    double gflop = 0;
+    int S = 0, rows[2][2] = {{-1, -1}, {-1, -1}};
+    for (int p = 0; p < 2; p++) {
+        const slava_precision prec = p ? SLAVA_PRECISION_BF16 : SLAVA_PRECISION_FP32;
+        if (!bench_wants(prec)) continue;
+        slava_clip_vision *m = NULL;
+        double t0 = sv_now();
+        if (sv_clip_vision_load_prec(ctx, dir, prec, &m) != SLAVA_OK) {
+            fprintf(stderr, "bench_vision: %s\n", slava_ctx_error(ctx));
+            return 1;
+        }
+        printf("%s: load %.2f s\n", sv_precision_name(prec), sv_now() - t0);
+        if (!px) {
+            gflop = vit_flops(m) / 1e9;
+            printf("model: %s (%d layers, hidden %d, %d tokens; %.2f GFLOP per image, counted)\n", dir, m->cfg.layers,
+                   m->D, m->L, gflop);
+            S = m->S;
+            const size_t fsz = (size_t)3 * S * S;
+            px = malloc(sizeof(float) * fsz * B);
+            pooled = malloc(sizeof(float) * (size_t)B * m->D);
+            proj = malloc(sizeof(float) * (size_t)B * m->proj_dim);
+            uint64_t s = 7;
+            for (size_t i = 0; i < fsz * B; i++) {
+                s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+                px[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 4.0 - 2.0);
+            }
+        }
+        const int bs[2] = {1, B};
+        for (int k = 0; k < 2; k++) {
+            enc_arg a = {ctx, m, bs[k], px, pooled, proj};
+            double cpu = 0, r = bench_rate(enc_run, &a, bs[k], secs, 5, &cpu);
+            if (r < 0) { fprintf(stderr, "bench_vision: %s\n", slava_ctx_error(ctx)); return 1; }
+            char name[64];
+            snprintf(name, sizeof name, "ViT-B/32 batch %d", bs[k]);
+            rows[p][k] = bench_g.nrows;
+            bench_row(name, bs[k], sv_precision_name(prec), r, "images/s", gflop, cpu);
+        }
+        slava_clip_vision_free(m);
     }
-    const double gflop = vit_flops(m) / 1e9;
-    printf("model: %s (%d layers, hidden %d, %d tokens; %.2f GFLOP per image, counted)\n", dir, m->cfg.layers, m->D,
-           m->L, gflop);
-
-    const int B = 32, S = m->S;
-    const size_t fsz = (size_t)3 * S * S;
-    float *px = malloc(sizeof(float) * fsz * B), *pooled = malloc(sizeof(float) * (size_t)B * m->D),
-          *proj = malloc(sizeof(float) * (size_t)B * m->proj_dim);
-    uint64_t s = 7;
-    for (size_t i = 0; i < fsz * B; i++) {
-        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
-        px[i] = (float)((double)(s >> 11) / 9007199254740992.0 * 4.0 - 2.0);
-    }
-    double r1 = images_per_s(ctx, m, 1, px, pooled, proj, secs);
-    double r32 = images_per_s(ctx, m, B, px, pooled, proj, secs);
-    if (r1 < 0 || r32 < 0) { fprintf(stderr, "bench_vision: %s\n", slava_ctx_error(ctx)); return 1; }
-    double sgemm2 = bench_sgemm_gflops(2048, 10);   /* again after: the best of both is the reference */
-    if (sgemm2 > sgemm) sgemm = sgemm2;
-    printf("sgemm 2048³ (best of 20, before and after): %.0f GFLOP/s\n\n", sgemm);
+    bench_limits();   /* again after: the best of both is the limit */
+    bench_print_limits(stdout);
+    printf("\n");
 
     /* decode + preprocess: 1-minute 720p H.264 at 1 fps */
     if (stat(video, &sb) != 0) {
@@ -112,6 +128,9 @@ int main(int argc, char **argv) {
     double best_dec = 1e30;
     int nframes = 0;
     slava_video_info info = {0};
+    slava_clip_preproc pre;
+    if (slava_clip_preproc_load(ctx, dir, &pre) != SLAVA_OK) { fprintf(stderr, "bench_vision: %s\n", slava_ctx_error(ctx)); return 1; }
+    float *frame = malloc(sizeof(float) * 3 * (size_t)(S ? S : 224) * (S ? S : 224));
     for (int rep = 0; rep < 3; rep++) {
         double t0 = sv_now();
         slava_video *v = NULL;
@@ -120,7 +139,7 @@ int main(int argc, char **argv) {
         const slava_image *f;
         double t;
         while (slava_video_next(ctx, v, &f, &t, &got) == SLAVA_OK && got) {
-            if (slava_clip_preprocess(ctx, slava_clip_vision_preproc(m), f, px) != SLAVA_OK) break;
+            if (slava_clip_preprocess(ctx, &pre, f, frame) != SLAVA_OK) break;
             n++;
         }
         slava_video_get_info(v, &info);
@@ -129,20 +148,26 @@ int main(int argc, char **argv) {
         if (el < best_dec) best_dec = el;
         nframes = n;
     }
+    free(frame);
+    const int dec_row = bench_g.nrows;
+    bench_row("decode + preprocess, 720p H.264 at 1 fps", 1, "fp32", nframes / best_dec, "frames/s", 0, 0);
 
-    printf("| measurement | value | GFLOP/s | of sgemm | target |\n|---|---|---|---|---|\n");
-    printf("| ViT-B/32 batch 1 | %.1f images/s | %.0f | %.0f %% | ≥ 21 images/s |\n", r1, r1 * gflop,
-           100 * r1 * gflop / sgemm);
-    printf("| ViT-B/32 batch 32 | %.1f images/s | %.0f | %.0f %% | ≥ 36 images/s |\n", r32, r32 * gflop,
-           100 * r32 * gflop / sgemm);
-    printf("| decode + preprocess, %dx%d %s, %.0f s at 1 fps | %.1f frames/s (%d frames in %.2f s; %lld decoded, %.0f video s/s) | | | |\n",
-           info.width, info.height, info.codec, info.duration, nframes / best_dec, nframes, best_dec,
+    printf("| measurement | precision | value | GFLOP/s | of the same-run GEMM limit | target |\n|---|---|---|---|---|---|\n");
+    static const char *target[2][2] = {{"≥ 21 images/s", "≥ 36 images/s"}, {"", "≥ 95 images/s (at ≈ 1,000 GFLOP/s bf16)"}};
+    for (int p = 0; p < 2; p++)
+        for (int k = 0; k < 2; k++) {
+            if (rows[p][k] < 0) continue;
+            const bench_row_t *r = &bench_g.rows[rows[p][k]];
+            printf("| %s | %s | %.1f images/s | %.0f | %s | %s |\n", r->name, r->precision, r->rate, r->rate * gflop,
+                   bench_share_str(rows[p][k]), target[p][k]);
+        }
+    printf("| decode + preprocess, %dx%d %s, %.0f s at 1 fps | | %.1f frames/s (%d frames in %.2f s; %lld decoded, %.0f video s/s) | | | |\n",
+           info.width, info.height, info.codec, info.duration, bench_g.rows[dec_row].rate, nframes, best_dec,
            (long long)info.frames_decoded, info.duration / best_dec);
     printf("\nreference (DESIGN.md §6, same machine type, auto-detected kernels): PyTorch 1.13 10.5 (b1) / 18.1 (b32) images/s\n");
     free(px);
     free(pooled);
     free(proj);
-    slava_clip_vision_free(m);
     slava_ctx_free(ctx);
-    return 0;
+    return bench_end();
 }

@@ -87,17 +87,47 @@ int          slava_dist_size(void);           /* ranks in the job, 1 without one
 /* End every rank of the job now (MPI_Abort), for a rank that cannot go on while others wait on it;
  * returns (doing nothing) when there is no job. */
 void         slava_dist_abort(int code);
+/* Collective: every rank passes its own status; all get SLAVA_OK only when every rank had it,
+ * else the lowest failing rank's status and message ("rank R: ..." on the others). For callers
+ * whose ranks must not part ways (one rank failing to open a file while the others go on). */
+slava_status slava_dist_agree(slava_ctx *ctx, slava_status st);
 /* The MPI library linked, e.g. "Open MPI v4.1.4" ("" in a build without MPI). */
 const char  *slava_dist_library(void);
 
 /* Monotonic wall-clock seconds (the clock of the library's own timings), for callers' timings. */
 double slava_now(void);
 
+/* s as valid UTF-8: a malloc'd copy (caller frees) where each maximal invalid subpart is U+FFFD
+ * (Python's errors='replace'); *changed (may be NULL) = 1 when something was replaced. NULL when
+ * s is NULL or memory ran out. Every string slava writes as JSON goes through it. */
+char *slava_utf8_fix(const char *s, int *changed);
+
+/* Kinds of files slava writes, for slava_output_check. */
+typedef enum {
+    SLAVA_FILE_HEADS = 0,    /* heads safetensors (holds visual_projection.weight) */
+    SLAVA_FILE_FEATURES,     /* a features export (safetensors, format slava-features/...) */
+    SLAVA_FILE_LOG,          /* a training log: JSON Lines, each line an object with "type" */
+    SLAVA_FILE_SVG,          /* an SVG picture */
+    SLAVA_FILE_KINDS
+} slava_file_kind;
+/* Before writing `path`: SLAVA_OK when it does not exist or is a file of `kind` (an empty file
+ * counts as any kind), and is none of inputs[0..n) (NULL entries skipped; the same file after
+ * resolving links counts). Otherwise SLAVA_E_ARG naming path and what it is ("... is the same
+ * file as the input X", "... exists and is not a heads file (it looks like a SQLite database
+ * ...); refusing to replace it"). A wrong --out then never destroys a store or a heads file. */
+slava_status slava_output_check(slava_ctx *ctx, const char *path, slava_file_kind kind, const char *const *inputs,
+                                int n);
+
 /* Version and backends: fills `buf` with a multi-line report (version, BLAS library and kernel,
  * threads, FFmpeg / SQLite / FFTW versions). */
 void        slava_version_report(char *buf, size_t cap);
 const char *slava_version(void);
 const char *slava_blas_kernel(void);   /* e.g. "Cooperlake" (OpenBLAS core name) */
+/* One line naming the matrix-product backends and how each precision's products are done, e.g.
+ * "fp32 per shape by measurement (OpenBLAS Cooperlake / oneDNN 2.6.3 avx512_core_bf16), bf16 oneDNN
+ * brg:avx512_core_bf16". float32 products go to OpenBLAS or oneDNN, whichever the first product of
+ * each shape class measured faster; SLAVA_GEMM=openblas|onednn in the environment pins one. */
+void        slava_gemm_describe(char *buf, size_t cap);
 
 /* ===================================================================== checkpoints (io) */
 /* See src/io/safetensors.h and src/io/config.h for the internal reader; the public entry
@@ -169,6 +199,11 @@ typedef struct {
  * out->rgb is malloc'd and owned by the caller: release with slava_image_free. */
 slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out);
 void         slava_image_free(slava_image *im);   /* frees im->rgb, zeroes *im */
+/* The frame of a video (or image) file on screen at `t` seconds from the video stream's start:
+ * the last frame whose time is <= t (the first frame when t is before it, the last frame when t
+ * is past the end). Seeks to the key frame before t, so the cost does not grow with t. out->rgb
+ * is malloc'd and owned by the caller (slava_image_free). Errors name the file. */
+slava_status slava_video_frame_at(slava_ctx *ctx, const char *path, double t, slava_image *out);
 
 /* Video frames sampled at `fps` frames per second, at the middle of each 1/fps interval by
  * presentation time: interval k is [k/fps, (k+1)/fps) measured from the video stream's start
@@ -335,7 +370,10 @@ typedef struct {
     int    frame_batch;      /* frames per image-tower call, gathered across inputs (default 32) */
     int    chunk_batch;      /* audio chunks per HTSAT call, gathered across inputs (default 8) */
     int    text_batch;       /* captions per text-tower call (default 256) */
-    slava_precision precision; /* default FP32; BF16 is not implemented yet (SLAVA_E_UNSUPPORTED) */
+    slava_precision precision; /* products of the towers (default FP32). BF16: weights converted to
+                                  bf16 once at load, activations rounded at each product's input,
+                                  accumulation, LayerNorm, softmax and residuals float32; the
+                                  features get their own identity ("+bf16") */
     unsigned modalities;     /* towers to load, bits 1 << slava_modality (image tower = visual);
                                 0: every tower of the folders given (default) */
 } slava_embedder_opts;
@@ -361,9 +399,9 @@ typedef struct {
 void slava_embedder_get_info(const slava_embedder *e, slava_embedder_info *info);
 
 /* The identity features of modality m are stored under (see slava_encoder_ids: sha256 of the
- * checkpoint's weights + config.json, "@<fps>fps" for visual at fps != 1; a precision suffix
- * for bf16 once that is implemented). Computed on first use (reads the weight files once) and cached; copied to
- * id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
+ * checkpoint's weights + config.json, "+bf16" when the embedder computes in bf16, then
+ * "@<fps>fps" for visual at fps != 1). Computed on first use (reads the weight files once) and
+ * cached; copied to id[SLAVA_ENCODER_ID_LEN]. SLAVA_E_ARG when the modality's tower is not loaded. */
 slava_status slava_embedder_encoder_id(slava_ctx *ctx, slava_embedder *e, int modality, char *id);
 /* sha256 of the heads file (hex), or "" when no heads were given. */
 const char  *slava_embedder_heads_id(const slava_embedder *e);
@@ -499,6 +537,15 @@ slava_status slava_store_put_dataset(slava_ctx *ctx, slava_store *s, const slava
  * cap_text[k] is non-NULL when n_cap[k] > 0; an entry is NULL when the text is unknown. */
 slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask,
                               const char *const *enc, slava_dataset *out);
+/* The same for rank `part` of `parts` (data-parallel training, slava_train_dp): of the splits in
+ * part_mask only the clips whose position k in their split (the order above) has
+ * k mod parts == part are loaded (features of the others are not read); the other splits of
+ * split_mask whole. flags: SLAVA_LOAD_VISUAL_MEAN averages the frames of those clips into one
+ * row as they are read (t_v = 1; what linear visual heads train on, so memory holds one row per
+ * clip; the same bits as training's own pooling). */
+#define SLAVA_LOAD_VISUAL_MEAN 1u
+slava_status slava_store_load_part(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned part_mask, int part,
+                                   int parts, const char *const *enc, unsigned flags, slava_dataset *out);
 
 /* Names used in the store and on the command line; *_parse returns -1 for an unknown name. */
 int         slava_store_split_parse(const char *name);  /* exactly slava_split_name()'s names, else -1 */
@@ -638,6 +685,10 @@ slava_status slava_heads_check_encoders(slava_ctx *ctx, const slava_heads *h, co
 
 /* Recipes of DESIGN.md §1, in Table II order. *n receives the count. */
 const char *const *slava_recipes(int *n);
+/* The forward tasks (bit t = task t+1 of DESIGN.md §2) whose two heads recipe `name` trains:
+ * 0x7F for all but av-only (0x40: visual <- audio only, it trains no text head); 0 for an unknown
+ * name. */
+unsigned slava_recipe_tasks(const char *name);
 
 /* One record of the training log (slava_train_opts.log): after every optimiser step, and after
  * every epoch (epoch 0 = the heads a stage starts from, before any step). Losses are the
@@ -703,6 +754,7 @@ typedef struct {
     double init_val;         /* the same score for the untrained heads */
     double seconds;
     char   clip_sha256[65], clap_sha256[65];   /* "" when no checkpoint was used */
+    double comm_bytes;       /* slava_train_dp: bytes this rank sent + received over MPI in a (full) step */
 } slava_train_info;
 
 /* Untrained heads for ds's feature sizes: checkpoint projections when o->clip_dir / o->clap_dir
@@ -714,6 +766,20 @@ slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const sla
  * naming the recipe, seed, stage, epoch and step, and no heads. */
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o,
                          slava_heads **out, slava_train_info *info);
+/* Data-parallel training of one recipe over the ranks of an MPI job (mpirun -n N slava train),
+ * for train sets larger than one machine's memory. Every rank calls it with its part of the train
+ * split — the k-th train clip of the whole split on rank k mod N, as slava_store_load_part gives
+ * it — and the whole val split, and the same options. Each step every rank runs the heads on its
+ * clips of the batch (the batch order and caption draws are those of slava_train on the whole
+ * split), the normalised embeddings are gathered from all ranks so that the InfoNCE negatives
+ * span the whole batch, each rank back-propagates its own rows, the head gradients are summed
+ * over the ranks and every rank takes the same AdamW step; validation runs on every rank. The
+ * heads equal slava_train's on the whole split up to the rounding of the reordered sums (the
+ * same bits with one rank). Every rank returns the same heads and status; info->comm_bytes is
+ * what this rank sent and received in a step of a full batch. In a world of one it is slava_train. */
+slava_status slava_train_dp(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+                            slava_train_info *info);
+
 /* Save heads (Hugging Face names) with __metadata__: recipe, epochs, best epoch, validation
  * score, hyper-parameters, encoder sha256 / ids. o / info may be NULL (untrained heads). */
 slava_status slava_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path,
@@ -762,11 +828,29 @@ slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const sla
                               const char *const *recipes, int n_recipes, const uint64_t *seeds,
                               int n_seeds, int split, slava_eval_report *reports,
                               slava_eval_report *untrained);
-/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and the
- * mean of the seven. untrained may be NULL. malloc'd text, caller frees. */
+/* Table II: one row per recipe, R@10 (%) of the seven tasks as mean ± std over seeds, and their
+ * mean. A task whose heads the recipe never trains (av-only: every text task) shows "–" (CSV:
+ * empty, JSON: null) and the mean covers the tasks it does train; with one seed no spread is
+ * shown. untrained may be NULL. malloc'd text, caller frees. */
 char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
                           const slava_eval_report *reports, const slava_eval_report *untrained,
                           slava_format fmt);
+
+/* ===================================================================== plots (SVG, PLplot) */
+
+/* Training curves: from training logs (slava_train_opts.log as written by `slava train --log`,
+ * JSON Lines), per run (recipe and seed; "(i)" added to tell files apart) the mean loss of each
+ * epoch's steps and the validation mean R@10 (%) after each epoch (epoch 0: before any step;
+ * stage 2 continues after stage 1's epochs), two panels, one line per run, a legend. Written
+ * atomically as SVG to out_svg, which may not be one of the logs nor another kind of file.
+ * PLplot is not thread-safe: one picture at a time. */
+slava_status slava_plot_training(slava_ctx *ctx, const char *const *logs, int n_logs, const char *out_svg);
+/* Table II (slava_table2_format's cells) as grouped bars: per column (the seven tasks and the
+ * mean) one bar per recipe (untrained heads first, grey, when given), an error bar of ± one
+ * sample std over the seeds when there are several; tasks a recipe never trains have no bar. */
+slava_status slava_plot_table2(slava_ctx *ctx, const char *const *recipes, int n_recipes, int n_seeds,
+                               const slava_eval_report *reports, const slava_eval_report *untrained,
+                               const char *out_svg);
 
 /* ===================================================================== data (AVCaps, synthetic) */
 
@@ -936,16 +1020,27 @@ typedef struct {
     int shard_count;
     slava_store *done;       /* NULL, or another store (the target of a sharded run) whose complete
                                 clips count as already stored (read only) */
+    slava_precision precision; /* of the towers' products (default FP32; see slava_embedder_opts):
+                                  bf16 features are stored under their own identities */
 } slava_encode_opts;
 void slava_encode_opts_default(slava_encode_opts *o);
 
 /* Encoder identities (the names features are stored under): the sha256 (hex) of the checkpoint's
- * weight files + config.json; the visual one gets "@<fps>fps" appended when fps != 1 (frames at
- * another rate are other features). Fills id[slava_modality] (each 96 bytes). Reads the whole
- * weight files once (about 2 s per GB). */
+ * weight files + config.json; "+bf16" after it for features computed in bf16; the visual one gets
+ * "@<fps>fps" appended when fps != 1 (frames at another rate are other features). So float32 and
+ * bf16 features never mix in a store. Fills id[slava_modality] (each 96 bytes). Reads the whole
+ * weight files once (about 2 s per GB). slava_encoder_ids is the float32 case. */
 #define SLAVA_ENCODER_ID_LEN 96
 slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
                                char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+slava_status slava_encoder_ids_precision(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
+                                         slava_precision precision, char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
+/* The precision an identity's features were computed in: BF16 when it carries "+bf16". A reader of
+ * stored features (search, serve) embeds its queries in the same precision. */
+slava_precision slava_encoder_id_precision(const char *id);
+/* "fp32" / "bf16"; slava_precision_parse returns 0 and sets *p, or -1 for another name. */
+const char *slava_precision_name(slava_precision p);
+int         slava_precision_parse(const char *name, slava_precision *p);
 
 typedef struct {
     char *clip;              /* clip id */
@@ -1082,8 +1177,8 @@ typedef struct {
     double  seconds;
 } slava_index_summary;
 
-/* Build or update the index o->out from o->store. Only clips that are new or changed are
- * projected; the file is replaced atomically. Refused: o->out naming the store or the heads file,
+/* Build or update the index o->out from o->store. Only clips whose features are new or changed
+ * are projected; the file is replaced atomically, and left untouched when nothing changed. Refused: o->out naming the store or the heads file,
  * an existing o->out that is not a slava index, heads whose recorded encoders differ from the
  * store's (unless o->force; the message names both identities), a store with no clip features.
  * Progress: stage "index", done / total in clips. sum may be NULL. */
@@ -1203,6 +1298,43 @@ slava_status slava_search(slava_ctx *ctx, const slava_index *ix, const slava_sea
 char *slava_search_format(const slava_index *ix, int n_terms, const slava_search_term *terms,
                           const slava_search_opts *o, const slava_search_hit *hits, int n_hits,
                           slava_format fmt);
+
+/* ===================================================================== serve (HTTP server) */
+
+/* `slava serve`: a local HTTP server over a search index (docs/serve.md): the search page, a JSON
+ * API (/api/search, /api/clip/ID, /api/health), OpenAI-style /v1/embeddings, and the indexed
+ * media by clip id (/media/ID with range requests, /thumb/ID?t=S JPEG thumbnails). Built on
+ * civetweb with a fixed pool of worker threads; the towers are loaded once at start and shared
+ * behind a mutex. Only files the index names are ever served, looked up by clip id.
+ * Warnings (5xx answers, failed uploads) go to the log callback of the ctx given to
+ * slava_server_start, from the worker threads, one call at a time; that ctx must outlive the
+ * server. The server never prints. */
+typedef struct slava_server slava_server;
+
+typedef struct {
+    const char *index;       /* index file (slava index) */
+    const char *host;        /* IPv4 address or host name to bind (default "127.0.0.1") */
+    int     port;            /* default 8080; 0: any free port (see slava_server_port) */
+    int     workers;         /* HTTP worker threads (default 8) */
+    const char *clip_dir;    /* CLIP folder for text / image / video queries (NULL: the index's) */
+    const char *clap_dir;    /* CLAP folder for audio queries (NULL: the index's) */
+    const char *heads;       /* heads file (NULL: the index's) */
+    int64_t max_upload;      /* largest upload in bytes (default 50 MB = 50,000,000) */
+    int     timeout_ms;      /* socket read / write timeout per request (default 30000) */
+    int     max_k;           /* largest k a request may ask for (default 100) */
+    size_t  thumb_cache;     /* bytes of JPEG thumbnails kept in memory (default 64 MiB) */
+    int     thumb_width;     /* thumbnail width in pixels (default 320) */
+    const char *tmp_dir;     /* where uploads are spooled (default $TMPDIR, else /tmp) */
+} slava_server_opts;
+void slava_server_opts_default(slava_server_opts *o);
+
+/* Open the index, load the towers it needs (a query kind whose folder is missing is answered 503),
+ * bind host:port and start the workers. Errors: the index, a folder, an address in use. */
+slava_status slava_server_start(slava_ctx *ctx, const slava_server_opts *o, slava_server **out);
+int          slava_server_port(const slava_server *s);   /* the port bound */
+const char  *slava_server_url(const slava_server *s);    /* "http://127.0.0.1:8080/" */
+/* Stop accepting, finish the requests in flight, join the workers and free everything. */
+void         slava_server_stop(slava_server *s);
 
 #ifdef __cplusplus
 }

@@ -3,7 +3,9 @@
  * (SLAVA_MPIEXEC, empty when slava was built without MPI: the test then reports itself skipped,
  * exit status 77), with what containers need: --oversubscribe (more ranks than cores),
  * --allow-run-as-root when the test runs as root, shared-memory transport only
- * (--mca btl self,vader) without the single-copy mechanism that needs ptrace rights.
+ * (--mca btl self,vader) without the single-copy mechanism that needs ptrace rights, and its
+ * plugins kept loaded to the end and ASan unwinding fully, so that the leak report can tell Open
+ * MPI's start-up allocations (tests/lsan.supp) from slava's.
  */
 #ifndef SLAVA_MPI_TESTUTIL_H
 #define SLAVA_MPI_TESTUTIL_H
@@ -17,13 +19,21 @@ static inline void mpi_require(const char *name) {
         exit(77);
     }
     setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 1);
+    /* keep Open MPI's plugins loaded to the end, so that LeakSanitizer can name their start-up
+     * allocations (tests/lsan.supp) instead of "<unknown module>" */
+    setenv("OMPI_MCA_mca_base_component_disable_dlclose", "1", 1);
+
     setenv("OMPI_MCA_rmaps_base_oversubscribe", "1", 1);
 }
 
-/* "mpirun <flags> -n N" into buf. */
+/* "mpirun <flags> -n N" into buf. Under ASan (ASAN_OPTIONS set, as make test-asan does) the ranks
+ * unwind fully (Open MPI has no frame pointers): only then do its allocations name their library. */
 static inline const char *mpirun(char *buf, size_t cap, int n) {
-    snprintf(buf, cap, "%s %s--oversubscribe --mca btl self,vader -n %d", SLAVA_MPIEXEC,
-             getuid() == 0 ? "--allow-run-as-root " : "", n);
+    const char *asan = getenv("ASAN_OPTIONS");
+    char x[700] = "";
+    if (asan && *asan && strlen(asan) < 600) snprintf(x, sizeof x, "-x ASAN_OPTIONS=%s:fast_unwind_on_malloc=0 ", asan);
+    snprintf(buf, cap, "%s %s%s--oversubscribe --mca btl self,vader -n %d", SLAVA_MPIEXEC,
+             getuid() == 0 ? "--allow-run-as-root " : "", x, n);
     return buf;
 }
 

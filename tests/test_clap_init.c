@@ -29,7 +29,8 @@ int main(void) {
     CHECK_OK(ctx, slava_clap_init_random(ctx, cfg, 7, d1));
     CHECK_OK(ctx, slava_clap_init_random(ctx, cfg, 7, d2));
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "%s init-random --like clap --config '%s' --seed 8 --out '%s'", SLAVA_BIN, cfg, d3);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && %s init-random --like clap --config '%s' --seed 8 --out '%s'", d3, SLAVA_BIN, cfg,
+             d3);   /* a fresh folder: init-random refuses a non-empty one */
     CHECK(run_cmd(cmd, NULL, NULL) == 0);
 
     char p1[1100], p2[1100], p3[1100];

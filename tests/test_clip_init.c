@@ -49,8 +49,8 @@ int main(void) {
     }
 
     /* deterministic per seed (through the CLI), different across seeds */
-    snprintf(cmd, sizeof cmd, SLAVA_BIN " init-random --like clip --config '%s' --seed 7 --out '%s_b'",
-             fixture("clip-model/config.json"), out);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s_b' && " SLAVA_BIN " init-random --like clip --config '%s' --seed 7 --out '%s_b'",
+             out, fixture("clip-model/config.json"), out);   /* a fresh folder: init-random refuses a non-empty one */
     char *so = NULL, *se = NULL;
     CHECK(run_cmd(cmd, &so, &se) == 0);
     free(so); free(se);

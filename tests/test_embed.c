@@ -13,7 +13,8 @@
  *     heads recording other encoders' identities (other weights, or visual features at another
  *     fps) are refused (one line naming both) unless force_heads; heads of the wrong sizes are
  *     refused;
- *   - identities equal slava_encoder_ids'; bf16 is refused as unsupported; a modality whose
+ *   - identities equal slava_encoder_ids'; a bf16 embedder's are slava_encoder_ids_precision's
+ *     ("+bf16" after the sha), and its text embeddings stay within cosine 0.999 of fp32; a modality whose
  *     tower is not loaded fails every input; progress and cancellation.
  */
 #include "test.h"
@@ -417,8 +418,33 @@ int main(void) {
         slava_embedder_opts_default(&o);
         o.clip_dir = clip;
         o.precision = SLAVA_PRECISION_BF16;
+        o.modalities = 1u << SLAVA_MOD_TEXT;
         slava_embedder *x = NULL;
-        CHECK(slava_embedder_load(ctx, &o, &x) == SLAVA_E_UNSUPPORTED && !x && strstr(slava_ctx_error(ctx), "bf16"));
+        CHECK_OK(ctx, slava_embedder_load(ctx, &o, &x));
+        if (x) {
+            char idb[SLAVA_ENCODER_ID_LEN], idsb[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
+            CHECK_OK(ctx, slava_embedder_encoder_id(ctx, x, SLAVA_MOD_TEXT, idb));
+            CHECK_OK(ctx, slava_encoder_ids_precision(ctx, clip, clap, 1.0, SLAVA_PRECISION_BF16, idsb));
+            CHECKF(!strcmp(idb, idsb[SLAVA_MOD_TEXT]) && strlen(idb) == 64 + 5 && !strcmp(idb + 64, "+bf16") &&
+                   !strncmp(idb, id[SLAVA_MOD_TEXT], 64), "bf16 identity %s", idb);
+            const char *cap[2] = {"a dog barks", "rain on a tin roof"};
+            slava_embedding rb[2], rf[2];
+            memset(rb, 0, sizeof rb);
+            memset(rf, 0, sizeof rf);
+            CHECK_OK(ctx, slava_embed_texts(ctx, x, 2, cap, rb));
+            CHECK_OK(ctx, slava_embed_texts(ctx, e, 2, cap, rf));
+            for (int i = 0; i < 2; i++) {
+                double dot = 0;
+                for (int j = 0; j < rb[i].P && rb[i].embedding && rf[i].embedding; j++) dot += (double)rb[i].embedding[j] * rf[i].embedding[j];
+                CHECKF(dot > 0.999 && dot < 1.0 + 1e-6, "bf16 vs fp32 caption %d: cosine %g", i, dot);
+            }
+            slava_embeddings_clear(rb, 2);
+            slava_embeddings_clear(rf, 2);
+            slava_embedder_free(x);
+            x = NULL;
+        }
+        o.precision = (slava_precision)7;
+        CHECK(slava_embedder_load(ctx, &o, &x) == SLAVA_E_ARG && !x && strstr(slava_ctx_error(ctx), "precision"));
         slava_embedder_opts_default(&o);
         CHECK(slava_embedder_load(ctx, &o, &x) == SLAVA_E_ARG && !x);
         o.clip_dir = clip;

@@ -63,11 +63,13 @@ int main(void) {
     CHECK(back && slava_heads_encoder(back, SLAVA_MOD_TEXT) == NULL);
     CHECK(slava_heads_encoder(h, SLAVA_MOD_VISUAL) == NULL);   /* made in memory: nothing recorded */
     const char *same[3] = {"enc-visual-A", "enc-audio-A", "enc-text-Z"};
+    const char *rate[3] = {"enc-visual-A@2fps", NULL, NULL};   /* frames at another rate: other features */
     const char *other[3] = {"enc-visual-A", "enc-audio-B", NULL};
     const char *unknown[3] = {NULL, NULL, NULL};
     CHECK_OK(ctx, slava_heads_check_encoders(ctx, back, path, same, "s.sqlite"));
     CHECK_OK(ctx, slava_heads_check_encoders(ctx, back, path, unknown, "s.sqlite"));
     CHECK_OK(ctx, slava_heads_check_encoders(ctx, back, path, NULL, "s.sqlite"));
+    CHECK(slava_heads_check_encoders(ctx, back, path, rate, "s.sqlite") == SLAVA_E_ARG);
     CHECK(slava_heads_check_encoders(ctx, back, path, other, "s.sqlite") == SLAVA_E_ARG);
     const char *msg = slava_ctx_error(ctx);
     CHECKF(strstr(msg, "enc-audio-A") && strstr(msg, "enc-audio-B") && strstr(msg, "s.sqlite") && strstr(msg, "audio")

@@ -14,6 +14,7 @@
 /* What each folder may include besides itself (and slava.h). A folder missing here fails. */
 static const struct { const char *dir, *may; } RULES[] = {
     {"base", ""},
+    {"dist", "base"},
     {"io", "base"},
     {"nn", "base"},
     {"text", "base io nn"},
@@ -21,12 +22,14 @@ static const struct { const char *dir, *may; } RULES[] = {
     {"audio", "base io nn"},
     {"store", "base io"},
     {"eval", "base nn"},
-    {"align", "base io nn eval"},
+    {"align", "base io nn eval dist"},
     {"embed", "base io nn text vision audio align"},
     {"data", "base io"},
     {"synth", "base io nn data text vision audio"},
-    {"pipeline", "base io embed store data"},
+    {"pipeline", "base io embed store data dist"},
+    {"search", "base io nn text store align"},
     {"version", "base"},
+    {"plot", "base eval"},
     {"cli", ""},
 };
 

@@ -17,7 +17,7 @@
 #define CLAP_DIR SLAVA_FIXTURES "/clap-model"
 #define OPTS "--threads 1 --group 3 --frame-batch 6 --chunk-batch 2 --caption-batch 24"
 
-static char g_dir[512], g_mpi[512];
+static char g_dir[512], g_mpi[1024];
 
 static int same_file(const char *a, const char *b) {
     long na = -1, nb = -2;

@@ -6,6 +6,7 @@
  */
 #include "base/base.h"
 #include "align/train.h"
+#include "eval/eval.h"
 #include "dist/dist.h"
 #include <stdio.h>
 
@@ -75,4 +76,15 @@ slava_status slava_experiment(slava_ctx *ctx, const slava_dataset *ds, const sla
         for (int t = k; t < n_runs; t += size) reports[t] = all[i++];
     free(all);
     return SLAVA_OK;
+}
+
+char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
+                          const slava_eval_report *reports, const slava_eval_report *untrained,
+                          slava_format fmt) {
+    unsigned *masks = malloc(sizeof(unsigned) * (size_t)(n_recipes > 0 ? n_recipes : 1));
+    if (!masks) return NULL;
+    for (int r = 0; r < n_recipes; r++) masks[r] = slava_recipe_tasks(recipes[r]);
+    char *text = sv_table2_format(recipes, n_recipes, n_seeds, reports, untrained, masks, fmt);
+    free(masks);
+    return text;
 }

@@ -188,6 +188,7 @@ slava_status al_ckpt_proj_sizes(slava_ctx *ctx, const char *clip_dir, const char
 }
 
 slava_status al_heads_save(slava_ctx *ctx, const slava_heads *h, const char *path, const char *const *meta) {
+    SV_TRY(slava_output_check(ctx, path, SLAVA_FILE_HEADS, NULL, 0));   /* never replace a store or another kind of file */
     sv_wtensor t[9];
     for (int k = 0; k < h->n_desc; k++) {
         const al_tdesc *d = &h->desc[k];

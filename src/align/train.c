@@ -19,9 +19,9 @@
 
 /* ------------------------------------------------------------------ recipes */
 
-#define LOSS_AV (1u << AL_LS_AV)
-#define LOSS_AT (1u << AL_LS_AT)
-#define LOSS_VT (1u << AL_LS_VT)
+#define LOSS_AV AL_LOSS_AV
+#define LOSS_AT AL_LOSS_AT
+#define LOSS_VT AL_LOSS_VT
 #define G(g) (1u << (g))
 #define KIND_NONE (-1)
 #define KIND_COIN (-2)   /* per batch a fair coin: audio captions (L_av + L_at) or visual (L_av + L_vt) */
@@ -72,6 +72,15 @@ static const recipe_def *find_recipe(const char *name) {
     return NULL;
 }
 
+unsigned slava_recipe_tasks(const char *name) {
+    const recipe_def *r = find_recipe(name);
+    if (!r) return 0;
+    unsigned heads = 0;
+    for (int s = 0; s < r->stages; s++) heads |= r->st[s].train;
+    unsigned vis = heads & G(AL_G_VIS), aud = heads & G(AL_G_AUD), txt = heads & G(AL_G_TXT);
+    return (vis && txt ? 0x07u : 0) | (aud && txt ? 0x38u : 0) | (vis && aud ? 0x40u : 0);
+}
+
 int al_recipe_stages(const char *name) {
     const recipe_def *r = find_recipe(name);
     return r ? r->stages : 0;
@@ -88,8 +97,7 @@ void slava_train_opts_default(slava_train_opts *o) {
 
 /* ------------------------------------------------------------------ heads init */
 
-/* Untrained heads; sha256 of the checkpoints into clip_sha / clap_sha when not NULL. */
-static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
+slava_status al_heads_init_sha(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out,
                                char *clip_sha, char *clap_sha) {
     *out = NULL;
     static const char *mod[3] = {"visual", "audio", "text"};
@@ -135,41 +143,76 @@ static slava_status heads_init(slava_ctx *ctx, const slava_dataset *ds, const sl
 }
 
 slava_status slava_heads_init(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, slava_heads **out) {
-    return heads_init(ctx, ds, o, out, NULL, NULL);
+    return al_heads_init_sha(ctx, ds, o, out, NULL, NULL);
 }
 
 /* ------------------------------------------------------------------ training data */
 
-/* The train split, prepared once: frame means (the visual head is linear, so it commutes with
- * the temporal mean: pooling first turns T GEMM rows into one), chunk means for a linear audio
- * head; an MLP audio head needs every chunk (linear1 + ReLU run per chunk). */
-typedef struct {
-    int n;
-    const slava_clip **clip;   /* [n] train clips in dataset order */
-    float *vbar;               /* [n, d_v] */
-    float *abar;               /* [n, d_a] or NULL (MLP head) */
-} train_data;
+void al_train_data_free(al_train_data *td) {
+    free(td->meta);
+    free(td->row);
+    free(td->clip);
+    sv_free(td->vbar);
+    sv_free(td->abar);
+    memset(td, 0, sizeof *td);
+}
 
-/* Per-batch buffers (llm.c "activations"): B ≤ batch clips, N ≤ chunk rows of a batch. */
-typedef struct {
-    int B, N;
-    float *xv, *zv, *ev, *nv, *dev, *dzv;      /* [B,d_v] [B,P]×2 [B] [B,P]×2 */
-    float *xa, *ha, *hbar, *za, *ea, *na, *dea, *dza, *dhbar, *dh;
-    float *xt, *zt, *et, *nt, *det, *dzt;
-    int *offs;                                  /* [B+1] chunk rows per clip */
-    float *work;                                /* [2·B·B + 2·B] InfoNCE */
-} batch_bufs;
+slava_status al_train_data_pool(slava_ctx *ctx, const slava_heads *h, al_train_data *td) {
+    td->vbar = sv_calloc((size_t)(td->n_local ? td->n_local : 1) * h->d_v, sizeof(float));
+    td->abar = h->H == 0 ? sv_calloc((size_t)(td->n_local ? td->n_local : 1) * h->d_a, sizeof(float)) : NULL;
+    if (!td->vbar || (h->H == 0 && !td->abar)) return sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory");
+    for (int k = 0; k < td->n_local; k++) {
+        const slava_clip *c = td->clip[k];
+        if (c->t_v > 0 && c->visual) {
+            int offs[2] = {0, c->t_v};
+            al_meanpool_fwd_f(td->vbar + (size_t)k * h->d_v, c->visual, offs, 1, h->d_v);
+        }
+        if (c->t_a > 0 && c->audio && td->abar) {
+            int offs[2] = {0, c->t_a};
+            al_meanpool_fwd_f(td->abar + (size_t)k * h->d_a, c->audio, offs, 1, h->d_a);
+        }
+    }
+    return SLAVA_OK;
+}
 
-static void bufs_free(batch_bufs *b) {
+/* One process: every train clip of the dataset is held here. */
+static slava_status data_local(void *user, slava_ctx *ctx, const slava_dataset *ds, const slava_heads *h,
+                               al_train_data *td) {
+    (void)user;
+    for (int i = 0; i < ds->n; i++) td->n += ds->clips[i].split == SLAVA_SPLIT_TRAIN;
+    if (td->n == 0) return sv_err(ctx, SLAVA_E_NOTFOUND, "the feature set has no clips in the train split");
+    td->n_local = td->n;
+    td->meta = malloc(sizeof *td->meta * td->n);
+    td->row = malloc(sizeof(int) * td->n);
+    td->clip = malloc(sizeof *td->clip * td->n);
+    if (!td->meta || !td->row || !td->clip) return sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory");
+    for (int i = 0, k = 0; i < ds->n; i++) {
+        const slava_clip *c = &ds->clips[i];
+        if (c->split != SLAVA_SPLIT_TRAIN) continue;
+        td->clip[k] = c;
+        td->row[k] = k;
+        td->meta[k].has_v = c->t_v > 0 && c->visual;
+        td->meta[k].has_a = c->t_a > 0 && c->audio;
+        td->meta[k].t_a = c->t_a;
+        memcpy(td->meta[k].n_cap, c->n_cap, sizeof c->n_cap);
+        k++;
+    }
+    return al_train_data_pool(ctx, h, td);
+}
+
+/* Per-batch buffers (llm.c "activations"), in the batch's layout: B ≤ batch clips, N ≤ chunk rows. */
+static void bufs_free(al_batch *b) {
     float **f[] = {&b->xv, &b->zv, &b->ev, &b->nv, &b->dev, &b->dzv, &b->xa, &b->ha, &b->hbar, &b->za, &b->ea,
                    &b->na, &b->dea, &b->dza, &b->dhbar, &b->dh, &b->xt, &b->zt, &b->et, &b->nt, &b->det, &b->dzt,
                    &b->work};
     for (size_t i = 0; i < SV_ARRAY_LEN(f); i++) { sv_free(*f[i]); *f[i] = NULL; }
     free(b->offs);
+    free(b->pos);
     b->offs = NULL;
+    b->pos = NULL;
 }
 
-static int bufs_alloc(batch_bufs *b, const slava_heads *h, int B, int N) {
+static int bufs_alloc(al_batch *b, const slava_heads *h, int B, int N) {
     memset(b, 0, sizeof *b);
     b->B = B; b->N = N;
     size_t P = h->P, Ha = h->H > 0 ? h->H : 1, Na = h->H > 0 ? (size_t)N : (size_t)B;
@@ -182,51 +225,51 @@ static int bufs_alloc(batch_bufs *b, const slava_heads *h, int B, int N) {
              A(b->work, 2 * (size_t)B * B + 2 * (size_t)B);
 #undef A
     b->offs = malloc(sizeof(int) * (B + 1));
-    if (!ok || !b->offs) { bufs_free(b); return 0; }
+    b->pos = malloc(sizeof(int) * B);
+    if (!ok || !b->offs || !b->pos) { bufs_free(b); return 0; }
     return 1;
 }
 
-/* ------------------------------------------------------------------ optimiser state */
-
-typedef struct {
-    float *grad, *m, *v;       /* [h->n] each, h's layout */
-    al_tensors g;              /* gradient views */
-    int step[9];               /* AdamW step count per tensor (torch keeps one per parameter) */
-} optim;
-
 /* ------------------------------------------------------------------ one step */
 
-/* Forward + backward of one batch (clips idx[0..B)), caption kind `kind` (KIND_NONE: no text),
- * losses `losses`. Gradients of the groups in `train` are accumulated into o->g; `used` receives
- * the groups that got a gradient; pair[3] the loss of each pair (NaN when not in `losses`).
- * Returns the summed loss. */
-static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_bufs *b, const int *idx, int B,
-                           int kind, unsigned losses, unsigned train, int fixed_scale, sv_rng *rng, optim *o,
-                           unsigned *used, double pair[3]) {
+void al_step_forward(const slava_heads *h, const al_train_data *td, al_batch *b, const int *idx, int B, int kind,
+                     unsigned losses, sv_rng *rng) {
     int P = h->P, dv = h->d_v, da = h->d_a, dt = h->d_t;
     int use_v = (losses & (LOSS_AV | LOSS_VT)) != 0, use_a = (losses & (LOSS_AV | LOSS_AT)) != 0;
     int use_t = (losses & (LOSS_AT | LOSS_VT)) != 0;
-    /* ---- gather inputs */
+    /* ---- the rows held here, in batch order */
+    int Bl = 0;
+    for (int i = 0; i < B; i++)
+        if (td->row[idx[i]] >= 0) b->pos[Bl++] = i;
+    b->Bl = Bl;
+    b->nb = B;
+    /* ---- gather inputs at their batch positions; rows held by other ranks are zero. A GEMM's
+     * rounding of a row may depend on the row's position in the call (OpenBLAS's Haswell
+     * kernels), so every rank computes its rows where one process would. */
     if (use_v)
-        for (int i = 0; i < B; i++) memcpy(b->xv + (size_t)i * dv, td->vbar + (size_t)idx[i] * dv, sizeof(float) * dv);
+        for (int i = 0; i < B; i++) {
+            int r = td->row[idx[i]];
+            if (r >= 0) memcpy(b->xv + (size_t)i * dv, td->vbar + (size_t)r * dv, sizeof(float) * dv);
+            else memset(b->xv + (size_t)i * dv, 0, sizeof(float) * dv);
+        }
     if (use_a) {
         b->offs[0] = 0;
         for (int i = 0; i < B; i++) {
-            const slava_clip *c = td->clip[idx[i]];
-            if (h->H > 0) {
-                memcpy(b->xa + (size_t)b->offs[i] * da, c->audio, sizeof(float) * (size_t)c->t_a * da);
-                b->offs[i + 1] = b->offs[i] + c->t_a;
-            } else {
-                memcpy(b->xa + (size_t)i * da, td->abar + (size_t)idx[i] * da, sizeof(float) * da);
-                b->offs[i + 1] = i + 1;
-            }
+            int r = td->row[idx[i]], T = h->H > 0 ? td->meta[idx[i]].t_a : 1;
+            float *dst = b->xa + (size_t)b->offs[i] * da;
+            if (r < 0) memset(dst, 0, sizeof(float) * (size_t)T * da);
+            else if (h->H > 0) memcpy(dst, td->clip[r]->audio, sizeof(float) * (size_t)T * da);
+            else memcpy(dst, td->abar + (size_t)r * da, sizeof(float) * da);
+            b->offs[i + 1] = b->offs[i] + T;
         }
     }
     if (use_t)
         for (int i = 0; i < B; i++) {
-            const slava_clip *c = td->clip[idx[i]];
-            int j = (int)sv_rng_below(rng, (uint64_t)c->n_cap[kind]);   /* one caption, uniformly */
-            memcpy(b->xt + (size_t)i * dt, c->cap[kind] + (size_t)j * dt, sizeof(float) * dt);
+            /* one caption, uniformly: drawn for every clip of the batch, held here or not */
+            int j = (int)sv_rng_below(rng, (uint64_t)td->meta[idx[i]].n_cap[kind]);
+            int r = td->row[idx[i]];
+            if (r >= 0) memcpy(b->xt + (size_t)i * dt, td->clip[r]->cap[kind] + (size_t)j * dt, sizeof(float) * dt);
+            else memset(b->xt + (size_t)i * dt, 0, sizeof(float) * dt);
         }
     /* ---- forward: head → (temporal mean) → L2 norm */
     if (use_v) {
@@ -245,15 +288,16 @@ static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_buf
         al_linear_fwd_f(b->zt, b->xt, h->t.w_t, NULL, B, dt, P);                 /* zt[B,P] */
         al_l2norm_fwd_f(b->et, b->nt, b->zt, B, P);
     }
-    /* ---- losses (sum over pairs), gradients w.r.t. the normalised embeddings */
-    memset(b->dev, 0, sizeof(float) * B * P);
-    memset(b->dea, 0, sizeof(float) * B * P);
-    memset(b->det, 0, sizeof(float) * B * P);
+}
+
+double al_step_loss(const slava_heads *h, al_batch *b, float *const E[3], float *const dE[3], int B, unsigned losses,
+                    unsigned train, int fixed_scale, al_optim *o, unsigned *used, double pair[3]) {
+    const int P = h->P;
+    for (int m = 0; m < 3; m++)
+        if (dE[m]) memset(dE[m], 0, sizeof(float) * B * P);
     static const struct { unsigned bit; int ls, x, y; } PAIRS[3] = {
         {LOSS_AV, AL_LS_AV, 1, 0}, {LOSS_AT, AL_LS_AT, 1, 2}, {LOSS_VT, AL_LS_VT, 0, 2}};
-    float *E[3] = {b->ev, b->ea, b->et}, *dE[3] = {b->dev, b->dea, b->det};
     double loss = 0;
-    *used = 0;
     for (int p = 0; p < 3; p++) {
         pair[PAIRS[p].ls] = NAN;
         if (!(losses & PAIRS[p].bit)) continue;
@@ -265,7 +309,14 @@ static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_buf
         loss += l;
         if (learn) *used |= G(lsg);
     }
-    /* ---- backward through L2 norm and the heads (only trained heads) */
+    return loss;
+}
+
+void al_step_backward(const slava_heads *h, al_batch *b, unsigned losses, unsigned train, al_optim *o, unsigned *used) {
+    int P = h->P, dv = h->d_v, da = h->d_a, dt = h->d_t, B = b->nb;
+    int use_v = (losses & (LOSS_AV | LOSS_VT)) != 0, use_a = (losses & (LOSS_AV | LOSS_AT)) != 0;
+    int use_t = (losses & (LOSS_AT | LOSS_VT)) != 0;
+    /* rows of other ranks have zero gradients: they add nothing to the sums */
     if (use_v && (train & G(AL_G_VIS))) {
         al_l2norm_bwd_f(b->dzv, b->dev, b->ev, b->nv, B, P);
         al_linear_bwd_f(NULL, o->g.w_v, NULL, b->dzv, b->xv, h->t.w_v, B, dv, P);
@@ -285,12 +336,26 @@ static double step_fwd_bwd(const slava_heads *h, const train_data *td, batch_buf
         al_linear_bwd_f(NULL, o->g.w_t, NULL, b->dzt, b->xt, h->t.w_t, B, dt, P);
         *used |= G(AL_G_TXT);
     }
-    return loss;
+}
+
+/* One process: forward of one batch (clips idx[0..B)), caption kind `kind` (KIND_NONE: no text),
+ * losses `losses`, backward; gradients of the groups in `train` accumulate into o->g; pair[3]
+ * the loss of each pair (NaN when not in `losses`). */
+static slava_status step_local(void *user, slava_ctx *ctx, const slava_heads *h, const al_train_data *td, al_batch *b,
+                               const int *idx, int B, int kind, unsigned losses, unsigned train, int fixed_scale,
+                               sv_rng *rng, al_optim *o, unsigned *used, double *loss, double pair[3]) {
+    (void)user; (void)ctx;
+    al_step_forward(h, td, b, idx, B, kind, losses, rng);
+    float *const E[3] = {b->ev, b->ea, b->et}, *const dE[3] = {b->dev, b->dea, b->det};
+    *used = 0;
+    *loss = al_step_loss(h, b, E, dE, B, losses, train, fixed_scale, o, used, pair);
+    al_step_backward(h, b, losses, train, o, used);
+    return SLAVA_OK;
 }
 
 /* AdamW on every tensor of the groups in `used`; the learnable logit scales among them are
  * clamped to <= ln 100 afterwards (a fixed temperature is never stepped, so never clamped). */
-static void optim_step(slava_heads *h, optim *o, unsigned used, const slava_train_opts *opt) {
+static void optim_step(slava_heads *h, al_optim *o, unsigned used, const slava_train_opts *opt) {
     for (int k = 0; k < h->n_desc; k++) {
         const al_tdesc *d = &h->desc[k];
         if (!(used & G(d->group))) continue;
@@ -318,10 +383,10 @@ static const al_tdesc *nonfinite(const slava_heads *h, const float *buf, unsigne
 }
 
 /* Does clip c have what a stage needs? */
-static int eligible(const slava_clip *c, const stage_def *sd) {
+static int eligible(const al_clip_meta *c, const stage_def *sd) {
     unsigned L = sd->losses;
-    if ((L & (LOSS_AV | LOSS_VT)) && !(c->t_v > 0 && c->visual)) return 0;
-    if ((L & (LOSS_AV | LOSS_AT)) && !(c->t_a > 0 && c->audio)) return 0;
+    if ((L & (LOSS_AV | LOSS_VT)) && !c->has_v) return 0;
+    if ((L & (LOSS_AV | LOSS_AT)) && !c->has_a) return 0;
     if (sd->kind == KIND_COIN) return c->n_cap[SLAVA_CAP_AUDIO] > 0 && c->n_cap[SLAVA_CAP_VISUAL] > 0;
     if (sd->kind >= 0 && (L & (LOSS_AT | LOSS_VT))) return c->n_cap[sd->kind] > 0;
     return 1;
@@ -369,6 +434,11 @@ static slava_status diverged(slava_ctx *ctx, const recipe_def *rd, const slava_t
 
 slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *opt, slava_heads **out,
                          slava_train_info *info) {
+    return al_train_run(ctx, ds, opt, NULL, out, info);
+}
+
+slava_status al_train_run(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *opt,
+                          const al_train_hooks *hooks, slava_heads **out, slava_train_info *info) {
     *out = NULL;
     memset(info, 0, sizeof *info);
     double t0 = sv_now();
@@ -386,6 +456,9 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
                                         "temperature >= 0 (got %d, %d, %g, %g, %g)",
                       opt->epochs, opt->batch, opt->lr, opt->wd, opt->temperature);
     SV_TRY(sv_gemm_reserve(ctx, "training"));
+    static const al_train_hooks LOCAL = {NULL, data_local, step_local, NULL, 0};
+    if (!hooks) hooks = &LOCAL;
+#define AGREE(x) (hooks->agree ? hooks->agree(hooks->user, ctx, (x)) : (x))
     /* the val split chooses the epoch; keeping the last step needs none (used for the log when present) */
     int have_val = 0;
     for (int i = 0; i < ds->n && !have_val; i++) have_val = ds->clips[i].split == SLAVA_SPLIT_VAL;
@@ -404,50 +477,34 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
     }
     const al_evalfeat *vf = have_val ? &valf : NULL;
     slava_heads *h = NULL, *best = NULL;
-    train_data td = {0};
-    batch_bufs bb = {0};
-    optim o = {0};
-    int *order = NULL;
-    slava_status st = heads_init(ctx, ds, opt, &h, info->clip_sha256, info->clap_sha256);
-    if (st) goto done;
+    al_train_data td = {0};
+    al_batch bb = {0};
+    al_optim o = {0};
+    int *order = NULL, B = 0;
+    slava_status st = al_heads_init_sha(ctx, ds, opt, &h, info->clip_sha256, info->clap_sha256);
+    if (st) goto done_setup;
     st = al_heads_new(ctx, h->d_v, h->d_a, h->d_t, h->P, h->H, &best);
-    if (st) goto done;
+    if (st) goto done_setup;
     /* ---- the train split, pooled once */
-    for (int i = 0; i < ds->n; i++) td.n += ds->clips[i].split == SLAVA_SPLIT_TRAIN;
-    if (td.n == 0) { st = sv_err(ctx, SLAVA_E_NOTFOUND, "the feature set has no clips in the train split"); goto done; }
-    td.clip = malloc(sizeof *td.clip * td.n);
-    td.vbar = sv_calloc((size_t)td.n * h->d_v, sizeof(float));
-    td.abar = h->H == 0 ? sv_calloc((size_t)td.n * h->d_a, sizeof(float)) : NULL;
+    st = hooks->data(hooks->user, ctx, ds, h, &td);
+    if (st) goto done_setup;
     order = malloc(sizeof(int) * td.n);
     o.grad = sv_calloc(h->n, sizeof(float));
     o.m = sv_calloc(h->n, sizeof(float));
     o.v = sv_calloc(h->n, sizeof(float));
-    if (!td.clip || !td.vbar || (h->H == 0 && !td.abar) || !order || !o.grad || !o.m || !o.v) {
+    if (!order || !o.grad || !o.m || !o.v) {
         st = sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory");
-        goto done;
+        goto done_setup;
     }
     al_tensors_point(h, o.grad, &o.g);
-    int max_t_a = 1;
-    for (int i = 0, k = 0; i < ds->n; i++) {
-        const slava_clip *c = &ds->clips[i];
-        if (c->split != SLAVA_SPLIT_TRAIN) continue;
-        td.clip[k] = c;
-        if (c->t_v > 0 && c->visual) {
-            int offs[2] = {0, c->t_v};
-            al_meanpool_fwd_f(td.vbar + (size_t)k * h->d_v, c->visual, offs, 1, h->d_v);
-        }
-        if (c->t_a > 0 && c->audio && td.abar) {
-            int offs[2] = {0, c->t_a};
-            al_meanpool_fwd_f(td.abar + (size_t)k * h->d_a, c->audio, offs, 1, h->d_a);
-        }
-        max_t_a = c->t_a > max_t_a ? c->t_a : max_t_a;
-        k++;
-    }
-    int B = opt->batch > 0 && opt->batch < td.n ? opt->batch : td.n;   /* batch 0: all clips, one step per epoch */
-    if (!bufs_alloc(&bb, h, B, B * max_t_a)) { st = sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory"); goto done; }
+    td.max_t_a = 1;
+    for (int i = 0; i < td.n; i++) td.max_t_a = td.meta[i].t_a > td.max_t_a ? td.meta[i].t_a : td.max_t_a;
+    B = opt->batch > 0 && opt->batch < td.n ? opt->batch : td.n;   /* batch 0: all clips, one step per epoch */
+    if (!bufs_alloc(&bb, h, B, B * td.max_t_a)) { st = sv_err(ctx, SLAVA_E_NOMEM, "training: out of memory"); goto done_setup; }
     info->stages = rd->stages;
     info->init_val = validate(ctx, vf, h, rd->st[rd->stages - 1].val_tasks, NULL, &st);
-    if (st) goto done;
+done_setup:
+    if ((st = AGREE(st))) goto done;
     sv_rng rng;
     sv_rng_seed(&rng, opt->seed ^ 0x5EEDBA7C4E5ull);
     int total = opt->epochs * rd->stages, done_ep = 0;
@@ -456,7 +513,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
         const stage_def *sd = &rd->st[s];
         int ne = 0, step = 0;
         for (int i = 0; i < td.n; i++)
-            if (eligible(td.clip[i], sd)) order[ne++] = i;
+            if (eligible(&td.meta[i], sd)) order[ne++] = i;
         if (ne < 2) {
             st = sv_err(ctx, SLAVA_E_NOTFOUND, "recipe %s: fewer than 2 train clips have the features and captions "
                                                "stage %d needs", rd->name, s + 1);
@@ -468,7 +525,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
         /* epoch 0: the heads the stage starts from are a candidate like any epoch (earliest wins ties) */
         record_init(&rec, rd, opt, s, 0, 0, SLAVA_TRAIN_EPOCH);
         double best_val = validate(ctx, vf, h, sd->val_tasks, rec.val_r10, &st);
-        if (st) goto done;
+        if ((st = AGREE(st))) goto done;
         info->best_epoch[s] = 0;
         info->best_val[s] = best_val;
         memcpy(best->mem, h->mem, sizeof(float) * h->n);
@@ -476,7 +533,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
         rec.val_mean_r10 = best_val;
         rec.kept = 1;
         rec.seconds = sv_now() - t0;
-        if (opt->log && opt->log(opt->log_user, &rec)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted"); goto done; }
+        if (opt->log && (st = AGREE(opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
         for (int ep = 1; ep <= opt->epochs; ep++) {
             sv_rng_shuffle_int(&rng, order, ne);
             double loss_sum = 0;
@@ -484,7 +541,7 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
             /* batches of B clips; a last batch of a single clip is dropped (its loss is 0) */
             for (int i0 = 0; i0 + 1 < ne; i0 += B) {
                 int nbat = ne - i0 < B ? ne - i0 : B;
-                if (sv_cancelled(ctx)) {
+                if (!hooks->step_checks_cancel && sv_cancelled(ctx)) {
                     st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted in epoch %d of %d", done_ep + 1, total);
                     goto done;
                 }
@@ -501,8 +558,12 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
                 for (int k = 0; k < 3; k++) rec.logit_scale[k] = h->t.ls[k];
                 memset(o.grad, 0, sizeof(float) * h->n);
                 unsigned used;
-                double loss = step_fwd_bwd(h, &td, &bb, order + i0, nbat, kind, losses, sd->train, opt->temperature > 0,
-                                           &rng, &o, &used, rec.loss);
+                double loss;
+                st = hooks->step(hooks->user, ctx, h, &td, &bb, order + i0, nbat, kind, losses, sd->train,
+                                 opt->temperature > 0, &rng, &o, &used, &loss, rec.loss);
+                if (st == SLAVA_E_INTERRUPTED)
+                    sv_err(ctx, st, "training interrupted in epoch %d of %d", done_ep + 1, total);
+                if (st) goto done;
                 /* a non-finite loss, gradient or weight stops at once: nothing after it can be trusted */
                 char what[160];
                 const char *kindname;
@@ -527,11 +588,11 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
                 nb++;
                 rec.loss_total = loss;
                 rec.seconds = sv_now() - t0;
-                if (opt->log && opt->log(opt->log_user, &rec)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted"); goto done; }
+                if (opt->log && (st = AGREE(opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
             }
             record_init(&rec, rd, opt, s, ep, step, SLAVA_TRAIN_EPOCH);
             double v = validate(ctx, vf, h, sd->val_tasks, rec.val_r10, &st);
-            if (st) goto done;
+            if ((st = AGREE(st))) goto done;
             if (opt->keep_last || v > best_val) {
                 best_val = v;
                 info->best_epoch[s] = ep;
@@ -542,15 +603,15 @@ slava_status slava_train(slava_ctx *ctx, const slava_dataset *ds, const slava_tr
             rec.loss_mean = nb ? loss_sum / nb : NAN;
             rec.val_mean_r10 = v;
             rec.seconds = sv_now() - t0;
-            if (opt->log && opt->log(opt->log_user, &rec)) { st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted"); goto done; }
+            if (opt->log && (st = AGREE(opt->log(opt->log_user, &rec) ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted") : SLAVA_OK))) goto done;
             char detail[200], vtxt[80] = "no validation";
             if (vf) snprintf(vtxt, sizeof vtxt, "val R@10 %.1f%% (kept %s %d: %.1f%%)", 100 * v, "epoch", info->best_epoch[s], 100 * best_val);
             snprintf(detail, sizeof detail, "%s seed %llu stage %d/%d epoch %d/%d loss %.4f %s", rd->name,
                      (unsigned long long)opt->seed, s + 1, rd->stages, ep, opt->epochs, rec.loss_mean, vtxt);
-            if (sv_progress(ctx, "train", ++done_ep, total, detail)) {
-                st = sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted after epoch %d of %d", done_ep, total);
+            int stop = sv_progress(ctx, "train", ++done_ep, total, detail);
+            if ((st = AGREE(stop ? sv_err(ctx, SLAVA_E_INTERRUPTED, "training interrupted after epoch %d of %d", done_ep,
+                                          total) : SLAVA_OK)))
                 goto done;
-            }
         }
         memcpy(h->mem, best->mem, sizeof(float) * h->n);   /* the next stage starts from the kept epoch */
     }
@@ -562,10 +623,12 @@ done:
     slava_heads_free(best);
     bufs_free(&bb);
     sv_free(o.grad); sv_free(o.m); sv_free(o.v);
-    free(td.clip); sv_free(td.vbar); sv_free(td.abar); free(order);
+    al_train_data_free(&td);
+    free(order);
     al_evalfeat_free(&valf);
     sv_evalset_free(&val);
     return st;
+#undef AGREE
 }
 
 /* ------------------------------------------------------------------ save */

@@ -3,6 +3,7 @@
  * and the HTSAT tower + projection (htsat.c) behind one handle, plus the whole-file path that
  * streams a file chunk by chunk (chunk.c) in batches with bounded memory.
  */
+#include "audio/clap_audio.h"
 #include "audio/htsat.h"
 #include "audio/mel.h"
 #include <cjson/cJSON.h>
@@ -66,12 +67,16 @@ static slava_status check_preprocessor(slava_ctx *ctx, const char *dir) {
 }
 
 slava_status slava_clap_audio_load(slava_ctx *ctx, const char *dir, slava_clap_audio **out) {
+    return sv_clap_audio_load_prec(ctx, dir, SLAVA_PRECISION_FP32, out);
+}
+
+slava_status sv_clap_audio_load_prec(slava_ctx *ctx, const char *dir, slava_precision prec, slava_clap_audio **out) {
     *out = NULL;
     slava_clap_audio *m = calloc(1, sizeof *m);
     if (!m) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
     pthread_mutex_init(&m->ws_lock, NULL);
     slava_status st = check_preprocessor(ctx, dir);
-    if (!st) st = sv_htsat_load(ctx, dir, &m->net);
+    if (!st) st = sv_htsat_load_prec(ctx, dir, prec, &m->net);
     if (!st && (m->net->M != SV_MEL_BINS || m->net->T != SV_MEL_FRAMES))
         st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s/config.json: num_mel_bins %d; the CLAP front end makes %d", dir,
                     m->net->M, SV_MEL_BINS);

@@ -64,11 +64,15 @@ void sv_htsat_free(sv_htsat *m) {
         if (st->blocks)
             for (int b = 0; b < st->depth; b++) { sv_block_free(&st->blocks[b].w); sv_free(st->blocks[b].bias); }
         free(st->blocks);
+        sv_mat_free(&st->merge);
         sv_free(st->mask);
         for (int k = 0; k < 2; k++) { free(st->perm[k]); free(st->pos[k]); }
     }
     sv_free(m->bn_scale);
     sv_free(m->bn_shift);
+    sv_mat_free(&m->pe);
+    sv_mat_free(&m->p1);
+    sv_mat_free(&m->p2);
     sv_weights_free(m->weights);
     free(m);
 }
@@ -110,9 +114,14 @@ static float *make_mask(int res, int win, int shift) {
 }
 
 slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out) {
+    return sv_htsat_load_prec(ctx, dir, SLAVA_PRECISION_FP32, out);
+}
+
+slava_status sv_htsat_load_prec(slava_ctx *ctx, const char *dir, slava_precision prec, sv_htsat **out) {
     *out = NULL;
     sv_htsat *m = calloc(1, sizeof *m);
     if (!m) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
+    m->prec = prec;
     slava_status st = sv_clap_config_load(ctx, dir, &m->cfg);
     if (st) { free(m); return st; }
     const sv_clap_audio_cfg *c = &m->cfg;
@@ -150,7 +159,8 @@ slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out) {
     if (!l.st) {
         const float *pw = NULL;
         l.st = sv_weights_get(ctx, m->weights, PFX "patch_embed.proj.weight", &pw, 4, C0, 1, p, p);
-        m->pe_w = pw;   /* [C0, 1, p, p] = [C0, p*p] row-major */
+        /* [C0, 1, p, p] = [C0, p*p] row-major */
+        if (!l.st) l.st = sv_mat_init1(ctx, &m->pe, pw, C0, p * p, prec, sv_weights_drop, m->weights);
     }
     m->pe_b = get(&l, 1, C0, 0, PFX "patch_embed.proj.bias");
     if (c->enable_patch_layer_norm) {
@@ -223,7 +233,8 @@ slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out) {
 #undef BP
             st = check_rel_index(ctx, m->weights, iname, W);
             if (st) goto fail;
-            st = sv_block_fuse_qkv(ctx, w, C, qw, qb, kw, kb, vw, vb);
+            const sv_block_cfg bc = {.D = C, .H = H, .F = F, .ln_eps = c->ln_eps, .quick_gelu = 0};
+            st = sv_block_prepare(ctx, w, &bc, prec, qw, qb, kw, kb, vw, vb, sv_weights_drop, m->weights);
             if (st) goto fail;
             bk->bias = sv_alloc(sizeof(float) * (size_t)H * L * L);
             if (!bk->bias) FAIL(SLAVA_E_NOMEM, "%s: out of memory", dir);
@@ -237,6 +248,8 @@ slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out) {
             sg->merge_ln_b = get(&l, 1, 4 * C, 0, PFX "layers.%d.downsample.norm.bias", s);
             sg->merge_w = get(&l, 2, 2 * C, 4 * C, PFX "layers.%d.downsample.reduction.weight", s);
             if (l.st) { st = l.st; goto fail; }
+            st = sv_mat_init1(ctx, &sg->merge, sg->merge_w, 2 * C, 4 * C, prec, sv_weights_drop, m->weights);
+            if (st) goto fail;
             if (res % 2) FAIL(SLAVA_E_UNSUPPORTED, "%s: stage %d resolution %d is odd", cfgpath, s, res);
             C *= 2;
             res /= 2;
@@ -245,11 +258,14 @@ slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out) {
     if (C != m->D) FAIL(SLAVA_E_FORMAT, "%s: final width %d differs from hidden_size %d", cfgpath, C, m->D);
     m->norm_w = get(&l, 1, m->D, 0, PFX "norm.weight");
     m->norm_b = get(&l, 1, m->D, 0, PFX "norm.bias");
-    m->p1_w = get(&l, 2, m->P, m->D, "audio_projection.linear1.weight");
+    const float *p1_w = get(&l, 2, m->P, m->D, "audio_projection.linear1.weight");
     m->p1_b = get(&l, 1, m->P, 0, "audio_projection.linear1.bias");
-    m->p2_w = get(&l, 2, m->P, m->P, "audio_projection.linear2.weight");
+    const float *p2_w = get(&l, 2, m->P, m->P, "audio_projection.linear2.weight");
     m->p2_b = get(&l, 1, m->P, 0, "audio_projection.linear2.bias");
     if (l.st) { st = l.st; goto fail; }
+    if ((st = sv_mat_init1(ctx, &m->p1, p1_w, m->P, m->D, prec, sv_weights_drop, m->weights)) ||
+        (st = sv_mat_init1(ctx, &m->p2, p2_w, m->P, m->P, prec, sv_weights_drop, m->weights)))
+        goto fail;
 #undef FAIL
     free(cfgpath);
     *out = m;
@@ -332,7 +348,7 @@ static void forward_batch(const sv_htsat *m, int B, const float *features, float
             for (int kx = 0; kx < p; kx++) dst[ky * p + kx] = src[(size_t)ky * S + kx];
     }
     float *h = wk->h, *xw = wk->xw;
-    sv_linear(wk->cols, N0, pp, m->pe_w, m->pe_b, C0, h);
+    sv_mat_mul(&m->pe, wk->cols, N0, pp, m->pe_b, SV_ACT_NONE, 0, h, C0);
     if (m->pe_ln_w) sv_layernorm(h, h, N0, C0, m->pe_ln_w, m->pe_ln_b, 1e-5f);
     if (dbg && dbg->stage[0]) to_nchw(h, B, G, C0, dbg->stage[0] + (size_t)chunk0 * C0 * G * G);
 
@@ -388,7 +404,7 @@ static void forward_batch(const sv_htsat *m, int B, const float *features, float
                            h + ((size_t)b * RR + (size_t)(2 * i + dy[q]) * R + 2 * j + dx[q]) * C, sizeof(float) * C);
             }
             sv_layernorm(cat, cat, N2, 4 * C, sg->merge_ln_w, sg->merge_ln_b, 1e-5f);
-            sv_linear(cat, N2, 4 * C, sg->merge_w, NULL, 2 * C, h);
+            sv_mat_mul(&sg->merge, cat, N2, 4 * C, NULL, SV_ACT_NONE, 0, h, 2 * C);
             N = N2;
             if (dbg && dbg->stage[s + 1]) to_nchw(h, B, R2, 2 * C, dbg->stage[s + 1] + (size_t)chunk0 * 2 * C * R2 * R2);
         } else if (dbg && dbg->stage[s + 1]) {
@@ -421,10 +437,8 @@ static void forward_batch(const sv_htsat *m, int B, const float *features, float
     if (pooled) memcpy(pooled + (size_t)chunk0 * D, pool, sizeof(float) * (size_t)B * D);
     if (projected) {
         float *hid = pool + (size_t)B * D;
-        sv_linear(pool, B, D, m->p1_w, m->p1_b, m->P, hid);
-        if (m->cfg.proj_act_relu) sv_relu(hid, (size_t)B * m->P);
-        else sv_gelu_erf(hid, (size_t)B * m->P);
-        sv_linear(hid, B, m->P, m->p2_w, m->p2_b, m->P, projected + (size_t)chunk0 * m->P);
+        sv_mat_mul(&m->p1, pool, B, D, m->p1_b, m->cfg.proj_act_relu ? SV_ACT_RELU : SV_ACT_GELU_ERF, 0, hid, m->P);
+        sv_mat_mul(&m->p2, hid, B, m->P, m->p2_b, SV_ACT_NONE, 0, projected + (size_t)chunk0 * m->P, m->P);
     }
 }
 

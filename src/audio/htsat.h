@@ -41,6 +41,7 @@ typedef struct {
     int   *perm[2];                         /* window order → raster index for shift 0 / shift w/2 (owned) */
     int   *pos[2];                          /* the inverses: raster index → window-order row (owned) */
     const float *merge_ln_w, *merge_ln_b, *merge_w;   /* patch merging, NULL after the last stage */
+    sv_mat       merge;                               /* merge_w [2C, 4C] prepared (when merge_w) */
 } sv_swin_stage;
 
 typedef struct sv_htsat_s {
@@ -49,10 +50,13 @@ typedef struct sv_htsat_s {
     int T, M, S, ratio, patch, grid; /* input frames, mel bins, spec size, S/M, patch size, S/patch */
     int nstages, D, P;               /* stages, pooled size, projection size */
     float *bn_scale, *bn_shift;      /* [M] folded BatchNorm (owned) */
-    const float *pe_w, *pe_b, *pe_ln_w, *pe_ln_b;   /* patch conv [C0, p*p], [C0]; LN */
+    slava_precision prec;            /* of the products (sv_mat) */
+    sv_mat pe;                       /* patch conv [C0, p*p] */
+    const float *pe_b, *pe_ln_w, *pe_ln_b;   /* [C0]; LN */
     sv_swin_stage stages[SV_HTSAT_MAX_STAGES];
     const float *norm_w, *norm_b;    /* final LN [D] */
-    const float *p1_w, *p1_b, *p2_w, *p2_b;   /* audio_projection linear1 [P, D], linear2 [P, P] */
+    sv_mat p1, p2;                   /* audio_projection linear1 [P, D], linear2 [P, P] */
+    const float *p1_b, *p2_b;
 } sv_htsat;
 
 /* Optional intermediate outputs in upstream's layouts (for parity tests). NULL fields are skipped;
@@ -69,8 +73,11 @@ typedef struct sv_htsat_ws sv_htsat_ws;
 slava_status sv_htsat_ws_new(slava_ctx *ctx, const struct sv_htsat_s *m, int batch, sv_htsat_ws **out);
 void         sv_htsat_ws_free(sv_htsat_ws *ws);
 
-/* Load the audio tower and projection from a CLAP folder (config.json + model.safetensors). */
+/* Load the audio tower and projection from a CLAP folder (config.json + model.safetensors), float32. */
 slava_status sv_htsat_load(slava_ctx *ctx, const char *dir, sv_htsat **out);
+/* The same with the products (patch conv, blocks, merges, projection) in `prec` (bf16: weights
+ * converted once here, activations rounded at each product's input, everything else float32). */
+slava_status sv_htsat_load_prec(slava_ctx *ctx, const char *dir, slava_precision prec, sv_htsat **out);
 void         sv_htsat_free(sv_htsat *m);
 /* features [n, T, M] → pooled [n, D] and projected [n, P] (either may be NULL); dbg may be NULL.
  * Processes the chunks in sub-batches of at most the workspace's batch (ws NULL: a temporary

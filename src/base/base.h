@@ -53,6 +53,14 @@ int   sv_address_space_low(size_t bytes);
  * fails. Other statuses pass through unchanged. */
 slava_status sv_nomem_if_low(slava_ctx *ctx, slava_status st, const char *path, const char *what);
 
+/* This thread's scratch buffer number `slot` (0 .. SV_SCRATCH_SLOTS − 1) of at least `bytes` bytes,
+ * 64-byte aligned, contents undefined; valid until the same thread asks for that slot again or
+ * exits. NULL when out of memory. Slots: SV_SCRATCH_STAGE (bf16 staging in gemm.c), _DNNL (oneDNN
+ * scratchpads), _ATT0.._ATT2 (attention tiles). */
+#define SV_SCRATCH_SLOTS 6
+enum { SV_SCRATCH_STAGE = 0, SV_SCRATCH_DNNL = 1, SV_SCRATCH_ATT0 = 2, SV_SCRATCH_ATT1 = 3, SV_SCRATCH_ATT2 = 4 };
+void *sv_thread_buffer(int slot, size_t bytes);
+
 /* Monotonic wall-clock seconds (slava_now() is the public name). */
 double sv_now(void);
 
@@ -70,6 +78,12 @@ slava_status sv_make_dirs(slava_ctx *ctx, const char *dir);
 /* Join directory and file name into a malloc'd path. */
 char *sv_path_join(const char *dir, const char *name);
 int   sv_file_exists(const char *path);
+
+/* UTF-8 (utf8.c): the sequence at s[i] → its length (>= 1) and *cp, or -k when the maximal
+ * invalid subpart there has k bytes; whether s[0..len) is valid UTF-8. slava_utf8_fix (slava.h)
+ * replaces invalid parts with U+FFFD. */
+int sv_utf8_next(const unsigned char *s, size_t len, size_t i, uint32_t *cp);
+int sv_utf8_valid(const char *s, size_t len);
 
 #define SV_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 #define SV_TRY(expr) do { slava_status sv_st_ = (expr); if (sv_st_ != SLAVA_OK) return sv_st_; } while (0)

@@ -22,6 +22,14 @@ long cli_parse_long(const char *opt, const char *val, long lo, long hi);
 double cli_parse_double(const char *opt, const char *val);
 /* --fps F: a number in (0, 1000]; on error prints and returns -1, else stores it and returns 0. */
 int cli_parse_fps(const char *val, double *fps);
+/* --precision fp32|bf16; on error prints and returns -1, else stores it and returns 0. */
+int cli_parse_precision(const char *val, slava_precision *p);
+/* The help line of --precision (commands that run the encoders). */
+#define CLI_PRECISION_HELP \
+    "  --precision P       fp32 (default) or bf16: the encoders' matrix products in bf16 (weights\n" \
+    "                      converted once at load, inputs rounded; accumulation, LayerNorm, softmax\n" \
+    "                      and residuals fp32), about twice as fast where the CPU has AVX512-BF16;\n" \
+    "                      bf16 features are stored under their own encoder identity (\"+bf16\")\n"
 /* Install a stderr progress reporter on ctx: a bar on a terminal, periodic lines otherwise.
  * Also makes SIGINT / SIGTERM stop the work cleanly: the handler only records the signal, the
  * library sees it through ctx's cancel callback and returns SLAVA_E_INTERRUPTED (a second
@@ -42,6 +50,10 @@ int cli_interrupted(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_fail_or_stop(slava_ctx *ctx, slava_status st, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Exit status of a command that stopped: 128 + signal when a signal stopped it, else CLI_FAIL. */
 int cli_stopped_status(void);
+/* How to run this slava again from the current directory, for commands printed to the user:
+ * "slava" when that is the one on PATH, else "./path" under the current directory, else the
+ * absolute path (from /proc/self/exe). Returns buf. */
+const char *cli_program_path(char *buf, size_t cap);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 
@@ -76,5 +88,9 @@ int cmd_demo(int argc, char **argv);
 int cmd_encode(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
+int cmd_index(int argc, char **argv);
+int cmd_search(int argc, char **argv);
 
 #endif

@@ -37,7 +37,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
 int cli_train_table2(slava_ctx *ctx, const char *store, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN],
                      const slava_train_opts *o, const char *const *recipes, int n_recipes,
                      const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
-                     const char *on_stop);
+                     const char *on_stop, const char *plot);
 
 
 /* `slava demo` without --features: the media pipeline on synthetic clips. */

@@ -92,19 +92,28 @@ int cli_parse_format(const char *s) {
 
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
                    slava_dataset *ds) {
+    return cli_load_store_part(ctx, path, mask, optional, enc, 0, ds);
+}
+
+int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
+                        unsigned part_mask, slava_dataset *ds) {
     slava_store *s = NULL;
     memset(ds, 0, sizeof *ds);
-    if (slava_store_open(ctx, path, SLAVA_STORE_READ, &s)) return cli_fail(ctx);
-    slava_status st = SLAVA_OK;
-    if (optional) {
+    slava_status st = slava_store_open(ctx, path, SLAVA_STORE_READ, &s);
+    if (!st && optional) {
         slava_store_info in;
         st = slava_store_get_info(ctx, s, &in);
         for (int k = 0; !st && k < SLAVA_SPLITS; k++)
             if ((optional >> k & 1) && in.clips[k] > 0) mask |= 1u << k;
         if (!st) slava_store_info_free(&in);
     }
-    if (!st) st = slava_store_load(ctx, s, mask, enc, ds);
+    if (!st && part_mask && slava_dist_size() > 1)
+        st = slava_store_load_part(ctx, s, mask, part_mask, slava_dist_rank(), slava_dist_size(), enc,
+                                   SLAVA_LOAD_VISUAL_MEAN, ds);
+    else if (!st)
+        st = slava_store_load(ctx, s, mask, enc, ds);
     slava_store_close(s);
+    st = slava_dist_agree(ctx, st);   /* the ranks of an MPI job go on together or stop together */
     if (st) {
         /* name the store when the message does not already; say how to choose an encoder */
         const char *m = slava_ctx_error(ctx);
@@ -117,21 +126,34 @@ int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned opt
 }
 
 int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap) {
-    int n = 0;
+    int n = 0, item = 0;
     const char *p = s;
-    while (*p) {
-        char *end = NULL;
+    if (!*s) { cli_error("%s: empty list", opt); return -1; }
+    for (;;) {
+        item++;
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == 0) { cli_error("%s: item %d of '%s' is empty", opt, item, s); return -1; }
+        char buf[32];
+        char *stop = NULL;
         errno = 0;
-        if (*p == '-' || *p == '+' || *p == ' ') { cli_error("%s: expected numbers separated by commas, got '%s'", opt, s); return -1; }
-        unsigned long long v = strtoull(p, &end, 10);
-        if (end == p || errno || (*end && *end != ',') || n >= cap) {
-            cli_error("%s: expected at most %d numbers separated by commas, got '%s'", opt, cap, s);
+        unsigned long long v = 0;
+        if (len < sizeof buf) {
+            memcpy(buf, p, len);
+            buf[len] = 0;
+            v = strtoull(buf, &stop, 10);
+        }
+        if (len >= sizeof buf || *buf < '0' || *buf > '9' || !stop || *stop || errno) {
+            cli_error("%s: item %d of '%s' ('%.*s') is not a non-negative integer", opt, item, s, (int)len, p);
             return -1;
         }
+        for (int i = 0; i < n; i++)
+            if (out[i] == v) { cli_error("%s: seed %llu is given twice in '%s'", opt, v, s); return -1; }
+        if (n >= cap) { cli_error("%s: at most %d seeds, got more in '%s'", opt, cap, s); return -1; }
         out[n++] = v;
-        p = *end ? end + 1 : end;
+        if (!end) break;
+        p = end + 1;
     }
-    if (!n) { cli_error("%s: empty list", opt); return -1; }
     return n;
 }
 
@@ -174,6 +196,7 @@ int cli_table2_option(int c, const char *arg, cli_table2_args *t) {
     case OPT_SEEDS: return (t->n_seeds = cli_parse_seed_list("--seeds", arg, t->seeds, 64)) < 0 ? -1 : 1;
     case OPT_SPLIT: return (t->split = cli_parse_split(arg)) < 0 ? -1 : 1;
     case OPT_FORMAT: return (t->fmt = cli_parse_format(arg)) < 0 ? -1 : 1;
+    case OPT_PLOT: t->plot = arg; return 1;
     default: return 0;
     }
 }
@@ -196,7 +219,7 @@ int cli_train_getopt(int argc, char **argv, const struct option *longopts, cli_t
 
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
                      int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
-                     const char *on_stop) {
+                     const char *on_stop, const char *plot) {
     int rc = CLI_OK;
     slava_eval_report *reps = calloc((size_t)n_recipes * n_seeds, sizeof *reps), untrained;
     char *text = NULL;
@@ -216,16 +239,19 @@ int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_
         if (o->batch > 0) snprintf(batch, sizeof batch, "%d", o->batch);
         for (int i = 0; i < ds->n; i++) n[ds->clips[i].split]++;
         if (preface) fputs(preface, stdout);
-        printf("Table II: R@10 (%%) on the %s split (%d clips, %d without audio), mean ± std over %d seed%s; "
+        char over[48] = "one seed";
+        if (n_seeds > 1) snprintf(over, sizeof over, "mean ± std over %d seeds", n_seeds);
+        printf("Table II: R@10 (%%) on the %s split (%d clips, %d without audio), %s; "
                "trained on %d train clips, %s %d val clips; epochs %d per stage, batch %s, lr %g, "
                "wd %g, %s logit scales; %d threads, %.1f s\n\n",
-               slava_split_name(split), untrained.n_clips, untrained.n_without_audio, n_seeds, n_seeds > 1 ? "s" : "",
+               slava_split_name(split), untrained.n_clips, untrained.n_without_audio, over,
                n[SLAVA_SPLIT_TRAIN], o->keep_last ? "last step kept," : "epoch chosen on", n[SLAVA_SPLIT_VAL], o->epochs,
                batch, o->lr, o->wd,
                o->temperature > 0 ? "fixed" : "learnable", slava_get_threads(), secs);
     }
     fputs(text, stdout);
     fflush(stdout);
+    if (plot && slava_plot_table2(ctx, recipes, n_recipes, n_seeds, reps, &untrained, plot)) rc = cli_fail(ctx);
 done:
     free(text);
     free(reps);
@@ -296,8 +322,12 @@ static int log_record(void *user, const slava_train_record *r) {
 
 int cli_train_log_open(cli_train_args *a) {
     if (!a->log_path) return 0;
-    a->log_file = fopen(a->log_path, "w");
-    if (!a->log_file) { cli_error("%s: cannot write: %s", a->log_path, strerror(errno)); return -1; }
+    /* in an MPI job each rank trains its own runs: rank R > 0 writes FILE.rank-R beside FILE */
+    char path[4200];
+    if (slava_dist_size() > 1 && slava_dist_rank() > 0) snprintf(path, sizeof path, "%s.rank-%d", a->log_path, slava_dist_rank());
+    else snprintf(path, sizeof path, "%s", a->log_path);
+    a->log_file = fopen(path, "w");
+    if (!a->log_file) { cli_error("%s: cannot write: %s", path, strerror(errno)); return -1; }
     a->train.log = log_record;
     a->train.log_user = a;
     return 0;
@@ -310,4 +340,24 @@ int cli_train_log_close(cli_train_args *a) {
     a->train.log = NULL;
     if (bad) cli_error("%s: cannot write the training log", a->log_path);
     return bad ? -1 : 0;
+}
+
+int cli_train_check_outputs(slava_ctx *ctx, const cli_train_args *a, const char *out, const char *const *inputs, int n) {
+    const char *in[16];
+    int k = 0;
+    for (int i = 0; i < n && k < 14; i++) in[k++] = inputs[i];
+    if (out && slava_output_check(ctx, out, SLAVA_FILE_HEADS, in, k)) return cli_fail(ctx);
+    if (out) in[k++] = out;
+    if (a->log_path && slava_output_check(ctx, a->log_path, SLAVA_FILE_LOG, in, k)) return cli_fail(ctx);
+    return CLI_OK;
+}
+
+int cli_check_svg(slava_ctx *ctx, const char *svg, const cli_train_args *a, const char *const *inputs, int n) {
+    if (!svg) return CLI_OK;
+    const char *in[16];
+    int k = 0;
+    for (int i = 0; i < n && k < 15; i++) in[k++] = inputs[i];
+    in[k++] = a->log_path;
+    if (slava_output_check(ctx, svg, SLAVA_FILE_SVG, in, k)) return cli_fail(ctx);
+    return CLI_OK;
 }

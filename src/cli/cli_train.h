@@ -13,7 +13,7 @@
 enum {
     OPT_CLIP = 256, OPT_CLAP, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_WD, OPT_SEED, OPT_TEMPERATURE,
     OPT_AUDIO_HEAD, OPT_THREADS, OPT_QUIET, OPT_KEEP, OPT_LOG, OPT_ENCODER,
-    OPT_RECIPES = 384, OPT_SEEDS, OPT_SPLIT, OPT_FORMAT   /* the Table II options below */
+    OPT_RECIPES = 384, OPT_SEEDS, OPT_SPLIT, OPT_FORMAT, OPT_PLOT   /* the Table II options below */
 };
 
 #define CLI_TRAIN_LONGOPTS                                                                        \
@@ -62,20 +62,29 @@ typedef struct {
 /* Refuse the shared options in `mask` that were given (the command ignores them): prints
  * "<cmd>: --x <why>" and returns -1; 0 when none was given. */
 int cli_train_refuse(const char *cmd, const cli_train_args *a, unsigned mask, const char *why);
-/* Open --log (when given) and route slava_train's records into it as JSON Lines. 0, or -1
+/* Open --log (when given) and route slava_train's records into it as JSON Lines (in an MPI job,
+ * rank R > 0 writes FILE.rank-R: experiment spreads its runs over the ranks). 0, or -1
  * (printed). cli_train_log_close flushes and closes it (-1 when writing failed, printed). */
 int cli_train_log_open(cli_train_args *a);
+/* Before any work: the heads file `out` (may be NULL) and --log must not be any of the n inputs
+ * (nor each other) and may only replace files of their own kind (slava_output_check). CLI_OK or
+ * CLI_FAIL (printed). */
+int cli_train_check_outputs(slava_ctx *ctx, const cli_train_args *a, const char *out, const char *const *inputs, int n);
+/* The same for a --plot FILE.svg (NULL: nothing to check); it may not be --log either. */
+int cli_check_svg(slava_ctx *ctx, const char *svg, const cli_train_args *a, const char *const *inputs, int n);
 int cli_train_log_close(cli_train_args *a);
 
 /* The options `experiment` and `run` share to choose the Table II runs and their output. */
 #define CLI_TABLE2_LONGOPTS                                                                       \
     {"recipes", required_argument, 0, OPT_RECIPES}, {"seeds", required_argument, 0, OPT_SEEDS},   \
-    {"split", required_argument, 0, OPT_SPLIT}, {"format", required_argument, 0, OPT_FORMAT}
+    {"split", required_argument, 0, OPT_SPLIT}, {"format", required_argument, 0, OPT_FORMAT},      \
+    {"plot", required_argument, 0, OPT_PLOT}
 
 #define CLI_TABLE2_HELP                                                                           \
     "  --recipes LIST      comma-separated recipes, or all (default all)\n"                       \
     "  --seeds LIST        comma-separated seeds (default 0,1,2)\n"                               \
-    "  --split S           split to evaluate (default test)\n"
+    "  --split S           split to evaluate (default test)\n"                                   \
+    "  --plot FILE.svg     also draw Table II as grouped bars (± spread over seeds as error bars)\n"
 
 typedef struct {
     char recipe_list[1024];      /* --recipes as given (default "all") */
@@ -83,6 +92,7 @@ typedef struct {
     int n_recipes;
     uint64_t seeds[64];
     int n_seeds, split, fmt;
+    const char *plot;            /* --plot FILE.svg or NULL */
 } cli_table2_args;
 
 void cli_table2_args_default(cli_table2_args *t);
@@ -110,6 +120,11 @@ int cli_parse_format(const char *s);
  * only one stored; several → the error names them and --encoder). CLI_OK or CLI_FAIL (printed). */
 int cli_load_store(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
                    slava_dataset *ds);
+/* The same for a rank of an MPI job: of the splits in part_mask only its part, frames averaged
+ * (slava_store_load_part, SLAVA_LOAD_VISUAL_MEAN); every rank gets the same result (failures
+ * agreed). */
+int cli_load_store_part(slava_ctx *ctx, const char *path, unsigned mask, unsigned optional, const char *const *enc,
+                        unsigned part_mask, slava_dataset *ds);
 /* Parse "a,b,c" of unsigned integers (at most cap). Returns the count, -1 on error (printed). */
 /* "all" or "a,b,c" → recipe names (pointers into `buf`, which is modified). Returns the count, or
  * -1 after printing "<cmd>: unknown recipe ..." for a bad list. */
@@ -125,6 +140,6 @@ int cli_parse_seed_list(const char *opt, const char *s, uint64_t *out, int cap);
  * 128 + signal. */
 int cli_table2_print(slava_ctx *ctx, const slava_dataset *ds, const slava_train_opts *o, const char *const *recipes,
                      int n_recipes, const uint64_t *seeds, int n_seeds, int split, int fmt, const char *preface,
-                     const char *on_stop);
+                     const char *on_stop, const char *plot);
 
 #endif

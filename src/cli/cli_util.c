@@ -11,14 +11,24 @@
 #include <signal.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
+
+/* One line of valid UTF-8: line breaks and other control characters become spaces, invalid
+ * bytes U+FFFD (file names and user input can hold anything). */
+static void put_clean_line(FILE *f, const char *s) {
+    char *u = slava_utf8_fix(s, NULL);
+    for (const unsigned char *p = (const unsigned char *)(u ? u : s); *p; p++) fputc(*p < 0x20 || *p == 0x7f ? ' ' : *p, f);
+    free(u);
+}
 
 void cli_error(const char *fmt, ...) {
-    if (slava_dist_rank() > 0) return;   /* in an MPI job rank 0 speaks for all (errors are agreed) */
+    char msg[4096];
     va_list ap;
-    fputs("slava: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fputs("slava: ", stderr);
+    put_clean_line(stderr, msg);
     fputc('\n', stderr);
 }
 
@@ -61,6 +71,12 @@ int cli_parse_fps(const char *val, double *fps) {
     }
     *fps = v;
     return 0;
+}
+
+int cli_parse_precision(const char *val, slava_precision *p) {
+    if (slava_precision_parse(val ? val : "", p) == 0) return 0;
+    cli_error("--precision: expected fp32 or bf16, got '%s'", val ? val : "");
+    return -1;
 }
 
 int cli_parse_encoder(const char *opt, const char *arg, const char **enc) {
@@ -227,6 +243,15 @@ void cli_log_install(slava_ctx *ctx, int quiet) { slava_ctx_set_log(ctx, log_cb,
 /* ------------------------------------------------------------------ JSON out */
 
 void cli_json_string(FILE *f, const char *s) {
+    static int warned;   /* CLI-only state: one warning per run */
+    int changed = 0;
+    char *u = slava_utf8_fix(s, &changed);
+    if (changed && !warned) {
+        warned = 1;
+        fputs("slava: warning: text that is not valid UTF-8 (an input, path or caption) is written to JSON with U+FFFD "
+              "in place of the invalid bytes\n", stderr);
+    }
+    if (u) s = u;
     fputc('"', f);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
@@ -241,6 +266,7 @@ void cli_json_string(FILE *f, const char *s) {
         }
     }
     fputc('"', f);
+    free(u);
 }
 
 void cli_json_floats(FILE *f, const float *x, int n) {
@@ -269,4 +295,30 @@ void cli_embed_line(FILE *f, const char *input, const slava_embedding *r, int po
     fputs(",\"embedding\":", f);
     cli_json_floats(f, r->embedding, r->P);
     fputs("}\n", f);
+}
+
+/* ------------------------------------------------------------------ this program */
+
+const char *cli_program_path(char *buf, size_t cap) {
+    char exe[4096], cwd[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0) { snprintf(buf, cap, "slava"); return buf; }
+    exe[n] = 0;
+    /* the slava found on PATH, when it is this very file */
+    struct stat a, b;
+    const char *path = getenv("PATH");
+    for (const char *p = path; p && *p;) {
+        size_t l = strcspn(p, ":");
+        char cand[4200];
+        snprintf(cand, sizeof cand, "%.*s/slava", (int)l, p);
+        if (l && stat(cand, &a) == 0 && stat(exe, &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev) {
+            snprintf(buf, cap, "slava");
+            return buf;
+        }
+        p += l + (p[l] == ':');
+    }
+    size_t cl = getcwd(cwd, sizeof cwd) ? strlen(cwd) : 0;
+    if (cl && !strncmp(exe, cwd, cl) && exe[cl] == '/') snprintf(buf, cap, ".%s", exe + cl);
+    else snprintf(buf, cap, "%s", exe);
+    return buf;
 }

@@ -123,7 +123,7 @@ int cmd_demo(int argc, char **argv) {
              so.n_clips[0], so.n_clips[1], so.n_clips[2], so.d_v, so.d_a, so.d_t, epochs, epochs > 1 ? "s" : "",
              t_gen, no_store ? "(skipped) " : "", t_store);
     rc = cli_table2_print(ctx, use, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
-                          "no table was printed: run the same command again");
+                          "no table was printed: run the same command again", NULL);
     if (!rc && fmt == SLAVA_FMT_MD)
         printf("\nReal runs: slava encode --clip DIR --clap DIR (AVCaps videos) -> store; then slava experiment.\n");
 done:

@@ -3,7 +3,8 @@
  * download. In a work folder (reused on rerun): slava_demo_prepare (src/synth/demo.c) writes a
  * small AVCaps-format collection of mp4 clips and tiny random-weight CLIP and CLAP checkpoints
  * (CLIP's tokenizer files come from the source tree's test fixtures, or --vocab DIR); `slava
- * encode` fills the feature store (resuming when interrupted); all seven
+ * encode` fills the feature store (resuming when interrupted); `slava index` indexes it for
+ * `slava serve` (whose command ends the output); all seven
  * recipes are trained over three seeds and Table II is printed with what it does and does not
  * mean. `slava demo --features` is the feature-level demo (cmd_demo.c).
  */
@@ -30,7 +31,9 @@ static void usage(FILE *f) {
         "     (configs built into slava; CLIP's vocab.json / merges.txt from --vocab)  -> WORK/clip, WORK/clap\n"
         "  3. slava encode: frames at 1 fps -> CLIP image tower, 10 s audio chunks -> CLAP/HTSAT,\n"
         "     every caption -> CLIP text tower                                 -> WORK/features.sqlite\n"
-        "  4. all seven recipes x seeds, trained on train, epoch chosen on val -> Table II on test\n"
+        "  4. slava index: the clips' embeddings per frame / chunk for search  -> WORK/index.slx\n"
+        "  5. all seven recipes x seeds, trained on train, epoch chosen on val -> Table II on test\n"
+        "and prints the command that serves the collection in a browser (slava serve WORK/index.slx).\n"
         "The work folder is reused: a rerun skips what is done (an interrupted encode resumes).\n"
         "The encoders are RANDOM and the clips synthetic: the table shows that the pipeline runs end\n"
         "to end, not how SLAVA performs (that needs AVCaps and the real checkpoints: slava run --help).\n\n"
@@ -40,18 +43,21 @@ static void usage(FILE *f) {
         "  --seeds LIST        comma-separated seeds (default %s)\n"
         "  --epochs N          epochs per stage (default 30)\n"
         "  --format F          md (default), csv or json\n"
+        CLI_PRECISION_HELP
         "  --threads N         threads (default: the cores available)\n"
         "  --quiet             no progress on stderr\n", DEMO_VOCAB, DEMO_SEEDS);
 }
 
 int cmd_demo_media(int argc, char **argv) {
-    enum { O_WORK = 256, O_VOCAB, O_SEEDS, O_EPOCHS, O_FORMAT, O_THREADS, O_QUIET };
+    enum { O_WORK = 256, O_VOCAB, O_SEEDS, O_EPOCHS, O_FORMAT, O_THREADS, O_QUIET, O_PRECISION };
     static const struct option longopts[] = {
         {"work", required_argument, 0, O_WORK}, {"vocab", required_argument, 0, O_VOCAB},
         {"seeds", required_argument, 0, O_SEEDS}, {"epochs", required_argument, 0, O_EPOCHS},
         {"format", required_argument, 0, O_FORMAT}, {"threads", required_argument, 0, O_THREADS},
-        {"quiet", no_argument, 0, O_QUIET}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"quiet", no_argument, 0, O_QUIET}, {"precision", required_argument, 0, O_PRECISION},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     const char *work = "slava-demo", *vocab = DEMO_VOCAB;
+    slava_precision precision = SLAVA_PRECISION_FP32;
     uint64_t seeds[16];
     int n_seeds = cli_parse_seed_list("--seeds", DEMO_SEEDS, seeds, 16);
     int c, quiet = 0, threads = 0, fmt = SLAVA_FMT_MD;
@@ -69,6 +75,7 @@ int cmd_demo_media(int argc, char **argv) {
         case O_FORMAT: if ((fmt = cli_parse_format(optarg)) < 0) return CLI_USAGE; break;
         case O_THREADS: if ((v = cli_parse_long("--threads", optarg, 1, 1024)) < 0) return CLI_USAGE; threads = (int)v; break;
         case O_QUIET: quiet = 1; break;
+        case O_PRECISION: if (cli_parse_precision(optarg, &precision) < 0) return CLI_USAGE; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("demo: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("demo: unknown option '%s' (slava demo --help)", argv[optind - 1]); return CLI_USAGE;
@@ -110,12 +117,26 @@ int cmd_demo_media(int argc, char **argv) {
     slava_encode_opts_default(&ea.enc);
     ea.enc.clip_dir = clip;
     ea.enc.clap_dir = clap;
+    ea.enc.precision = precision;
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     int erc = cli_encode_run(ctx, &ea, ids);
     if (erc < 0) { rc = cli_stopped_status(); goto done; }
     t_encode = slava_now() - t1;
 
-    /* 4. all seven recipes x seeds -> Table II */
+    /* 4. a search index of the collection (checkpoint projections), for slava serve */
+    char index[2300];
+    snprintf(index, sizeof index, "%s/index.slx", work);
+    slava_index_opts io;
+    slava_index_opts_default(&io);
+    io.store = store;
+    io.out = index;
+    io.clip_dir = clip;
+    io.clap_dir = clap;
+    for (int m = 0; m < SLAVA_MODS; m++) io.encoder[m] = ids[m][0] ? ids[m] : NULL;
+    slava_status ist = slava_index_build(ctx, &io, NULL);
+    if (ist) { rc = cli_fail_or_stop(ctx, ist, "the feature store is complete: run slava demo again"); goto done; }
+
+    /* 5. all seven recipes x seeds -> Table II */
     int n_rec;
     const char *const *recipes = slava_recipes(&n_rec);
     char preface[16384];
@@ -125,7 +146,7 @@ int cmd_demo_media(int argc, char **argv) {
         "           about %.0f%% without an audio track, captions of all four kinds generated from each clip's content\n"
         "  encoders tiny random-weight CLIP (ViT-B/32-style image tower and text tower, width 128, 2 layers)\n"
         "           and CLAP (HTSAT, width 16-128) written by init-random: %s, %s\n"
-        "  store    %s (frames at 1 fps, 10 s audio chunks, every caption)\n"
+        "  store    %s (frames at 1 fps, 10 s audio chunks, every caption; %s products)\n"
         "  times    synth %.1f s, checkpoints %.1f s, encode %.1f s (0 when reused from an earlier run)\n\n"
         "What the numbers mean: the heads learn to align features of RANDOM encoders on toy clips (one\n"
         "coloured shape, one kind of sound, template captions). Above-chance recall shows that the whole\n"
@@ -134,13 +155,17 @@ int cmd_demo_media(int argc, char **argv) {
         "real CLIP / CLAP encoders; the order of the recipes here need not match the paper's. Chance\n"
         "R@10 on %d test clips is about %.0f%%. To reproduce the paper: slava run --help.\n\n",
         data, so.clips[0], so.clips[1], so.clips[2], so.min_seconds, so.max_seconds, so.width, so.height,
-        100 * so.no_audio_share, clip, clap, store, t_synth, t_models, t_encode, so.clips[2],
+        100 * so.no_audio_share, clip, clap, store, slava_precision_name(precision), t_synth, t_models, t_encode, so.clips[2],
         so.clips[2] > 10 ? 1000.0 / so.clips[2] : 100.0);
     rc = cli_train_table2(ctx, store, ids, &o, recipes, n_rec, seeds, n_seeds, SLAVA_SPLIT_TEST, fmt, preface,
                           "the clips, checkpoints and features in the work folder are kept: run slava demo again "
-                          "(it reuses them; training starts over)");
-    if (!rc && fmt == SLAVA_FMT_MD)
+                          "(it reuses them; training starts over)", NULL);
+    if (!rc && fmt == SLAVA_FMT_MD) {
+        char prog[4200];
         printf("\nTotal %.1f s. Rerunning reuses %s (delete it to start over).\n", slava_now() - t0, work);
+        printf("\nSearch the demo collection in a browser (then open http://127.0.0.1:8080/):\n  %s serve %s\n",
+               cli_program_path(prog, sizeof prog), index);
+    }
     if (!rc && erc) rc = CLI_FAIL;
 done:
     slava_ctx_free(ctx);

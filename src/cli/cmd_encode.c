@@ -48,6 +48,7 @@ static void usage(FILE *f) {
         "  --clap DIR          Hugging Face CLAP folder (e.g. laion/clap-htsat-unfused)\n"
         "  --store FILE        feature store (SQLite; created when missing)\n"
         "  --fps F             frames sampled per second (default 1)\n"
+        CLI_PRECISION_HELP
         "  --frame-batch N     frames per image-tower batch, gathered across clips (default 64)\n"
         "  --chunk-batch N     10 s chunks per HTSAT call (default 8)\n"
         "  --caption-batch N   captions per text-tower batch (default 256)\n"
@@ -116,6 +117,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
     memset(&c, 0, sizeof c);
     if (slava_collection_open(ctx, a->data_dir, a->captions, a->split, &c)) {
         cli_fail(ctx);
+        slava_collection_free(&c);   /* what a failed read had allocated */
         return -1;
     }
     const int ranks = slava_dist_size(), quiet = a->quiet || slava_dist_rank() > 0;   /* rank 0 reports */
@@ -187,7 +189,7 @@ int cli_encode_run(slava_ctx *ctx, const cli_encode_args *a, char ids[SLAVA_MODS
 
 int cmd_encode(int argc, char **argv) {
     enum { O_DATA = 256, O_CAPTIONS, O_SPLIT, O_CLIP, O_CLAP, O_STORE, O_FPS, O_FB, O_CB, O_TB, O_THREADS, O_QUIET, O_GROUP, O_RETRY,
-           O_ALLOW_SPLIT, O_VERIFY, O_SHARD, O_SHARD_DIR, O_SEND };
+           O_ALLOW_SPLIT, O_VERIFY, O_SHARD, O_SHARD_DIR, O_SEND, O_PRECISION };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split", required_argument, 0, O_SPLIT}, {"clip", required_argument, 0, O_CLIP},
@@ -198,7 +200,7 @@ int cmd_encode(int argc, char **argv) {
         {"group", required_argument, 0, O_GROUP}, {"retry-failed", no_argument, 0, O_RETRY},
         {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT}, {"verify-content", no_argument, 0, O_VERIFY},
         {"shard", required_argument, 0, O_SHARD}, {"shard-dir", required_argument, 0, O_SHARD_DIR},
-        {"send-shards", no_argument, 0, O_SEND},
+        {"send-shards", no_argument, 0, O_SEND}, {"precision", required_argument, 0, O_PRECISION},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     cli_encode_args a;
     memset(&a, 0, sizeof a);
@@ -237,6 +239,7 @@ int cmd_encode(int argc, char **argv) {
         case O_SHARD: if (cli_parse_shard("--shard", optarg, &a.shard_index, &a.shard_count)) return CLI_USAGE; break;
         case O_SHARD_DIR: a.shard_dir = optarg; break;
         case O_SEND: a.send_shards = 1; break;
+        case O_PRECISION: if (cli_parse_precision(optarg, &a.enc.precision) < 0) return CLI_USAGE; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("encode: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("encode: unknown option '%s' (slava encode --help)", argv[optind - 1]); return CLI_USAGE;

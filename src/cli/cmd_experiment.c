@@ -53,12 +53,17 @@ int cmd_experiment(int argc, char **argv) {
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
     slava_dataset ds;
+    const char *inputs[1] = {store};
+    if (cli_train_check_outputs(ctx, &a, NULL, inputs, 1) || cli_check_svg(ctx, t.plot, &a, inputs, 1)) {
+        slava_ctx_free(ctx);
+        return CLI_FAIL;
+    }
     unsigned val = 1u << SLAVA_SPLIT_VAL, mask = (1u << SLAVA_SPLIT_TRAIN) | (1u << t.split);
     int rc = cli_load_store(ctx, store, mask | (a.train.keep_last ? 0 : val), a.train.keep_last ? val : 0, a.enc, &ds);
     if (rc) { slava_ctx_free(ctx); return rc; }
     if (cli_train_log_open(&a)) rc = CLI_FAIL;
     if (!rc) rc = cli_table2_print(ctx, &ds, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
-                                            "nothing was written or printed: run the same command again");
+                                            "nothing was written or printed: run the same command again", t.plot);
     if (cli_train_log_close(&a) && !rc) rc = CLI_FAIL;
     slava_dataset_free(&ds);
     slava_ctx_free(ctx);

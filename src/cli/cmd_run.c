@@ -36,6 +36,7 @@ static void usage(FILE *f) {
         "  --split-of-captions S  split of --captions\n"
         "  --store FILE        feature store (created when missing)\n"
         "  --fps F             frames sampled per second (default 1)\n"
+        CLI_PRECISION_HELP
         "  --allow-split-change / --verify-content   as in slava encode\n"
         "\nexperiment options:\n"
         CLI_TABLE2_HELP
@@ -47,12 +48,12 @@ static void usage(FILE *f) {
 
 
 int cmd_run(int argc, char **argv) {
-    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS, O_ALLOW_SPLIT, O_VERIFY };
+    enum { O_DATA = 512, O_CAPTIONS, O_CSPLIT, O_STORE, O_FPS, O_ALLOW_SPLIT, O_VERIFY, O_PRECISION };
     static const struct option longopts[] = {
         {"data", required_argument, 0, O_DATA}, {"captions", required_argument, 0, O_CAPTIONS},
         {"split-of-captions", required_argument, 0, O_CSPLIT}, {"store", required_argument, 0, O_STORE},
         {"fps", required_argument, 0, O_FPS}, {"allow-split-change", no_argument, 0, O_ALLOW_SPLIT},
-        {"verify-content", no_argument, 0, O_VERIFY},
+        {"verify-content", no_argument, 0, O_VERIFY}, {"precision", required_argument, 0, O_PRECISION},
         {"help", no_argument, 0, 'h'}, CLI_TABLE2_LONGOPTS, CLI_TRAIN_LONGOPTS, {0, 0, 0, 0}};
     cli_train_args a;
     cli_train_args_default(&a);
@@ -77,6 +78,7 @@ int cmd_run(int argc, char **argv) {
             break;
         case O_ALLOW_SPLIT: e.enc.allow_split_change = 1; break;
         case O_VERIFY: e.enc.verify_content = 1; break;
+        case O_PRECISION: if (cli_parse_precision(optarg, &e.enc.precision) < 0) return CLI_USAGE; break;
         case 'h': usage(stdout); return CLI_OK;
         case ':': cli_error("run: option '%s' needs a value", argv[optind - 1]); return CLI_USAGE;
         default: cli_error("run: unknown option '%s' (slava run --help)", argv[optind - 1]); return CLI_USAGE;
@@ -100,6 +102,11 @@ int cmd_run(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     cli_progress_install(ctx, a.quiet);
     cli_log_install(ctx, a.quiet);
+    const char *inputs[4] = {e.store, e.captions, a.train.clip_dir, a.train.clap_dir};
+    if (cli_train_check_outputs(ctx, &a, NULL, inputs, 4) || cli_check_svg(ctx, t.plot, &a, inputs, 4)) {
+        slava_ctx_free(ctx);
+        return CLI_FAIL;
+    }
     char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN];
     memset(ids, 0, sizeof ids);
     int enc_rc = cli_encode_run(ctx, &e, ids);
@@ -108,7 +115,7 @@ int cmd_run(int argc, char **argv) {
     if (!rc)
         rc = cli_train_table2(ctx, e.store, ids, &a.train, t.recipes, t.n_recipes, t.seeds, t.n_seeds, t.split, t.fmt, NULL,
                               "the store keeps every encoded clip and no table was printed: run the same command again "
-                              "(stored clips are skipped, the experiment starts over)");
+                              "(stored clips are skipped, the experiment starts over)", t.plot);
     if (cli_train_log_close(&a) && !rc) rc = CLI_FAIL;
     slava_ctx_free(ctx);
     return rc ? rc : enc_rc ? CLI_FAIL : CLI_OK;

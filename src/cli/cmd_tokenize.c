@@ -29,7 +29,7 @@ int cmd_tokenize(int argc, char **argv) {
     int c;
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
         switch (c) {
         case 'c': dir = optarg; break;
         case 'p': pad = 1; break;

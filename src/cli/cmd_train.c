@@ -16,6 +16,11 @@ static void usage(FILE *f) {
         "(visual_projection.weight, text_projection.weight, audio_projection.linear1.weight, ...,\n"
         "logit_scale_av/_at/_vt) with the recipe, epoch, validation score and hyper-parameters in\n"
         "__metadata__. Same seed and thread count give a bit-identical file.\n\n"
+        "Under mpirun -n N the training is data-parallel: rank r loads only its share of the train\n"
+        "clips (every N-th), each step gathers the batch's embeddings from all ranks so that the\n"
+        "InfoNCE negatives span the whole batch, sums the head gradients over the ranks and takes the\n"
+        "same AdamW step on every rank; the heads equal one process's up to float rounding (the order\n"
+        "of the sums), and rank 0 writes --out.\n\n"
         "recipes (DESIGN.md §1):");
     cli_print_recipes(f);
     fprintf(f, "\n\noptions:\n"
@@ -26,6 +31,13 @@ static void usage(FILE *f) {
         "                      the file lacks starts at ln 100) instead of --clip / --clap / --seed\n"
         "  --force             use --init heads trained on other encoders' features than the store's\n"
         CLI_TRAIN_HELP);
+}
+
+/* The --log callback of ranks other than 0 in an MPI job: rank 0 writes the file. */
+static int log_elsewhere(void *user, const slava_train_record *r) {
+    (void)user;
+    (void)r;
+    return 0;
 }
 
 int cmd_train(int argc, char **argv) {
@@ -73,7 +85,9 @@ int cmd_train(int argc, char **argv) {
     cli_log_install(ctx, a.quiet);
     slava_dataset ds = {0};
     slava_heads *h = NULL, *ih = NULL;
-    int rc = CLI_OK;
+    const char *inputs[2] = {store, init};
+    int rc = cli_train_check_outputs(ctx, &a, out, inputs, 2);
+    if (rc) goto done;
     if (init) {
         if (slava_heads_load(ctx, init, &ih)) { rc = cli_fail(ctx); goto done; }
         int H;
@@ -88,18 +102,23 @@ int cmd_train(int argc, char **argv) {
     }
     /* with --keep last the val split only feeds the log: loaded when there is one */
     unsigned val = 1u << SLAVA_SPLIT_VAL;
-    rc = cli_load_store(ctx, store, (1u << SLAVA_SPLIT_TRAIN) | (a.train.keep_last ? 0 : val), a.train.keep_last ? val : 0,
-                        a.enc, &ds);
+    /* under mpirun every rank loads its part of the train split (data-parallel training) */
+    rc = cli_load_store_part(ctx, store, (1u << SLAVA_SPLIT_TRAIN) | (a.train.keep_last ? 0 : val), a.train.keep_last ? val : 0,
+                             a.enc, 1u << SLAVA_SPLIT_TRAIN, &ds);
     if (rc) goto done;
     if (ih && !force && slava_heads_check_encoders(ctx, ih, init, (const char *const *)ds.encoder_id, store)) {
         rc = cli_fail(ctx);
         goto done;
     }
-    if (cli_train_log_open(&a)) { rc = CLI_FAIL; goto done; }
+    /* rank 0 writes the log and the heads; the others train alongside (with a log that writes
+     * nothing, so that every rank agrees on each record at the same point) */
+    if (slava_dist_rank() == 0 && cli_train_log_open(&a)) rc = CLI_FAIL;
+    if (slava_dist_rank() > 0 && a.log_path) a.train.log = log_elsewhere;
+    if (slava_dist_agree(ctx, rc ? SLAVA_E_IO : SLAVA_OK)) { rc = CLI_FAIL; goto done; }
     slava_train_info info;
-    slava_status st = slava_train(ctx, &ds, &a.train, &h, &info);
-    if (cli_train_log_close(&a) && !st) rc = CLI_FAIL;
-    if (!st && !rc) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);
+    slava_status st = slava_train_dp(ctx, &ds, &a.train, &h, &info);
+    if (slava_dist_rank() == 0 && cli_train_log_close(&a) && !st) rc = CLI_FAIL;
+    if (!st && !rc && slava_dist_rank() == 0) st = slava_heads_save(ctx, h, out, &a.train, &info, &ds);
     if (st) {
         rc = cli_fail_or_stop(ctx, st, "%s was not written: run the same command again (training starts over)", out);
         goto done;
@@ -114,6 +133,9 @@ int cmd_train(int argc, char **argv) {
     if (isfinite(info.best_val[last]))
         printf(", validation mean R@10 %.1f%% (untrained %.1f%%)", 100 * info.best_val[last], 100 * info.init_val);
     printf(", %.1f s\n", info.seconds);
+    if (slava_dist_size() > 1)
+        printf("%s: data-parallel over %d ranks, %.0f bytes sent + received per step on rank 0\n", out, slava_dist_size(),
+               info.comm_bytes);
 done:
     slava_heads_free(h);
     slava_heads_free(ih);

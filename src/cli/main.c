@@ -21,6 +21,10 @@ static const command commands[] = {
     {"experiment",  cmd_experiment,  "recipes x seeds -> Table II with mean ± std", 1},
     {"run",         cmd_run,         "encode (skipping what is stored) + experiment", 1},
     {"synth",       cmd_synth,       "write a synthetic AVCaps-format video collection", 0},
+    {"index",       cmd_index,       "build / update a search index from a feature store", 0},
+    {"search",      cmd_search,      "search an index by text, sound, image, video or clip", 0},
+    {"plot",        cmd_plot,        "training curves from training logs (SVG)", 0},
+    {"serve",       cmd_serve,       "local search page + JSON API over an index (HTTP)", 0},
     {"demo",        cmd_demo,        "the out-of-the-box demo", 0},
 };
 
@@ -36,7 +40,9 @@ static int run_command(const command *c, int argc, char **argv) {
     slava_ctx_free(ctx);
     int rc;
     if (slava_dist_size() > 1 && !c->dist) {
-        cli_error("%s does not run distributed; run it without mpirun (distributed: encode, train, experiment, run)", c->name);
+        /* one line from the job, not one per rank */
+        if (slava_dist_rank() == 0)
+            cli_error("%s does not run distributed; run it without mpirun (distributed: encode, train, experiment, run)", c->name);
         rc = CLI_USAGE;
     } else {
         if (slava_dist_rank() > 0 && !freopen("/dev/null", "w", stdout)) fclose(stdout);

@@ -6,7 +6,6 @@
  */
 #include "data/avcaps.h"
 #include <cjson/cJSON.h>
-#include <utf8proc.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -127,20 +126,6 @@ static int line_of(const char *buf, size_t pos) {
     return line;
 }
 
-/* 1 when s is valid UTF-8 (the tokenizer and the store expect it). */
-static int valid_utf8(const char *s) {
-    const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-    utf8proc_ssize_t left = (utf8proc_ssize_t)strlen(s);
-    while (left > 0) {
-        utf8proc_int32_t cp;
-        utf8proc_ssize_t k = utf8proc_iterate(p, left, &cp);
-        if (k <= 0) return 0;
-        p += k;
-        left -= k;
-    }
-    return 1;
-}
-
 /* Fill clip `out` from the JSON value of one clip. */
 static slava_status parse_clip(slava_ctx *ctx, const char *path, const cJSON *val, slava_media_clip *out) {
     const char *id = out->id;
@@ -163,7 +148,7 @@ static slava_status parse_clip(slava_ctx *ctx, const char *path, const cJSON *va
             if (!cJSON_IsString(item))
                 return sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s': %s[%d] is %s, expected a string",
                               path, id, sv_caption_keys[k], j, json_type_name(item));
-            if (!valid_utf8(item->valuestring))
+            if (!sv_utf8_valid(item->valuestring, strlen(item->valuestring)))
                 return sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s': %s[%d] is not valid UTF-8", path, id, sv_caption_keys[k], j);
             if (!(out->cap[k][j] = sv_strdup(item->valuestring)))
                 return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path);
@@ -221,6 +206,13 @@ slava_status slava_collection_add_captions(slava_ctx *ctx, slava_collection *c, 
     cJSON_ArrayForEach(item, root) {
         const char *id = item->string ? item->string : "";
         if (!*id) { st = sv_err(ctx, SLAVA_E_FORMAT, "%s: a clip has an empty id (key \"\")", path); break; }
+        if (!sv_utf8_valid(id, strlen(id))) {
+            char *shown = slava_utf8_fix(id, NULL);
+            st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clip id '%s' is not valid UTF-8 (invalid bytes shown as U+FFFD)", path,
+                        shown ? shown : "?");
+            free(shown);
+            break;
+        }
         if (strchr(id, '/')) {
             st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s': an id is a file stem and cannot contain '/'", path, id);
             break;

@@ -16,7 +16,9 @@ int sv_dist_rank(void);   /* this process's rank, 0 without a job (not collectiv
 int sv_dist_size(void);   /* ranks in the job, 1 without one (not collective) */
 
 slava_status sv_dist_barrier(slava_ctx *ctx);
-/* In-place sums over the ranks (every rank gets the result). */
+/* In-place sums over the ranks (every rank gets the result). The float sum is reduced on rank 0
+ * and broadcast, so every rank holds the same bits (data-parallel training steps every rank's
+ * heads with it). */
 slava_status sv_dist_allreduce_sum_f32(slava_ctx *ctx, float *x, size_t n);
 slava_status sv_dist_allreduce_sum_f64(slava_ctx *ctx, double *x, size_t n);
 slava_status sv_dist_allreduce_sum_i64(slava_ctx *ctx, int64_t *x, size_t n);
@@ -26,6 +28,9 @@ slava_status sv_dist_allreduce_max_int(slava_ctx *ctx, int *x, size_t n);
  * concatenation in rank order (malloc'd, caller frees) and counts[size] (may be NULL, malloc'd)
  * each rank's byte count. */
 slava_status sv_dist_allgatherv(slava_ctx *ctx, const void *data, size_t bytes, void **out, size_t **counts);
+/* The same into a buffer the caller owns, when every rank knows every rank's byte count:
+ * counts[size], recv holds their sum. One collective, no allocation. */
+slava_status sv_dist_allgatherv_into(slava_ctx *ctx, const void *data, size_t bytes, void *recv, const size_t *counts);
 /* root's `bytes` bytes to every rank. */
 slava_status sv_dist_bcast(slava_ctx *ctx, void *buf, size_t bytes, int root);
 /* Point to point (not collective): exactly `bytes` bytes to / from rank `peer`. */
@@ -34,7 +39,7 @@ slava_status sv_dist_recv(slava_ctx *ctx, void *buf, size_t bytes, int peer);
 
 /* Agree on a status: every rank passes its own; all get SLAVA_OK only when every rank had it.
  * Otherwise all get the failing status of the lowest failing rank, with that rank's message in
- * ctx ("rank R: ..." on the others). */
+ * ctx ("rank R: ..." on the others). One small collective when all is well, two otherwise. */
 slava_status sv_dist_agree(slava_ctx *ctx, slava_status st);
 
 #endif

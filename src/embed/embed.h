@@ -37,9 +37,9 @@ struct slava_embedder {
 /* ---- identities (identity.c) */
 /* sha256 of a checkpoint folder's weight files + config.json (the identity's first part). */
 slava_status sv_checkpoint_sha(slava_ctx *ctx, const char *dir, char sha[65]);
-/* The identity of modality m's features from the checkpoint's sha: sha, plus "@<fps>fps" for
- * visual features at fps != 1. */
-void sv_encoder_id_format(const char *sha, int modality, double fps, char id[SLAVA_ENCODER_ID_LEN]);
+/* The identity of modality m's features from the checkpoint's sha: sha, "+bf16" for bf16
+ * features, then "@<fps>fps" for visual features at fps != 1. */
+void sv_encoder_id_format(const char *sha, int modality, double fps, slava_precision prec, char id[SLAVA_ENCODER_ID_LEN]);
 
 /* ---- batch-level tower calls (embedder.c): n rows → pooled [n, d[m]] and projected
  * [n, p_tower[m]] (the checkpoint's projection, not normalised); either output may be NULL.

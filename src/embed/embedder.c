@@ -7,7 +7,10 @@
  */
 #include "embed/embed.h"
 #include "align/heads.h"
+#include "audio/clap_audio.h"
 #include "io/safetensors.h"
+#include "text/clip_text.h"
+#include "vision/clip_vision.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -74,9 +77,7 @@ static slava_status check_opts(slava_ctx *ctx, slava_embedder_opts *o) {
     if (o->frame_batch <= 0) o->frame_batch = def.frame_batch;
     if (o->chunk_batch <= 0) o->chunk_batch = def.chunk_batch;
     if (o->text_batch <= 0) o->text_batch = def.text_batch;
-    if (o->precision == SLAVA_PRECISION_BF16)
-        return sv_err(ctx, SLAVA_E_UNSUPPORTED, "embedder: bf16 precision is not implemented yet (only fp32)");
-    if (o->precision != SLAVA_PRECISION_FP32)
+    if (o->precision != SLAVA_PRECISION_FP32 && o->precision != SLAVA_PRECISION_BF16)
         return sv_err(ctx, SLAVA_E_ARG, "embedder: unknown precision %d", (int)o->precision);
     const unsigned all = (1u << SLAVA_MODS) - 1;
     if (o->modalities & ~all) return sv_err(ctx, SLAVA_E_ARG, "embedder: unknown modalities 0x%x", o->modalities);
@@ -107,16 +108,16 @@ slava_status slava_embedder_load(slava_ctx *ctx, const slava_embedder_opts *opts
         st = sv_err(ctx, SLAVA_E_NOMEM, "embedder: out of memory");
     const unsigned want = o.modalities ? o.modalities : (1u << SLAVA_MODS) - 1;
     if (!st && e->clip_dir && (want & (1u << SLAVA_MOD_VISUAL))) {
-        st = slava_clip_vision_load(ctx, e->clip_dir, &e->vis);
+        st = sv_clip_vision_load_prec(ctx, e->clip_dir, o.precision, &e->vis);
         if (!st) slava_clip_vision_dims(e->vis, &e->S, &e->d[SLAVA_MOD_VISUAL], &e->p_tower[SLAVA_MOD_VISUAL]);
     }
     if (!st && e->clip_dir && (want & (1u << SLAVA_MOD_TEXT))) {
         int L;
-        st = slava_clip_text_load(ctx, e->clip_dir, &e->txt);
+        st = sv_clip_text_load_prec(ctx, e->clip_dir, o.precision, &e->txt);
         if (!st) slava_clip_text_dims(e->txt, &e->d[SLAVA_MOD_TEXT], &e->p_tower[SLAVA_MOD_TEXT], &L);
     }
     if (!st && e->clap_dir && (want & (1u << SLAVA_MOD_AUDIO))) {
-        st = slava_clap_audio_load(ctx, e->clap_dir, &e->aud);
+        st = sv_clap_audio_load_prec(ctx, e->clap_dir, o.precision, &e->aud);
         if (!st) slava_clap_audio_dims(e->aud, &e->d[SLAVA_MOD_AUDIO], &e->p_tower[SLAVA_MOD_AUDIO]);
     }
     if (!st && e->heads_path) st = load_heads(ctx, e);

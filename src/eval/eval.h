@@ -53,6 +53,16 @@ slava_status sv_eval_tasks(slava_ctx *ctx, const sv_evalset *e, const sv_evalemb
 /* Mean R@10 (hit@10) over the forward tasks in mask (bits 0..6) that have queries. */
 double sv_mean_r10(const slava_eval_report *r, unsigned forward_mask);
 
+/* Table II cells (R@10 in %) of one row: reps[0 .. n_seeds) → mean / sample std per column
+ * (0..6 the tasks, 7 the mean over the tasks in task_mask); NaN for tasks outside task_mask and
+ * for the std of a single seed. */
+void sv_table2_cells(const slava_eval_report *reps, int n_seeds, unsigned task_mask, double mean[8], double sd[8]);
+/* Column heading of Table II column t (0..7: "V<-Vcap" ... "V<-A", "mean"). */
+const char *sv_table2_column(int t);
+/* Table II text (slava_table2_format), task_masks[r] = the forward tasks recipe r trains. */
+char *sv_table2_format(const char *const *recipes, int n_recipes, int n_seeds, const slava_eval_report *reports,
+                       const slava_eval_report *untrained, const unsigned *task_masks, slava_format fmt);
+
 /* Metric core. S [nq, ng] scores (higher = better). Query q's relevant gallery items are
  * rel_idx[rel_off[q] .. rel_off[q+1]) (at least one). Ties rank the lower gallery index first;
  * non-finite scores (NaN, inf) rank below every finite score (among themselves by index).

@@ -3,6 +3,7 @@
  * Library code: builds strings, never prints.
  */
 #include "base/base.h"
+#include "eval/eval.h"
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -133,54 +134,60 @@ char *slava_eval_format(const slava_eval_report *r, slava_format fmt) {
     return sb_take(&b);
 }
 
-/* mean and sample standard deviation (n-1; 0 for one seed) */
+/* mean and sample standard deviation (n-1; NaN for one seed: there is no spread to show) */
 static void mean_std(const double *x, int n, double *mean, double *sd) {
     double s = 0, q = 0;
     for (int i = 0; i < n; i++) s += x[i];
     *mean = s / n;
     for (int i = 0; i < n; i++) q += (x[i] - *mean) * (x[i] - *mean);
-    *sd = n > 1 ? sqrt(q / (n - 1)) : 0;
+    *sd = n > 1 ? sqrt(q / (n - 1)) : NAN;
 }
 
 static const char *T2_HEAD[8] = {"V<-Vcap", "V<-Acap", "V<-AVcap", "A<-Acap", "A<-Vcap", "A<-AVcap", "V<-A", "mean"};
 
-/* R@10 (%) of task t (7 = the mean of the seven) for each seed. */
-static void r10_of(const slava_eval_report *reps, int n, int t, double *x) {
-    for (int s = 0; s < n; s++) {
-        if (t < 7) { x[s] = 100 * reps[s].task[t].hit[2]; continue; }
-        double a = 0;
-        for (int k = 0; k < 7; k++) a += reps[s].task[k].hit[2];
-        x[s] = 100 * a / 7;
+const char *sv_table2_column(int t) { return t >= 0 && t < 8 ? T2_HEAD[t] : "?"; }
+
+void sv_table2_cells(const slava_eval_report *reps, int n_seeds, unsigned task_mask, double mean[8], double sd[8]) {
+    double x[256];
+    int n = n_seeds < 256 ? n_seeds : 256;
+    for (int t = 0; t < 8; t++) {
+        if (t < 7 && !(task_mask >> t & 1)) { mean[t] = sd[t] = NAN; continue; }
+        for (int s = 0; s < n; s++) {
+            if (t < 7) { x[s] = 100 * reps[s].task[t].hit[2]; continue; }
+            double a = 0;
+            int k = 0;
+            for (int u = 0; u < 7; u++)
+                if (task_mask >> u & 1) { a += reps[s].task[u].hit[2]; k++; }
+            x[s] = k ? 100 * a / k : NAN;
+        }
+        mean_std(x, n, &mean[t], &sd[t]);
     }
 }
 
-char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds,
-                          const slava_eval_report *reports, const slava_eval_report *untrained,
-                          slava_format fmt) {
-    double *x = malloc(sizeof(double) * (n_seeds + 1));
-    if (!x) return NULL;
+char *sv_table2_format(const char *const *recipes, int n_recipes, int n_seeds, const slava_eval_report *reports,
+                       const slava_eval_report *untrained, const unsigned *task_masks, slava_format fmt) {
+    double mu[8], sd[8];
     if (fmt == SLAVA_FMT_JSON) {
         cJSON *o = cJSON_CreateObject(), *rows = cJSON_AddArrayToObject(o, "recipes");
         cJSON_AddNumberToObject(o, "seeds", n_seeds);
-        cJSON_AddStringToObject(o, "metric", "R@10 (%), mean and sample std over seeds");
+        cJSON_AddStringToObject(o, "metric", "R@10 (%), mean and sample std over seeds (std null for one seed; "
+                                             "null cells: tasks the recipe does not train; mean over the others)");
         for (int r = 0; r < n_recipes; r++) {
             cJSON *row = cJSON_CreateObject();
             cJSON_AddStringToObject(row, "recipe", recipes[r]);
+            sv_table2_cells(reports + (size_t)r * n_seeds, n_seeds, task_masks[r], mu, sd);
             for (int t = 0; t < 8; t++) {
-                double mu, sd;
-                r10_of(reports + (size_t)r * n_seeds, n_seeds, t, x);
-                mean_std(x, n_seeds, &mu, &sd);
                 cJSON *cell = cJSON_AddObjectToObject(row, T2_HEAD[t]);
-                cJSON_AddNumberToObject(cell, "mean", mu);
-                cJSON_AddNumberToObject(cell, "std", sd);
+                if (isfinite(mu[t])) cJSON_AddNumberToObject(cell, "mean", mu[t]);
+                else cJSON_AddNullToObject(cell, "mean");
+                if (isfinite(sd[t])) cJSON_AddNumberToObject(cell, "std", sd[t]);
+                else cJSON_AddNullToObject(cell, "std");
             }
-            cJSON_AddItemToObject(row, "reports", cJSON_CreateArray());
-            cJSON *arr = cJSON_GetObjectItem(row, "reports");
+            cJSON *arr = cJSON_AddArrayToObject(row, "reports");
             for (int s = 0; s < n_seeds; s++) cJSON_AddItemToArray(arr, json_report(&reports[(size_t)r * n_seeds + s]));
             cJSON_AddItemToArray(rows, row);
         }
         if (untrained) cJSON_AddItemToObject(o, "untrained", json_report(untrained));
-        free(x);
         return json_text(o);
     }
     sbuf b = {0};
@@ -198,19 +205,31 @@ char *slava_table2_format(const char *const *recipes, int n_recipes, int n_seeds
     }
     for (int r = -1; r < n_recipes; r++) {
         if (r < 0 && !untrained) continue;
-        const slava_eval_report *reps = r < 0 ? untrained : reports + (size_t)r * n_seeds;
-        int ns = r < 0 ? 1 : n_seeds;
+        sv_table2_cells(r < 0 ? untrained : reports + (size_t)r * n_seeds, r < 0 ? 1 : n_seeds,
+                        r < 0 ? SV_TASKS_FORWARD : task_masks[r], mu, sd);
         sb_printf(&b, csv ? "%s" : "| %s |", r < 0 ? "untrained heads" : recipes[r]);
         for (int t = 0; t < 8; t++) {
-            double mu, sd;
-            r10_of(reps, ns, t, x);
-            mean_std(x, ns, &mu, &sd);
-            if (csv) sb_printf(&b, ",%.2f,%.2f", mu, sd);
-            else if (r < 0) sb_printf(&b, " %.1f |", mu);
-            else sb_printf(&b, " %.1f ± %.1f |", mu, sd);
+            if (csv) {   /* empty cells: not trained / no spread */
+                sb_printf(&b, ",");
+                if (isfinite(mu[t])) sb_printf(&b, "%.2f", mu[t]);
+                sb_printf(&b, ",");
+                if (isfinite(sd[t])) sb_printf(&b, "%.2f", sd[t]);
+            } else if (!isfinite(mu[t])) {
+                sb_printf(&b, " – |");                  /* a task the recipe never trains for */
+            } else if (!isfinite(sd[t])) {
+                sb_printf(&b, " %.1f |", mu[t]);        /* one seed: no "± 0.0" */
+            } else {
+                sb_printf(&b, " %.1f ± %.1f |", mu[t], sd[t]);
+            }
         }
         sb_printf(&b, "\n");
     }
-    free(x);
+    if (!csv) {
+        int partial = 0;
+        for (int r = 0; r < n_recipes; r++) partial |= (task_masks[r] & SV_TASKS_FORWARD) != SV_TASKS_FORWARD;
+        if (partial)
+            sb_printf(&b, "\n–: a task whose heads the recipe does not train (e.g. av-only trains no text head); its mean "
+                          "is over the tasks it trains.\n");
+    }
     return sb_take(&b);
 }

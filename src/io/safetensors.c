@@ -249,7 +249,7 @@ char *sv_st_meta(const sv_stfile *f, const char *key) {
     return r;
 }
 
-static float half_to_float(uint16_t h) {
+float sv_half_to_float(uint16_t h) {
     uint32_t s = (uint32_t)(h & 0x8000) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ff, u;
     if (e == 0) {
         if (m == 0) u = s;
@@ -272,7 +272,7 @@ slava_status sv_tensor_to_f32(slava_ctx *ctx, const char *path, const sv_tensor 
     switch (t->dtype) {
     case SV_F32: memcpy(out, p, (size_t)n * 4); break;
     case SV_F16:
-        for (int64_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); out[i] = half_to_float(h); }
+        for (int64_t i = 0; i < n; i++) { uint16_t h; memcpy(&h, p + 2 * i, 2); out[i] = sv_half_to_float(h); }
         break;
     case SV_BF16:
         for (int64_t i = 0; i < n; i++) {
@@ -419,6 +419,19 @@ slava_status sv_weights_get(slava_ctx *ctx, sv_weights *w, const char *name, con
     w->conv = c;
     *out = d;
     return SLAVA_OK;
+}
+
+void sv_weights_drop(void *weights, const void *p, size_t bytes) {
+    const sv_weights *w = weights;
+    const uintptr_t lo = (uintptr_t)p, hi = lo + bytes;
+    const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    for (int i = 0; i < w->nfiles; i++) {
+        const uintptr_t m0 = (uintptr_t)w->files[i]->map, m1 = m0 + w->files[i]->map_len;
+        if (lo < m0 || hi > m1) continue;
+        const uintptr_t a = (lo + page - 1) / page * page, b = hi / page * page;
+        if (a < b) madvise((void *)a, b - a, MADV_DONTNEED);   /* read-only private map: pages re-read on use */
+        return;
+    }
 }
 
 static int cmp_str_ptr(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }

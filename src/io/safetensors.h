@@ -55,6 +55,8 @@ const sv_tensor *sv_st_find(const sv_stfile *f, const char *name);
 slava_status sv_st_sha256(slava_ctx *ctx, const sv_stfile *f, char out[65]);
 /* Metadata value by key from __metadata__ (malloc'd copy) or NULL. */
 char *sv_st_meta(const sv_stfile *f, const char *key);
+/* IEEE float16 bits → float (subnormals, inf and NaN kept). */
+float sv_half_to_float(uint16_t h);
 /* Copy any float dtype (F32/F16/BF16/F64) or integer tensor to float32 `out[numel]`. */
 slava_status sv_tensor_to_f32(slava_ctx *ctx, const char *path, const sv_tensor *t, float *out);
 
@@ -70,6 +72,12 @@ const sv_tensor *sv_weights_find(const sv_weights *w, const char *name, const ch
  * The pointer stays valid until sv_weights_free. */
 slava_status sv_weights_get(slava_ctx *ctx, sv_weights *w, const char *name, const float **out,
                             int ndim, ...);
+/* Returns the pages of [p, p + bytes) to the kernel when that range lies inside one of the folder's
+ * file mappings (only the pages wholly inside it; anything else is left alone). Used once a tensor
+ * has been packed into the copy the products read: the mapping stays valid and a later read faults
+ * the pages back in from the page cache, but they no longer count in the resident set.
+ * Signature of nn.h's sv_drop_fn (weights = the sv_weights). */
+void sv_weights_drop(void *weights, const void *p, size_t bytes);
 /* sha256 (hex, 64 chars + NUL) of all weight files' bytes in name order + config.json. */
 slava_status sv_weights_sha256(slava_ctx *ctx, const sv_weights *w, char out[65]);
 

@@ -465,3 +465,41 @@ slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out
 slava_status sv_image_load_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, slava_image *out) {
     return sv_nomem_if_low(ctx, image_load(ctx, name, buf ? buf : "", len, out), name, "decoding");
 }
+
+/* ------------------------------------------------------------------ one frame at a time t */
+
+slava_status slava_video_frame_at(slava_ctx *ctx, const char *path, double t, slava_image *out) {
+    memset(out, 0, sizeof *out);
+    if (!isfinite(t)) return sv_err(ctx, SLAVA_E_ARG, "%s: time must be a number, got %g", path, t);
+    if (t < 0) t = 0;
+    slava_video *v;
+    /* One decoding thread: a few frames are decoded, and frame threads would only delay them. */
+    SV_TRY(open_input(ctx, path, NULL, 0, 1, &v));
+    AVStream *vs = v->fmt->streams[v->stream];
+    if (v->t0 == AV_NOPTS_VALUE) v->t0 = 0;
+    /* Seek to the key frame at or before t; when the container cannot seek, decode from the start. */
+    int64_t ts = v->t0 + (int64_t)(t / av_q2d(vs->time_base));
+    if (t > 0 && av_seek_frame(v->fmt, v->stream, ts, AVSEEK_FLAG_BACKWARD) >= 0) avcodec_flush_buffers(v->dec);
+    slava_status st = SLAVA_OK;
+    int r;
+    /* cur: the last frame at or before t so far; a frame later than t ends the search. */
+    while ((r = decode_next(ctx, v, v->nxt, &v->nxt_t, &v->nxt_d, &st)) == 1) {
+        if (v->have_cur && v->nxt_t > t + TIME_EPS) break;
+        AVFrame *tmp = v->cur;
+        v->cur = v->nxt;
+        v->nxt = tmp;
+        av_frame_unref(v->nxt);
+        v->cur_t = v->nxt_t;
+        v->have_cur = 1;
+        if (v->cur_t > t + TIME_EPS) break;   /* the seek landed after t: the first frame there */
+    }
+    if (r < 0) { slava_video_close(v); return st; }
+    if (!v->have_cur) st = no_frame_error(ctx, v, "video frame");
+    else st = convert_cur(ctx, v);
+    if (st == SLAVA_OK) {
+        *out = v->out;
+        v->out.rgb = NULL;
+    }
+    slava_video_close(v);
+    return st;
+}

@@ -311,6 +311,7 @@ static slava_status models_load(slava_ctx *ctx, const slava_encode_opts *o, mode
     eo.frame_batch = o->frame_batch;
     eo.chunk_batch = o->chunk_batch;
     eo.text_batch = o->caption_batch;
+    eo.precision = o->precision;
     SV_TRY(slava_embedder_load(ctx, &eo, &m->emb));
     slava_embedder_info info;
     slava_embedder_get_info(m->emb, &info);
@@ -785,7 +786,7 @@ slava_status slava_encode_collection(slava_ctx *ctx, const slava_collection *c, 
         return sv_err(ctx, SLAVA_E_ARG, "encode: batch and group sizes must be >= 1");
     if (o->shard_count < 0 || (o->shard_count > 0 && (o->shard_index < 1 || o->shard_index > o->shard_count)))
         return sv_err(ctx, SLAVA_E_ARG, "encode: shard %d of %d: expected 1 <= I <= N", o->shard_index, o->shard_count);
-    SV_TRY(slava_encoder_ids(ctx, o->clip_dir, o->clap_dir, o->fps, sum->encoder_id));
+    SV_TRY(slava_encoder_ids_precision(ctx, o->clip_dir, o->clap_dir, o->fps, o->precision, sum->encoder_id));
     if (o->shard_count > 0) {
         slava_shard_info want;
         SV_TRY(sv_shard_describe(ctx, c, o, sum->encoder_id, &want));

@@ -834,9 +834,10 @@ slava_status slava_store_find_text_feature(slava_ctx *ctx, slava_store *s, const
     if (!text || !encoder) return SLAVA_OK;
     sqlite3_stmt *q;
     const char *sql =
-        "SELECT f.d, f.data FROM captions c JOIN features f ON f.caption = c.id"
-        " JOIN encoders e ON e.id = f.encoder"
-        " WHERE c.text = ?1 AND e.modality = 'text' AND e.name = ?2 LIMIT 1";
+        /* CROSS JOIN: the captions of this text first (captions_text index), then their feature;
+         * otherwise SQLite may scan every text feature of the encoder for each lookup */
+        "SELECT f.d, f.data FROM captions c CROSS JOIN features f ON f.caption = c.id"
+        " WHERE c.text = ?1 AND f.encoder = (SELECT id FROM encoders WHERE modality = 'text' AND name = ?2) LIMIT 1";
     if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) return sv_store_sqlerr(ctx, s, "query");
     sqlite3_bind_text(q, 1, text, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, encoder, -1, SQLITE_STATIC);
@@ -1000,8 +1001,12 @@ static slava_status split_counts(slava_ctx *ctx, slava_store *s, int64_t all[SLA
     return rc == SQLITE_DONE ? SLAVA_OK : sv_store_sqlerr(ctx, s, "reading clips");
 }
 
-slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned mod_mask,
-                           const char *const *enc, slava_dataset *out, sv_clip_meta **meta_out) {
+/* sv_store_load, keeping of the splits in part_mask only the clips whose position k in their
+ * split (load order) has k mod parts == part; with SLAVA_LOAD_VISUAL_MEAN their frames are
+ * averaged into one row as they are read. */
+static slava_status store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned mod_mask,
+                               const char *const *enc, slava_dataset *out, sv_clip_meta **meta_out,
+                               unsigned part_mask, int part, int parts, unsigned flags) {
     memset(out, 0, sizeof *out);
     if (meta_out) *meta_out = NULL;
     if (split_mask >> SLAVA_SPLITS)
@@ -1028,6 +1033,16 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
     int64_t all[SLAVA_SPLITS], failed[SLAVA_SPLITS];
     int have[SLAVA_SPLITS] = {0, 0, 0};
     for (int i = 0; i < n; i++) have[ct[i].split] = 1;
+    if (parts > 1) {   /* one rank's part: every parts-th clip of the split, from position `part` */
+        int kept = 0, pos[SLAVA_SPLITS] = {0, 0, 0};
+        for (int i = 0; i < n; i++) {
+            int k = ct[i].split;
+            if (!(part_mask >> k & 1) || pos[k]++ % parts == part) { ct[kept++] = ct[i]; continue; }
+            free(ct[i].name);
+            free(ct[i].meta.source);
+        }
+        n = kept;
+    }
     if (st == SLAVA_OK) st = split_counts(ctx, s, all, failed);
     for (int k = 0; k < SLAVA_SPLITS && st == SLAVA_OK; k++)
         if ((split_mask >> k & 1) && !have[k]) {
@@ -1142,6 +1157,9 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
         if (m == 2 && ncaps && !(got_cap = calloc((size_t)ncaps, 1))) st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path);
         while (st == SLAVA_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
             int64_t owner = sqlite3_column_int64(q, 0);
+            /* rows of clips not loaded are skipped before their blob is read (a rank's part) */
+            int ci = m < 2 ? rowmap_find(cmap, n, owner) : -1, pi = m < 2 ? -1 : rowmap_find(kmap, ncaps, owner);
+            if (ci < 0 && pi < 0) continue;
             int T = sqlite3_column_int(q, 1), D = sqlite3_column_int(q, 2);
             const void *blob = sqlite3_column_blob(q, 3);
             int bytes = sqlite3_column_bytes(q, 3);
@@ -1151,17 +1169,21 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
                 break;
             }
             if (m < 2) {
-                int ci = rowmap_find(cmap, n, owner);
-                if (ci < 0) continue;
                 float *x = sv_alloc((size_t)T * D * sizeof(float));
                 if (!x) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path); break; }
                 blob_to_f32(x, blob, (size_t)T * D);
                 slava_clip *c = &out->clips[ci];
+                if (m == 0 && (flags & SLAVA_LOAD_VISUAL_MEAN) && (part_mask >> c->split & 1) && T > 1) {
+                    /* the temporal mean, summed in frame order and scaled by 1/T as training pools it */
+                    const float inv = 1.0f / (float)T;
+                    for (int t = 1; t < T; t++)
+                        for (int k = 0; k < D; k++) x[k] += x[(size_t)t * D + k];
+                    for (int k = 0; k < D; k++) x[k] *= inv;
+                    T = 1;
+                }
                 if (m == 0) { c->visual = x; c->t_v = T; }
                 else { c->audio = x; c->t_a = T; }
             } else {
-                int pi = rowmap_find(kmap, ncaps, owner);
-                if (pi < 0) continue;
                 const cap_tmp *cp = &caps[pi];
                 blob_to_f32(out->clips[cp->clip].cap[cp->kind] + (size_t)cp->slot * D, blob, (size_t)D);
                 got_cap[pi] = 1;
@@ -1216,9 +1238,21 @@ slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, 
     return st;
 }
 
+slava_status sv_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned mod_mask,
+                           const char *const *enc, slava_dataset *out, sv_clip_meta **meta_out) {
+    return store_load(ctx, s, split_mask, mod_mask, enc, out, meta_out, 0, 0, 1, 0);
+}
+
 slava_status slava_store_load(slava_ctx *ctx, slava_store *s, unsigned split_mask,
                               const char *const *enc, slava_dataset *out) {
     return sv_store_load(ctx, s, split_mask, 7, enc, out, NULL);
+}
+
+slava_status slava_store_load_part(slava_ctx *ctx, slava_store *s, unsigned split_mask, unsigned part_mask, int part,
+                                   int parts, const char *const *enc, unsigned flags, slava_dataset *out) {
+    if (parts < 1 || part < 0 || part >= parts)
+        return sv_err(ctx, SLAVA_E_ARG, "%s: part %d of %d: expected 0 <= part < parts", s->path, part, parts);
+    return store_load(ctx, s, split_mask, 7, enc, out, NULL, part_mask, part, parts, flags);
 }
 
 /* ------------------------------------------------------------------ summary */

@@ -27,8 +27,10 @@ static cJSON *clips_json(const slava_dataset *ds, const sv_clip_meta *meta) {
         cJSON_AddItemToArray(arr, o);
         cJSON_AddStringToObject(o, "id", ds->clips[i].id);
         cJSON_AddStringToObject(o, "split", slava_split_name(ds->clips[i].split));
-        if (meta[i].source) cJSON_AddStringToObject(o, "source", meta[i].source);
+        char *src = slava_utf8_fix(meta[i].source, NULL);   /* a file name's bytes need not be UTF-8; JSON must */
+        if (src) cJSON_AddStringToObject(o, "source", src);
         else cJSON_AddNullToObject(o, "source");
+        free(src);
         if (meta[i].duration >= 0) cJSON_AddNumberToObject(o, "duration", meta[i].duration);
         else cJSON_AddNullToObject(o, "duration");
         cJSON_AddBoolToObject(o, "has_audio", meta[i].has_audio);
@@ -48,8 +50,10 @@ static cJSON *captions_json(const slava_dataset *ds, const sv_clip_meta *meta) {
                 cJSON_AddStringToObject(o, "kind", slava_store_kind_name(k));
                 cJSON_AddNumberToObject(o, "idx", meta[i].cap_idx[k][j]);
                 const char *t = ds->clips[i].cap_text[k][j];
-                if (t) cJSON_AddStringToObject(o, "text", t);
+                char *u = slava_utf8_fix(t, NULL);
+                if (u) cJSON_AddStringToObject(o, "text", u);
                 else cJSON_AddNullToObject(o, "text");
+                free(u);
             }
     return arr;
 }
@@ -58,6 +62,8 @@ slava_status slava_store_export(slava_ctx *ctx, slava_store *s, const char *path
                                 unsigned modality_mask, const char *const *enc, slava_store_counts *counts) {
     if (counts) memset(counts, 0, sizeof *counts);
     if (modality_mask >> 3) return sv_err(ctx, SLAVA_E_ARG, "%s: modality mask 0x%x names unknown modalities", s->path, modality_mask);
+    const char *in[1] = {s->path};
+    SV_TRY(slava_output_check(ctx, path, SLAVA_FILE_FEATURES, in, 1));
     slava_dataset ds;
     sv_clip_meta *meta = NULL;
     SV_TRY(sv_store_load(ctx, s, split_mask, modality_mask ? modality_mask : 7, enc, &ds, &meta));
@@ -219,6 +225,12 @@ static slava_status parse_clips(slava_ctx *ctx, const char *path, const cJSON *a
         slava_status st = SLAVA_OK;
         if (!cJSON_IsObject(o) || !cJSON_IsString(id) || !*id->valuestring)
             st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clips[%d] has no \"id\" string", path, i);
+        else if (!sv_utf8_valid(id->valuestring, strlen(id->valuestring))) {
+            char *shown = slava_utf8_fix(id->valuestring, NULL);
+            st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clips[%d]: id '%s' is not valid UTF-8 (invalid bytes shown as U+FFFD)",
+                        path, i, shown ? shown : "?");
+            free(shown);
+        }
         else if (!cJSON_IsString(sp) || slava_store_split_parse(sp->valuestring) < 0)
             st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s' has no \"split\" of train / val / test", path, id->valuestring);
         else if (src && !cJSON_IsNull(src) && !cJSON_IsString(src))

@@ -12,7 +12,10 @@
  * The activation buffers are kept in the model between calls (grown as needed), so one model
  * must not encode from two threads at once (its tokenizer could not either).
  * Shapes of all tensors come from config.json; F16/BF16 checkpoints are converted by the reader.
+ * Precision (sv_clip_text_load_prec): the block products and the projection run as sv_mat in
+ * float32 or bf16; embeddings, LayerNorms, attention and residuals stay float32.
  */
+#include "text/clip_text.h"
 #include "text/tokenizer.h"
 #include "io/safetensors.h"
 #include "io/config.h"
@@ -31,7 +34,7 @@ struct slava_clip_text {
     sv_block_w *blocks;            /* [layers] */
     sv_block_cfg bc;
     const float *lnf_w, *lnf_b;    /* [D] */
-    const float *proj;             /* [P, D] */
+    sv_mat proj;                   /* text_projection [P, D] */
     float *buf;                    /* h [rows, D] | block scratch | pooled [n, D], reused */
     size_t buf_floats;
 };
@@ -41,6 +44,7 @@ void slava_clip_text_free(slava_clip_text *m) {
     if (m->blocks)
         for (int l = 0; l < m->cfg.text.layers; l++) sv_block_free(&m->blocks[l]);
     free(m->blocks);
+    sv_mat_free(&m->proj);
     sv_free(m->buf);
     sv_weights_free(m->w);
     slava_tokenizer_free(m->tok);
@@ -77,6 +81,10 @@ slava_status slava_clip_context_length(slava_ctx *ctx, const char *dir, int *L) 
 }
 
 slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_text **out) {
+    return sv_clip_text_load_prec(ctx, dir, SLAVA_PRECISION_FP32, out);
+}
+
+slava_status sv_clip_text_load_prec(slava_ctx *ctx, const char *dir, slava_precision prec, slava_clip_text **out) {
     *out = NULL;
     slava_clip_text *m = calloc(1, sizeof *m);
     if (!m) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
@@ -95,11 +103,14 @@ slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_te
     if ((st = slava_tokenizer_load(ctx, dir, &m->tok)) != SLAVA_OK) goto fail;
     if ((st = sv_weights_open(ctx, dir, &m->w)) != SLAVA_OK) goto fail;
     const int D = m->D, F = c->intermediate;
+    const float *projw;
+    m->bc = (sv_block_cfg){.D = D, .H = c->heads, .F = F, .ln_eps = c->ln_eps, .quick_gelu = c->act_quick_gelu};
     if ((st = sv_weights_get(ctx, m->w, "text_model.embeddings.token_embedding.weight", &m->tok_emb, 2, m->V, D)) ||
         (st = sv_weights_get(ctx, m->w, "text_model.embeddings.position_embedding.weight", &m->pos_emb, 2, m->L, D)) ||
         (st = sv_weights_get(ctx, m->w, "text_model.final_layer_norm.weight", &m->lnf_w, 1, D)) ||
         (st = sv_weights_get(ctx, m->w, "text_model.final_layer_norm.bias", &m->lnf_b, 1, D)) ||
-        (st = sv_weights_get(ctx, m->w, "text_projection.weight", &m->proj, 2, m->P, D)))
+        (st = sv_weights_get(ctx, m->w, "text_projection.weight", &projw, 2, m->P, D)) ||
+        (st = sv_mat_init1(ctx, &m->proj, projw, m->P, D, prec, sv_weights_drop, m->w)))
         goto fail;
     m->blocks = calloc((size_t)c->layers, sizeof *m->blocks);
     if (!m->blocks) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir); goto fail; }
@@ -123,10 +134,9 @@ slava_status slava_clip_text_load(slava_ctx *ctx, const char *dir, slava_clip_te
             (st = get_w(ctx, m->w, &b->fc1_b, 1, F, 0, pre, l, "mlp.fc1.bias")) ||
             (st = get_w(ctx, m->w, &b->fc2_w, 2, D, F, pre, l, "mlp.fc2.weight")) ||
             (st = get_w(ctx, m->w, &b->fc2_b, 1, D, 0, pre, l, "mlp.fc2.bias")) ||
-            (st = sv_block_fuse_qkv(ctx, b, D, qw, qb, kw, kb, vw, vb)))
+            (st = sv_block_prepare(ctx, b, &m->bc, prec, qw, qb, kw, kb, vw, vb, sv_weights_drop, m->w)))
             goto fail;
     }
-    m->bc = (sv_block_cfg){.D = D, .H = c->heads, .F = F, .ln_eps = c->ln_eps, .quick_gelu = c->act_quick_gelu};
     if ((st = sv_gemm_reserve(ctx, dir)) != SLAVA_OK) goto fail;
     *out = m;
     return SLAVA_OK;
@@ -169,7 +179,7 @@ static slava_status run_batch(slava_ctx *ctx, slava_clip_text *m, int n, const i
     for (int i = 0; i < n; i++)
         sv_layernorm(h + (size_t)(offs[i + 1] - 1) * D, pool + (size_t)i * D, 1, D, m->lnf_w, m->lnf_b, m->cfg.text.ln_eps);
     if (pooled) memcpy(pooled, pool, sizeof(float) * (size_t)n * D);
-    if (projected) sv_linear(pool, n, D, m->proj, NULL, m->P, projected);
+    if (projected) sv_mat_mul(&m->proj, pool, n, D, NULL, SV_ACT_NONE, 0, projected, m->P);
     free(offs);
     return SLAVA_OK;
 }

@@ -18,6 +18,7 @@
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "text/text_clean.h"
+#include "base/base.h"
 #include "text/html_entities.h"
 #include <pcre2.h>
 #include <utf8proc.h>
@@ -68,41 +69,12 @@ static int u32s_equal(const sv_u32s *a, const sv_u32s *b) {
 
 /* ------------------------------------------------------------------ UTF-8 */
 
-/* Decodes one sequence at s[i]; returns its length (>= 1) and sets *cp, or returns -k when the
- * maximal invalid subpart has k bytes. */
-static int utf8_one(const unsigned char *s, size_t len, size_t i, uint32_t *cp) {
-    unsigned b = s[i];
-    if (b < 0x80) { *cp = b; return 1; }
-    int need;
-    unsigned lo = 0x80, hi = 0xBF;
-    uint32_t c;
-    if (b >= 0xC2 && b <= 0xDF) { need = 1; c = b & 0x1F; }
-    else if (b >= 0xE0 && b <= 0xEF) {
-        need = 2; c = b & 0x0F;
-        if (b == 0xE0) lo = 0xA0;
-        if (b == 0xED) hi = 0x9F;
-    } else if (b >= 0xF0 && b <= 0xF4) {
-        need = 3; c = b & 0x07;
-        if (b == 0xF0) lo = 0x90;
-        if (b == 0xF4) hi = 0x8F;
-    } else return -1;
-    for (int k = 1; k <= need; k++) {
-        if (i + k >= len) return -k;
-        unsigned t = s[i + k];
-        if (t < lo || t > hi) return -k;
-        lo = 0x80; hi = 0xBF;
-        c = (c << 6) | (t & 0x3F);
-    }
-    *cp = c;
-    return need + 1;
-}
-
 int sv_utf8_decode(const char *s, size_t len, sv_u32s *out) {
     const unsigned char *u = (const unsigned char *)s;
     if (u32s_reserve(out, out->n + len)) return -1;
     for (size_t i = 0; i < len;) {
         uint32_t cp;
-        int r = utf8_one(u, len, i, &cp);
+        int r = sv_utf8_next(u, len, i, &cp);
         if (r > 0) { out->p[out->n++] = cp; i += r; }
         else { out->p[out->n++] = 0xFFFD; i += -r; }
     }
@@ -128,7 +100,7 @@ static int utf8_decode_strict(const unsigned char *u, size_t len, int variants, 
             }
         }
         uint32_t cp;
-        int r = utf8_one(u, len, i, &cp);
+        int r = sv_utf8_next(u, len, i, &cp);
         if (r < 0) return 1;
         out->p[out->n++] = cp;
         i += r;

@@ -110,8 +110,9 @@ struct slava_tokenizer {
     str_map cache;                      /* word bytes → (offset, count) in cache_ids */
     int *cache_ids;
     size_t cache_n, cache_cap;
-    int *work;                          /* BPE scratch */
-    size_t work_cap;
+    int *work;                          /* BPE scratch (symbols, links, candidate heap) */
+    size_t work_cap;                    /* bytes */
+    uint64_t bpe_lookups;               /* merge-table lookups so far (sv_tokenizer_bpe_work) */
 };
 
 static const char SPLIT_PATTERN[] =
@@ -139,6 +140,8 @@ static void byte_to_unicode(uint32_t table[256]) {
         table[b] = printable ? (uint32_t)b : (uint32_t)(256 + n++);
     }
 }
+
+uint64_t sv_tokenizer_bpe_work(const slava_tokenizer *t) { return t->bpe_lookups; }
 
 int sv_tokenizer_id(const slava_tokenizer *t, const char *token) {
     const str_slot *s = str_map_find(&t->vocab, token, strlen(token));
@@ -336,33 +339,99 @@ static int ids_push(int **ids, int *n, int *cap, const int *src, int k) {
     return 0;
 }
 
-/* BPE of one word (its UTF-8 bytes): symbols are vocab ids. Returns the count in t->work. */
+/* A candidate merge: the pair (a, b) of merge rank `rank` with a at symbol position pos. */
+typedef struct { int rank, pos, a, b; } bpe_cand;
+
+static int cand_less(const bpe_cand *x, const bpe_cand *y) {
+    return x->rank < y->rank || (x->rank == y->rank && x->pos < y->pos);
+}
+
+static void heap_push(bpe_cand *h, size_t *n, bpe_cand c) {
+    size_t i = (*n)++;
+    while (i > 0) {
+        size_t up = (i - 1) / 2;
+        if (!cand_less(&c, &h[up])) break;
+        h[i] = h[up];
+        i = up;
+    }
+    h[i] = c;
+}
+
+static bpe_cand heap_pop(bpe_cand *h, size_t *n) {
+    bpe_cand top = h[0], last = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, m = i;
+        const bpe_cand *best = &last;
+        if (l < *n && cand_less(&h[l], best)) { m = l; best = &h[l]; }
+        if (r < *n && cand_less(&h[r], best)) m = r;
+        if (m == i) break;
+        h[i] = h[m];
+        i = m;
+    }
+    if (*n) h[i] = last;
+    return top;
+}
+
+/* Queue the pair starting at position i (when there is a next symbol and the pair is a merge). */
+static void cand_add(slava_tokenizer *t, const int *sym, const int *next, int i, bpe_cand *h, size_t *n) {
+    if (i < 0 || next[i] < 0) return;
+    t->bpe_lookups++;
+    const pair_slot *p = pair_find(t, sym[i], sym[next[i]]);
+    if (p) heap_push(h, n, (bpe_cand){p->rank, i, sym[i], sym[next[i]]});
+}
+
+/* BPE of one word (its UTF-8 bytes): symbols are vocab ids. Returns the count in t->work.
+ * openai's loop — find the lowest-ranked pair, merge all its occurrences left to right, repeat —
+ * done with a doubly linked list of symbols and a heap of candidate pairs ordered by (rank,
+ * position): all entries of the lowest rank are taken out together (in position order) and merged
+ * where still valid, then the pairs the merges created are queued. O(m log m) for a word of m
+ * bytes, where rescanning every pair after every merge is O(m²). */
 static int bpe_word(slava_tokenizer *t, const unsigned char *w, size_t m) {
-    if (m > t->work_cap) {
-        int *p = realloc(t->work, m * sizeof *p);
+    /* queued at most: m - 1 first pairs + 2 per merge (< m merges) */
+    size_t need = 3 * m * sizeof(int) + 6 * m * sizeof(bpe_cand);
+    if (need > t->work_cap) {
+        void *p = realloc(t->work, need);
         if (!p) return -1;
         t->work = p;
-        t->work_cap = m;
+        t->work_cap = need;
     }
-    int *s = t->work;
-    for (size_t i = 0; i + 1 < m; i++) s[i] = t->byte_id[w[i]];
-    s[m - 1] = t->byte_id_w[w[m - 1]];
-    size_t n = m;
-    while (n > 1) {
-        int best = INT_MAX, a = -1, b = -1, merged = -1;
-        for (size_t i = 0; i + 1 < n; i++) {
-            const pair_slot *p = pair_find(t, s[i], s[i + 1]);
-            if (p && p->rank < best) { best = p->rank; a = s[i]; b = s[i + 1]; merged = p->merged; }
-        }
-        if (best == INT_MAX) break;
-        size_t k = 0;
-        for (size_t i = 0; i < n;) {
-            if (i + 1 < n && s[i] == a && s[i + 1] == b) { s[k++] = merged; i += 2; }
-            else s[k++] = s[i++];
-        }
-        n = k;
+    int *sym = t->work, *prev = sym + m, *next = prev + m;
+    bpe_cand *heap = (bpe_cand *)(next + m), *round = heap + 3 * m;
+    for (size_t i = 0; i < m; i++) {
+        sym[i] = i + 1 < m ? t->byte_id[w[i]] : t->byte_id_w[w[i]];
+        prev[i] = (int)i - 1;
+        next[i] = i + 1 < m ? (int)i + 1 : -1;
     }
-    return (int)n;
+    size_t nh = 0;
+    for (size_t i = 0; i + 1 < m; i++) cand_add(t, sym, next, (int)i, heap, &nh);
+    while (nh) {
+        /* every queued entry of the lowest rank: the same pair (a rank names one pair) */
+        size_t nr = 0;
+        int rank = heap[0].rank;
+        while (nh && heap[0].rank == rank) round[nr++] = heap_pop(heap, &nh);
+        const pair_slot *ps = pair_find(t, round[0].a, round[0].b);
+        int merged = ps->merged;
+        size_t done = 0;
+        for (size_t k = 0; k < nr; k++) {   /* left to right; an entry is stale once a symbol changed */
+            int i = round[k].pos, j = sym[i] >= 0 ? next[i] : -1;
+            if (j < 0 || sym[i] != round[k].a || sym[j] != round[k].b) continue;
+            sym[i] = merged;
+            sym[j] = -1;
+            next[i] = next[j];
+            if (next[j] >= 0) prev[next[j]] = i;
+            round[done++].pos = i;
+        }
+        for (size_t k = 0; k < done; k++) {   /* the new neighbours of every merged symbol */
+            int i = round[k].pos;
+            if (sym[i] < 0) continue;
+            cand_add(t, sym, next, prev[i], heap, &nh);
+            cand_add(t, sym, next, i, heap, &nh);
+        }
+    }
+    int n = 0;
+    for (int i = 0; i >= 0; i = next[i]) sym[n++] = sym[i];   /* position 0 always survives */
+    return n;
 }
 
 static slava_status word_ids(slava_ctx *ctx, slava_tokenizer *t, const char *w, size_t m, int **ids, int *n, int *cap) {

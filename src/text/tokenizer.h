@@ -7,7 +7,8 @@
  *     <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+
  *   (PCRE2, UTF + UCP + caseless; \s = Unicode White_Space) → each piece's UTF-8 bytes mapped
  *   through GPT-2's byte→unicode alphabet, "</w>" appended to the last symbol → BPE by merge rank
- *   (lowest rank first, all its occurrences left to right) → vocab ids.
+ *   (lowest rank first, all its occurrences left to right; a heap of candidate pairs makes a word
+ *   of m bytes O(m log m)) → vocab ids.
  *   The literal pieces "<|startoftext|>" / "<|endoftext|>" map straight to their ids (openai's
  *   cache pre-seeds them).
  * The BPE runs on vocab ids: a merge (a, b) is keyed by the ids of a and b and yields the id of
@@ -32,6 +33,9 @@
  * *n / *cap updated). Stops once *n >= stop_after (pass INT_MAX for everything). */
 slava_status sv_tokenize_bpe(slava_ctx *ctx, slava_tokenizer *t, const char *text, size_t len,
                              int **ids, int *n, int *cap, int stop_after);
+
+/* Merge-table lookups the BPE has made so far (its work: O(m log m) for a word of m bytes). */
+uint64_t sv_tokenizer_bpe_work(const slava_tokenizer *t);
 
 /* Vocab id of a token string, -1 if absent. */
 int sv_tokenizer_id(const slava_tokenizer *t, const char *token);

@@ -14,6 +14,10 @@ static slava_status get(slava_ctx *ctx, sv_weights *w, const char *name, const f
 }
 
 slava_status slava_clip_vision_load(slava_ctx *ctx, const char *dir, slava_clip_vision **out) {
+    return sv_clip_vision_load_prec(ctx, dir, SLAVA_PRECISION_FP32, out);
+}
+
+slava_status sv_clip_vision_load_prec(slava_ctx *ctx, const char *dir, slava_precision prec, slava_clip_vision **out) {
     *out = NULL;
     slava_clip_vision *m = calloc(1, sizeof *m);
     if (!m) return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", dir);
@@ -41,15 +45,19 @@ slava_status slava_clip_vision_load(slava_ctx *ctx, const char *dir, slava_clip_
     if (st != SLAVA_OK) goto fail;
     const int D = m->D;
     sv_weights *w = m->w;
-    if ((st = sv_weights_get(ctx, w, "vision_model.embeddings.patch_embedding.weight", &m->patch_w, 4, D, m->C,
+    const float *patch_w, *proj_w;
+    m->prec = prec;
+    if ((st = sv_weights_get(ctx, w, "vision_model.embeddings.patch_embedding.weight", &patch_w, 4, D, m->C,
                              m->P, m->P)) != SLAVA_OK ||
+        (st = sv_mat_init1(ctx, &m->patch, patch_w, D, m->C * m->P * m->P, prec, sv_weights_drop, w)) != SLAVA_OK ||
         (st = get(ctx, w, "vision_model.embeddings.class_embedding", &m->class_emb, 1, D, 0)) != SLAVA_OK ||
         (st = get(ctx, w, "vision_model.embeddings.position_embedding.weight", &m->pos_emb, 2, m->L, D)) != SLAVA_OK ||
         (st = get(ctx, w, "vision_model.pre_layrnorm.weight", &m->pre_ln_w, 1, D, 0)) != SLAVA_OK ||
         (st = get(ctx, w, "vision_model.pre_layrnorm.bias", &m->pre_ln_b, 1, D, 0)) != SLAVA_OK ||
         (st = get(ctx, w, "vision_model.post_layernorm.weight", &m->post_ln_w, 1, D, 0)) != SLAVA_OK ||
         (st = get(ctx, w, "vision_model.post_layernorm.bias", &m->post_ln_b, 1, D, 0)) != SLAVA_OK ||
-        (st = get(ctx, w, "visual_projection.weight", &m->proj_w, 2, m->proj_dim, D)) != SLAVA_OK)
+        (st = get(ctx, w, "visual_projection.weight", &proj_w, 2, m->proj_dim, D)) != SLAVA_OK ||
+        (st = sv_mat_init1(ctx, &m->proj, proj_w, m->proj_dim, D, prec, sv_weights_drop, w)) != SLAVA_OK)
         goto fail;
     m->bcfg.D = D;
     m->bcfg.H = c->heads;
@@ -83,7 +91,8 @@ slava_status slava_clip_vision_load(slava_ctx *ctx, const char *dir, slava_clip_
         LAYER(&b->fc2_w, "mlp.fc2.weight", 2, D, F)
         LAYER(&b->fc2_b, "mlp.fc2.bias", 1, D, 0)
 #undef LAYER
-        if ((st = sv_block_fuse_qkv(ctx, b, D, qw, qb, kw, kb, vw, vb)) != SLAVA_OK) goto fail;
+        if ((st = sv_block_prepare(ctx, b, &m->bcfg, prec, qw, qb, kw, kb, vw, vb, sv_weights_drop, w)) != SLAVA_OK)
+            goto fail;
     }
     if ((st = sv_gemm_reserve(ctx, dir)) != SLAVA_OK) goto fail;
     *out = m;
@@ -98,6 +107,8 @@ void slava_clip_vision_free(slava_clip_vision *m) {
     if (m->blocks)
         for (int l = 0; l < m->cfg.layers; l++) sv_block_free(&m->blocks[l]);
     free(m->blocks);
+    sv_mat_free(&m->patch);
+    sv_mat_free(&m->proj);
     sv_weights_free(m->w);
     free(m);
 }
@@ -150,7 +161,7 @@ slava_status sv_clip_vision_forward(slava_ctx *ctx, const slava_clip_vision *m, 
         const float *px = pixels + (size_t)i0 * m->C * S * S;
         /* patch embedding: one GEMM */
         im2col(m, nb, px, cols);
-        sv_gemm(0, 1, nb * GG, D, K, 1.0f, cols, K, m->patch_w, K, 0.0f, emb, D);
+        sv_mat_mul(&m->patch, cols, nb * GG, K, NULL, SV_ACT_NONE, 0, emb, D);
         /* [CLS ; patches] + positions */
         for (int b = 0; b < nb; b++) {
             float *hb = h + (size_t)b * L * D;
@@ -172,7 +183,7 @@ slava_status sv_clip_vision_forward(slava_ctx *ctx, const slava_clip_vision *m, 
         for (int b = 0; b < nb; b++) memcpy(cls + (size_t)b * D, h + (size_t)b * L * D, sizeof(float) * D);
         sv_layernorm(cls, cls, nb, D, m->post_ln_w, m->post_ln_b, m->cfg.ln_eps);
         if (pooled) memcpy(pooled + (size_t)i0 * D, cls, sizeof(float) * (size_t)nb * D);
-        if (projected) sv_linear(cls, nb, D, m->proj_w, NULL, m->proj_dim, projected + (size_t)i0 * m->proj_dim);
+        if (projected) sv_mat_mul(&m->proj, cls, nb, D, NULL, SV_ACT_NONE, 0, projected + (size_t)i0 * m->proj_dim, m->proj_dim);
     }
 done:
     sv_free(h);

@@ -7,7 +7,8 @@
  *   h [n*L, D] = [class_embedding ; patches] + position_embedding, pre_layrnorm,
  *   layers × sv_block_forward (non-causal, sequences of L rows),
  *   pooled [n, D] = post_layernorm(h[CLS]),  projected [n, Pj] = pooled · visual_projectionᵀ.
- * Weights are borrowed from the sv_weights (zero copy for F32; F16/BF16 converted once there).
+ * Weights are borrowed from the sv_weights (zero copy for F32; F16/BF16 converted once there); the
+ * products (patch embedding, blocks, projection) are sv_mat in the tower's precision.
  */
 #ifndef SLAVA_VISION_CLIP_VISION_H
 #define SLAVA_VISION_CLIP_VISION_H
@@ -21,12 +22,13 @@ struct slava_clip_vision {
     int                proj_dim;     /* projection_dim */
     int                S, P, G, L, D, C;
     sv_weights        *w;
-    const float       *patch_w;      /* [D, C*P*P] (conv weight [D, C, P, P] flattened) */
+    slava_precision    prec;
+    sv_mat             patch;        /* [D, C*P*P] (conv weight [D, C, P, P] flattened) */
     const float       *class_emb;    /* [D] */
     const float       *pos_emb;      /* [L, D] */
     const float       *pre_ln_w, *pre_ln_b;
     const float       *post_ln_w, *post_ln_b;
-    const float       *proj_w;       /* [proj_dim, D] */
+    sv_mat             proj;         /* visual_projection [proj_dim, D] */
     sv_block_w        *blocks;       /* [layers], fused qkv owned */
     sv_block_cfg       bcfg;
     slava_clip_preproc pre;
@@ -34,6 +36,10 @@ struct slava_clip_vision {
 
 /* Frames per internal batch (bounds the scratch memory; large enough for big GEMMs). */
 #define SV_CLIP_VISION_BATCH 32
+
+/* slava_clip_vision_load with the products in `prec` (fp32 or bf16: weights converted once here,
+ * activations rounded at each product's input, everything else float32). */
+slava_status sv_clip_vision_load_prec(slava_ctx *ctx, const char *dir, slava_precision prec, slava_clip_vision **out);
 
 /* As slava_clip_vision_encode, plus the encoder output before post_layernorm:
  * last_hidden [n, L, D] (may be NULL). */
