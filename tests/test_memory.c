@@ -122,7 +122,7 @@ int main(void) {
     char *exp[] = {SLAVA_BIN, "store", "export", (char *)store, "--out", (char *)in_dir("x.safetensors"), NULL};
     char *imp[] = {SLAVA_BIN, "store", "import", (char *)in_dir("imp.sqlite"), (char *)in_dir("export0.safetensors"), NULL};
     char *init[] = {SLAVA_BIN, "init-random", "--like", "clap", "--config", CLAP_DIR "/config.json", "--seed", "1", "--out",
-                    (char *)in_dir("clap-random"), NULL};
+                    (char *)in_dir("clap-random"), "--force", NULL};
     struct { const char *label; char **argv; const char *scratch; } cmds[] = {
         {"tokenize", tokenize, NULL}, {"embed --text", embed_text, NULL}, {"embed --video", embed_video, NULL},
         {"embed --audio", embed_audio, NULL}, {"encode", encode, "enc.sqlite"}, {"train", train, NULL},
