@@ -14,9 +14,9 @@
  * --json prints one document instead: machine, threads, kernel, limits, rows.
  *
  *   - the same on clustered rows (1,000 centres; closer to real embeddings) at 100k;
- * usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]
+ * usage: bench_search [--json] [--min N] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]
  *                     [--ann-efc N] [--store-clips N]
- *   --max: largest size (default 1M); --ann-max: largest size with an approximate index (1M);
+ *   --min / --max: smallest / largest size (default 10k / 1M, times 10 between); --ann-max: largest size with an approximate index (1M);
  *   --ann-m / --ann-efc: HNSW parameters (default the index's: 32 / 100)
  */
 #include "bench_util.h"
@@ -69,14 +69,10 @@ static double bandwidth_gbs(size_t bytes, int reps) {
         {
             int t = omp_get_thread_num(), nt = omp_get_num_threads();
             size_t a0 = n * t / nt, a1 = n * (t + 1) / nt;
-            float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-            size_t i = a0;
-            for (; i + 64 <= a1; i += 64) {
-                #pragma omp simd reduction(+ : s0, s1, s2, s3)
-                for (int j = 0; j < 16; j++) { s0 += a[i + j]; s1 += a[i + 16 + j]; s2 += a[i + 32 + j]; s3 += a[i + 48 + j]; }
-            }
-            for (; i < a1; i++) s0 += a[i];
-            tot += s0 + s1 + s2 + s3;
+            float s0 = 0;
+            #pragma omp simd reduction(+ : s0)
+            for (size_t i = a0; i < a1; i++) s0 += a[i];
+            tot += s0;
         }
         double dt = sv_now() - t0;
         sink += tot;
@@ -245,13 +241,14 @@ static void bench_build(out_t *o, int clips) {
 }
 
 int main(int argc, char **argv) {
-    int64_t max_n = 1000000;
+    int64_t max_n = 1000000, min_n = 10000;
     int64_t ann_max = 1000000;
     int threads = 0, ann = 1, store_clips = 2000;
     out_t o = {0};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json")) o.json = 1;
         else if (!strcmp(argv[i], "--max") && i + 1 < argc) max_n = atoll(argv[++i]);
+        else if (!strcmp(argv[i], "--min") && i + 1 < argc) min_n = atoll(argv[++i]);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-ann")) ann = 0;
         else if (!strcmp(argv[i], "--ann-max") && i + 1 < argc) ann_max = atoll(argv[++i]);
@@ -259,13 +256,14 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--ann-efc") && i + 1 < argc) g_ann_efc = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--store-clips") && i + 1 < argc) store_clips = atoi(argv[++i]);
         else {
-            fprintf(stderr, "usage: bench_search [--json] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]\n"
+            fprintf(stderr, "usage: bench_search [--json] [--min N] [--max N] [--threads N] [--no-ann] [--ann-max N] [--ann-m M]\n"
                             "                    [--ann-efc N] [--store-clips N]\n");
             return 2;
         }
     }
     slava_set_threads(threads);
     omp_set_num_threads(slava_get_threads());
+    setvbuf(stdout, NULL, _IOLBF, 0);   /* rows appear as they are measured (long runs) */
     o.rows = cJSON_CreateArray();
     if (!o.json) bench_print_machine(stdout);
     double gf = bench_sgemm_gflops(1024, 5);
@@ -276,7 +274,7 @@ int main(int argc, char **argv) {
     }
     slava_ctx *ctx = slava_ctx_new();
     double last_ms = 0, last_share = 0;
-    for (int64_t n = 10000; n <= max_n; n *= 10) {
+    for (int64_t n = min_n; n <= max_n; n *= 10) {
         float *X = sv_alloc(sizeof(float) * (size_t)n * DIM);
         uint16_t *H = sv_alloc(sizeof(uint16_t) * (size_t)n * DIM);
         float *Q = sv_alloc(sizeof(float) * (ANN_QUERIES > BATCH ? ANN_QUERIES : BATCH) * DIM);
@@ -287,6 +285,13 @@ int main(int argc, char **argv) {
         int64_t ids[BATCH * K];
         float sc[BATCH * K];
         double exact_ms[2] = {0, 0};
+        /* limits measured again next to this size's rows: the machine is shared, its load varies */
+        double bw_n = bandwidth_gbs((size_t)1 << 29, 3), gf_n = bench_sgemm_gflops(1024, 3);
+        char lname[96];
+        snprintf(lname, sizeof lname, "limit before the %s rows: streaming read", size_name(n));
+        row(&o, lname, 1, "f32", bw_n, "GB/s", 0, NULL);
+        snprintf(lname, sizeof lname, "limit before the %s rows: sgemm 1024", size_name(n));
+        row(&o, lname, 1, "f32", gf_n, "GFLOP/s", 0, NULL);
         for (int f16 = 0; f16 <= 1; f16++) {
             const void *R = f16 ? (const void *)H : X;
             const char *prec = f16 ? "f16" : "f32";
@@ -301,15 +306,16 @@ int main(int argc, char **argv) {
                 t[r] = sv_now() - t0;
             }
             qsort(t, reps, sizeof *t, cmp_d);
-            double med = t[reps / 2];
+            double med = t[reps / 2], fastest = t[0];
             free(t);
             exact_ms[f16] = med * 1e3;
             char name[96];
             snprintf(name, sizeof name, "exact top-10, %s×512, one query (latency)", size_name(n));
             row(&o, name, 1, prec, med * 1e3, "ms", 0, NULL);
             snprintf(name, sizeof name, "exact top-10, %s×512, one query (bytes read)", size_name(n));
-            row(&o, name, 1, prec, bytes / med / 1e9, "GB/s", bytes / med / 1e9 / bw, "memory bandwidth");
-            if (n == 1000000 && !f16) { last_ms = med * 1e3; last_share = bytes / med / 1e9 / bw; }
+            /* the fastest pass against the best streaming read, both next to each other in time */
+            row(&o, name, 1, prec, bytes / fastest / 1e9, "GB/s", bytes / fastest / 1e9 / bw_n, "memory bandwidth");
+            if (n == 1000000 && !f16) { last_ms = med * 1e3; last_share = bytes / fastest / 1e9 / bw_n; }
             int breps = n >= 1000000 ? 2 : n >= 100000 ? 5 : 20;
             double best = 1e30;
             for (int r = 0; r < breps; r++) {
@@ -320,9 +326,9 @@ int main(int argc, char **argv) {
             }
             double gflops = 2.0 * BATCH * n * DIM / best / 1e9;
             snprintf(name, sizeof name, "exact top-10, %s×512, 64-query batch", size_name(n));
-            row(&o, name, BATCH, prec, BATCH / best, "queries/s", gflops / gf, "sgemm");
+            row(&o, name, BATCH, prec, BATCH / best, "queries/s", gflops / gf_n, "sgemm");
             snprintf(name, sizeof name, "exact top-10, %s×512, 64-query batch (GEMM rate)", size_name(n));
-            row(&o, name, BATCH, prec, gflops, "GFLOP/s", gflops / gf, "sgemm");
+            row(&o, name, BATCH, prec, gflops, "GFLOP/s", gflops / gf_n, "sgemm");
         }
         if (ann && n <= ann_max) bench_ann(&o, ctx, X, H, Q, n, "random", exact_ms);
         if (ann && n == 100000) {

@@ -30,6 +30,7 @@ static const struct { const char *dir, *may; } RULES[] = {
     {"search", "base io nn text store align"},
     {"version", "base"},
     {"plot", "base eval"},
+    {"serve", "base io"},
     {"cli", ""},
 };
 
