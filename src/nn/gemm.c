@@ -38,7 +38,11 @@ static pthread_once_t g_policy_once = PTHREAD_ONCE_INIT;
 static void policy_once(void) {
     openblas_set_num_threads(1);
     const char *e = getenv("SLAVA_GEMM");
-    if (!e || !*e || !strcmp(e, "auto")) g_policy = POL_AUTO;
+    /* The default is oneDNN for every product: a choice by timing (auto) can differ between two
+     * processes on a loaded machine, and then the same clip encoded twice (or a resumed encode)
+     * stores other bytes. auto stays available as an explicit, non-reproducible opt-in. */
+    if (!e || !*e) g_policy = POL_ONEDNN;
+    else if (!strcmp(e, "auto")) g_policy = POL_AUTO;
     else if (!strcmp(e, "openblas")) g_policy = POL_OPENBLAS;
     else if (!strcmp(e, "onednn")) g_policy = POL_ONEDNN;
     else {
@@ -487,8 +491,11 @@ void sv_gemm_describe(char *buf, size_t cap) {
     snprintf(blas, sizeof blas, "OpenBLAS %s%s", openblas_get_corename(), ct ? " (forced by OPENBLAS_CORETYPE)" : "");
     if (sv_dnnl_available()) snprintf(dnnl, sizeof dnnl, "oneDNN %s %s", sv_dnnl_version(), sv_dnnl_isa());
     else snprintf(dnnl, sizeof dnnl, "oneDNN unavailable");
-    const char *how = pol == POL_AUTO ? "per shape by measurement" : pol == POL_ONEDNN ? "oneDNN (SLAVA_GEMM=onednn)"
-                                                                                       : "OpenBLAS (SLAVA_GEMM=openblas)";
+    const char *pinned = getenv("SLAVA_GEMM");
+    const int by_env = pinned && *pinned;
+    const char *how = pol == POL_AUTO     ? "per shape by measurement (SLAVA_GEMM=auto, not reproducible across runs)"
+                      : pol == POL_ONEDNN ? (by_env ? "oneDNN (SLAVA_GEMM=onednn)" : "oneDNN (default)")
+                                          : "OpenBLAS (SLAVA_GEMM=openblas)";
     pthread_mutex_lock(&g_choice_mu);
     const char *bimpl = g_impl[1];
     const int emul = g_emulated;
@@ -514,7 +521,8 @@ void sv_gemm_choices(char *buf, size_t cap) {
                  "multiply-adds: oneDNN); bf16: %s%s", n[USE_DNNL], fimpl ? " " : "", fimpl ? fimpl : "", n[USE_BLAS],
                  emul ? "emulated" : bimpl ? "oneDNN " : "not used", emul ? "" : bimpl ? bimpl : "");
     else
-        snprintf(buf, cap, "fp32: %s (pinned by SLAVA_GEMM); bf16: %s%s", pol == POL_ONEDNN ? "oneDNN" : "OpenBLAS",
+        snprintf(buf, cap, "fp32: %s (%s); bf16: %s%s", pol == POL_ONEDNN ? "oneDNN" : "OpenBLAS",
+                 getenv("SLAVA_GEMM") && *getenv("SLAVA_GEMM") ? "pinned by SLAVA_GEMM" : "default",
                  emul ? "emulated" : bimpl ? "oneDNN " : "not used", emul ? "" : bimpl ? bimpl : "");
 }
 
