@@ -82,6 +82,24 @@ INLINE void pv_block(const float *sc, int Lp, const float *vv, int hdp, int c0, 
 
 typedef int vi16 __attribute__((vector_size(64)));
 
+/* Lane permutations: GCC's __builtin_shuffle takes a mask vector; clang (the fuzz build) has no
+ * such builtin, so there the same permutation is written out lane by lane. */
+#if defined(__clang__)
+INLINE v16 shuffle1(v16 x, vi16 m) {
+    v16 r;
+    for (int u = 0; u < VL; u++) r[u] = x[m[u] & (VL - 1)];
+    return r;
+}
+INLINE v16 shuffle2(v16 x, v16 y, vi16 m) {
+    v16 r;
+    for (int u = 0; u < VL; u++) r[u] = m[u] < VL ? x[m[u]] : y[m[u] - VL];
+    return r;
+}
+#else
+#define shuffle1(x, m) __builtin_shuffle((x), (m))
+#define shuffle2(x, y, m) __builtin_shuffle((x), (y), (m))
+#endif
+
 /* e^x per lane (Cephes' expf: x = n·ln2 + r, |r| ≤ ln2/2, degree-5 polynomial; within 2 ulp of
  * expf). Lanes below −87.33 are clamped there (≈ 1e-38); callers zero the lanes they mask. */
 INLINE v16 vexp(v16 x) {
@@ -110,10 +128,10 @@ INLINE float hmax(v16 x) {
 INLINE float hsum(v16 x) {
     const vi16 s8 = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7}, s4 = {4, 5, 6, 7, 0, 1, 2, 3, 8, 9, 10, 11, 12, 13, 14, 15},
                s2 = {2, 3, 0, 1, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15}, s1 = {1, 0, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
-    x += __builtin_shuffle(x, s8);
-    x += __builtin_shuffle(x, s4);
-    x += __builtin_shuffle(x, s2);
-    x += __builtin_shuffle(x, s1);
+    x += shuffle1(x, s8);
+    x += shuffle1(x, s4);
+    x += shuffle1(x, s2);
+    x += shuffle1(x, s1);
     return x[0];
 }
 
@@ -183,8 +201,8 @@ INLINE void qk_softmax_block(const float *const q[RB], const float *kt, int Lp, 
     for (int i = 0; i < VL; i++) {                                   \
         if (i & (b)) continue;                                       \
         const v16 x = a[i], y = a[i + (b)];                          \
-        a[i] = __builtin_shuffle(x, y, lo);                          \
-        a[i + (b)] = __builtin_shuffle(x, y, hi);                    \
+        a[i] = shuffle2(x, y, lo);                                   \
+        a[i + (b)] = shuffle2(x, y, hi);                             \
     }
 
 INLINE void transpose16(v16 a[VL]) {
