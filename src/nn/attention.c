@@ -81,23 +81,22 @@ INLINE void pv_block(const float *sc, int Lp, const float *vv, int hdp, int c0, 
 }
 
 typedef int vi16 __attribute__((vector_size(64)));
-
-/* Lane permutations: GCC's __builtin_shuffle takes a mask vector; clang (the fuzz build) has no
- * such builtin, so there the same permutation is written out lane by lane. */
+/* GCC's two- and one-input vector shuffles with a mask; clang (the fuzz build) has no
+ * __builtin_shuffle, so there the same permutation is written out lane by lane. */
 #if defined(__clang__)
-INLINE v16 shuffle1(v16 x, vi16 m) {
+static inline v16 shuffle2(v16 x, v16 y, vi16 m) {
     v16 r;
-    for (int u = 0; u < VL; u++) r[u] = x[m[u] & (VL - 1)];
+    for (int u = 0; u < 16; u++) r[u] = m[u] < 16 ? x[m[u]] : y[m[u] - 16];
     return r;
 }
-INLINE v16 shuffle2(v16 x, v16 y, vi16 m) {
+static inline v16 shuffle1(v16 x, vi16 m) {
     v16 r;
-    for (int u = 0; u < VL; u++) r[u] = m[u] < VL ? x[m[u]] : y[m[u] - VL];
+    for (int u = 0; u < 16; u++) r[u] = x[m[u] & 15];
     return r;
 }
 #else
-#define shuffle1(x, m) __builtin_shuffle((x), (m))
-#define shuffle2(x, y, m) __builtin_shuffle((x), (y), (m))
+#define shuffle2(x, y, m) __builtin_shuffle(x, y, m)
+#define shuffle1(x, m) __builtin_shuffle(x, m)
 #endif
 
 /* e^x per lane (Cephes' expf: x = n·ln2 + r, |r| ≤ ln2/2, degree-5 polynomial; within 2 ulp of
@@ -201,8 +200,8 @@ INLINE void qk_softmax_block(const float *const q[RB], const float *kt, int Lp, 
     for (int i = 0; i < VL; i++) {                                   \
         if (i & (b)) continue;                                       \
         const v16 x = a[i], y = a[i + (b)];                          \
-        a[i] = shuffle2(x, y, lo);                                   \
-        a[i + (b)] = shuffle2(x, y, hi);                             \
+        a[i] = shuffle2(x, y, lo);                          \
+        a[i + (b)] = shuffle2(x, y, hi);                    \
     }
 
 INLINE void transpose16(v16 a[VL]) {
