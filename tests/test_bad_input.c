@@ -299,6 +299,14 @@ int main(void) {
         SLAVA_BIN " embed --clap " CLAP_DIR " --audio '%s'", silent);
     add("media", "a missing video", 1, "no-such.mp4", SLAVA_BIN " embed --clip " CLIP_DIR " --video '%s'", in_dir("no-such.mp4"));
     add("media", "a folder given as an image", 1, "nocaptions", SLAVA_BIN " embed --clip " CLIP_DIR " --image '%s'", no_caps);
+    const char *fast = in_dir("960MHz.wav");
+    {   /* a WAV header claiming 959 848 256 samples per second (fuzz_media found it: gigabytes to resample) */
+        unsigned char w[44 + 64] = "RIFF\x64\0\0\0WAVEfmt \x10\0\0\0\x01\0\x02\0\x40\x1f\x36\x39\x00\x20\x7d\x00"
+                                   "\x04\0\x10\0data\x40\0\0\0";
+        for (int i = 44; i < 44 + 64; i++) w[i] = (unsigned char)(i * 37);
+        put(fast, w, sizeof w);
+    }
+    add("media", "a WAV claiming a 960 MHz sample rate", 1, "960MHz.wav", SLAVA_BIN " embed --clap " CLAP_DIR " --audio '%s'", fast);
 
     /* ---- stores */
     const char *txt_store = in_dir("text.sqlite");

@@ -107,6 +107,11 @@ static slava_status audio_open(slava_ctx *ctx, const char *path, const void *mem
     e = avcodec_parameters_to_context(r->dec, r->fmt->streams[r->stream]->codecpar);
     if (e >= 0) e = avcodec_open2(r->dec, codec, NULL);
     if (e == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the %s audio decoder", path, codec->name); goto fail; }
+    if (e >= 0 && r->dec->sample_rate > SV_AUDIO_MAX_RATE) {
+        st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: audio sample rate %d Hz is above the %d Hz slava reads", path,
+                    r->dec->sample_rate, SV_AUDIO_MAX_RATE);
+        goto fail;
+    }
     if (e < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: cannot open the %s audio decoder (%s)", path, codec->name,
                     av_errstr(e, eb, sizeof eb));
@@ -135,6 +140,9 @@ static slava_status setup_swr(slava_ctx *ctx, sv_audio_reader *r, const AVFrame 
     int nch = f->ch_layout.nb_channels;
     if (nch <= 0) return sv_err(ctx, SLAVA_E_FORMAT, "%s: audio frame without channels", r->path);
     if (f->sample_rate <= 0) return sv_err(ctx, SLAVA_E_FORMAT, "%s: audio sample rate %d", r->path, f->sample_rate);
+    if (f->sample_rate > SV_AUDIO_MAX_RATE)   /* resampling from it would take gigabytes (fuzz_media) */
+        return sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: audio sample rate %d Hz is above the %d Hz slava reads", r->path,
+                      f->sample_rate, SV_AUDIO_MAX_RATE);
     if (r->swr) {
         if (r->swr_fmt == f->format && r->swr_rate == f->sample_rate && r->swr_channels == nch) return SLAVA_OK;
         return sv_err(ctx, SLAVA_E_UNSUPPORTED,
