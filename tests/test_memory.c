@@ -5,6 +5,8 @@
  * crash (signal), a hang (60 s), a message from a library, or a wrong diagnosis (a file reported
  * as damaged because a decoder could not allocate).
  *
+ * Commands: tokenize, embed (text, video, audio), encode, train, eval, experiment, store info /
+ * export / import, init-random, index, search.
  * For each command the smallest limit it succeeds under is found first (bisection, 16 MiB steps);
  * then limits below it are tried, down to where the program cannot even be loaded (the dynamic
  * loader's "error while loading shared libraries", exit 127: before slava runs, so allowed).
@@ -76,7 +78,7 @@ static void sweep(const char *label, char *const *argv) {
     }
     printf("%-22s succeeds from %ld MiB of address space\n", label, hi);
     /* and below it: just under the threshold, then down to 320 MiB less */
-    const long below[] = {hi - 1, hi - 8, hi - 17, hi - 40, hi - 96, hi - 200, hi - 320};
+    const long below[] = {hi - 1, hi - 8, hi - 24, hi - 96, hi - 200, hi - 320};
     for (size_t i = 0; i < SV_ARRAY_LEN(below); i++)
         if (below[i] > 16) check_outcome(label, argv, below[i]);
 }
@@ -105,6 +107,9 @@ int main(void) {
     char *train0[] = {SLAVA_BIN, "train", "--store", (char *)store, "--epochs", "2", "--out", (char *)heads, "--quiet", NULL};
     CHECK(run_to_end(train0, in_dir("train0.out")) == 0);
     CHECK(export_store(store, in_dir("export0.safetensors")) == 0);
+    char *index0[] = {SLAVA_BIN, "index", "--store", (char *)store, "--heads", (char *)heads, "--out",
+                      (char *)in_dir("index0.slx"), "--quiet", NULL};
+    CHECK(run_to_end(index0, in_dir("index0.out")) == 0);
 
     /* commands that write go to fresh outputs each run (the inputs above stay as they are) */
     char *tokenize[] = {SLAVA_BIN, "tokenize", "--clip", CLIP_DIR, "--", "a dog barks", NULL};
@@ -121,6 +126,10 @@ int main(void) {
     char *info[] = {SLAVA_BIN, "store", "info", (char *)store, NULL};
     char *exp[] = {SLAVA_BIN, "store", "export", (char *)store, "--out", (char *)in_dir("x.safetensors"), NULL};
     char *imp[] = {SLAVA_BIN, "store", "import", (char *)in_dir("imp.sqlite"), (char *)in_dir("export0.safetensors"), NULL};
+    char *index[] = {SLAVA_BIN, "index", "--store", (char *)store, "--heads", (char *)heads, "--out",
+                     (char *)in_dir("index.slx"), "--threads", "2", "--quiet", NULL};
+    char *search[] = {SLAVA_BIN, "search", (char *)in_dir("index0.slx"), "--text", "a dog", "--clip", CLIP_DIR,
+                      "--threads", "2", NULL};
     char *init[] = {SLAVA_BIN, "init-random", "--like", "clap", "--config", CLAP_DIR "/config.json", "--seed", "1", "--out",
                     (char *)in_dir("clap-random"), "--force", NULL};
     struct { const char *label; char **argv; const char *scratch; } cmds[] = {
@@ -128,6 +137,7 @@ int main(void) {
         {"embed --audio", embed_audio, NULL}, {"encode", encode, "enc.sqlite"}, {"train", train, NULL},
         {"eval", eval, NULL}, {"experiment", experiment, NULL}, {"store info", info, NULL},
         {"store export", exp, NULL}, {"store import", imp, "imp.sqlite"}, {"init-random", init, NULL},
+        {"index", index, "index.slx"}, {"search", search, NULL},
     };
     for (size_t i = 0; i < SV_ARRAY_LEN(cmds); i++) {
         g_scratch = cmds[i].scratch ? in_dir(cmds[i].scratch) : NULL;
