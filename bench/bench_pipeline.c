@@ -92,7 +92,7 @@ static int run_both(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    /* as `slava encode` does (cli_omp_passive_reexec): passive OpenMP waiting unless set by the user */
+    /* as `slava` does (cli.h): passive OpenMP waiting unless set by the user */
     if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     bench_begin(&argc, argv, "bench_pipeline");
     if (bench_g.precisions == 3) return run_both(argc, argv);

@@ -4,8 +4,8 @@
  *   - `slava encode` onto it stops with one "disk full" line naming the store and exit 1; the
  *     store holds only whole clips; after space is freed the same command completes to a store
  *     whose export equals that of an uninterrupted encode on a roomy disk, byte for byte;
- *   - `slava train --out`, `slava store export --out` and `slava init-random --out` onto the full
- *     disk: one "disk full" line naming the file, exit 1, nothing under the final name (an
+ *   - `slava train --out`, `slava store export --out`, `slava index --out` and `slava init-random
+ *     --out` onto the full disk: one "disk full" line naming the file, exit 1, nothing under the final name (an
  *     existing heads file keeps its old bytes), no temporary file left.
  */
 #include "fault_testutil.h"
@@ -114,11 +114,16 @@ int main(void) {
     free(before);
     free(after);
 
-    /* ---- export and init-random onto the full disk: nothing under the final names */
+    /* ---- export, index and init-random onto the full disk: nothing under the final names */
     const char *ex = on_mnt("export.safetensors");
     char *exp[] = {SLAVA_BIN, "store", "export", (char *)ref, "--out", (char *)ex, NULL};
     expect_disk_full(exp, ex, "store export --out on a full disk");
     CHECKF(access(ex, F_OK) != 0, "export: %s exists", ex);
+    const char *ix = on_mnt("index.slx");
+    char *index[] = {SLAVA_BIN, "index", "--store", (char *)ref, "--clip", CLIP_DIR, "--clap", CLAP_DIR, "--out", (char *)ix,
+                     "--quiet", NULL};
+    expect_disk_full(index, ix, "index --out on a full disk");
+    CHECKF(access(ix, F_OK) != 0, "index: %s exists", ix);
     const char *model = on_mnt("clip-random");
     char *init[] = {SLAVA_BIN, "init-random", "--like", "clip", "--config", CLIP_DIR "/config.json", "--seed", "1",
                     "--out", (char *)model, NULL};

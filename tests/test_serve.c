@@ -646,7 +646,7 @@ static void test_command(const char *spool) {
     http_resp r;
     CHECK(http_get(s2.port, "/api/health", &r) == 0 && r.status == 200);
     http_resp_free(&r);
-    CHECK(srv_stop(&s2, SIGINT) == 0);
+    CHECK(srv_stop(&s2, SIGINT) == 130);
     (void)spool;
 }
 
@@ -681,9 +681,9 @@ int main(void) {
     http_resp r;
     CHECK(http_get(g_port, "/api/health", &r) == 0 && r.status == 200);
     http_resp_free(&r);
-    CHECK(srv_stop(&s, SIGTERM) == 0);
+    CHECK(srv_stop(&s, SIGTERM) == 143);
     char *err = slurp(s.err_path, NULL);
-    CHECKF(err && strstr(err, "SIGTERM: stopping"), "server stderr: %s", err ? err : "");
+    CHECKF(err && strstr(err, "slava: interrupted: SIGTERM: the server stopped"), "server stderr: %s", err ? err : "");
     free(err);
     CHECK(dir_entries(spool) == 0);
     unsetenv("TMPDIR");

@@ -9,6 +9,7 @@
 #include "align/kernels.h"
 #include "base/rng.h"
 #include "io/safetensors.h"
+#include "nn/nn.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -217,6 +218,7 @@ static slava_status need(slava_ctx *ctx, const sv_stfile *f, const char *name, i
 slava_status slava_heads_load(slava_ctx *ctx, const char *path, slava_heads **out) {
     *out = NULL;
     sv_stfile *f;
+    SV_TRY(sv_gemm_reserve(ctx, path));   /* heads are loaded to project with */
     SV_TRY(sv_st_open(ctx, path, &f));
     const sv_tensor *tv = NULL, *tt = NULL, *t1 = NULL, *t2 = NULL;
     slava_status st = need(ctx, f, "visual_projection.weight", 2, &tv);

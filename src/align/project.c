@@ -6,6 +6,7 @@
 #include "align/project.h"
 #include "align/heads.h"
 #include "align/kernels.h"
+#include "nn/nn.h"
 
 slava_status al_evalfeat_build(slava_ctx *ctx, const sv_evalset *e, al_evalfeat *f) {
     memset(f, 0, sizeof *f);
@@ -97,6 +98,7 @@ slava_status slava_eval(slava_ctx *ctx, const slava_dataset *ds, int split, cons
     sv_evalset e;
     al_evalfeat f;
     sv_evalemb m;
+    SV_TRY(sv_gemm_reserve(ctx, "evaluation"));
     SV_TRY(sv_evalset_build(ctx, ds, split, &e));
     slava_status st = al_evalfeat_build(ctx, &e, &f);
     if (!st) {

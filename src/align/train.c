@@ -13,6 +13,7 @@
 #include "align/project.h"
 #include "align/train.h"
 #include "base/rng.h"
+#include "nn/nn.h"
 #include <math.h>
 #include <stdio.h>
 
@@ -454,6 +455,7 @@ slava_status al_train_run(slava_ctx *ctx, const slava_dataset *ds, const slava_t
         return sv_err(ctx, SLAVA_E_ARG, "training: need epochs >= 1, batch >= 2 (or 0: all), lr > 0, weight decay >= 0, "
                                         "temperature >= 0 (got %d, %d, %g, %g, %g)",
                       opt->epochs, opt->batch, opt->lr, opt->wd, opt->temperature);
+    SV_TRY(sv_gemm_reserve(ctx, "training"));
     static const al_train_hooks LOCAL = {NULL, data_local, step_local, NULL, 0};
     if (!hooks) hooks = &LOCAL;
 #define AGREE(x) (hooks->agree ? hooks->agree(hooks->user, ctx, (x)) : (x))

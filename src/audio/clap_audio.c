@@ -81,6 +81,7 @@ slava_status sv_clap_audio_load_prec(slava_ctx *ctx, const char *dir, slava_prec
         st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s/config.json: num_mel_bins %d; the CLAP front end makes %d", dir,
                     m->net->M, SV_MEL_BINS);
     if (!st) st = sv_mel_new(ctx, &m->fe);
+    if (!st) st = sv_gemm_reserve(ctx, dir);
     if (st) { slava_clap_audio_free(m); return st; }
     *out = m;
     return SLAVA_OK;

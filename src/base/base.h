@@ -43,6 +43,15 @@ void *sv_alloc(size_t bytes);          /* uninitialised */
 void *sv_calloc(size_t n, size_t size); /* zeroed, overflow-checked */
 void  sv_free(void *p);
 char *sv_strdup(const char *s);
+/* 1 when `bytes` more of address space cannot be had right now (a memory limit is nearly
+ * reached): libraries that report a failed allocation as something else (FFmpeg's decoders say
+ * "invalid data") are told apart from bad input with it. */
+int   sv_address_space_low(size_t bytes);
+/* A FORMAT error `st` about `path` seen while the address space is nearly exhausted is reported
+ * as what it most likely is: SLAVA_E_NOMEM "<path>: out of memory while <what> (...the first
+ * message...)" — cJSON says "not valid JSON" and FFmpeg "invalid data" when an allocation
+ * fails. Other statuses pass through unchanged. */
+slava_status sv_nomem_if_low(slava_ctx *ctx, slava_status st, const char *path, const char *what);
 
 /* This thread's scratch buffer number `slot` (0 .. SV_SCRATCH_SLOTS − 1) of at least `bytes` bytes,
  * 64-byte aligned, contents undefined; valid until the same thread asks for that slot again or

@@ -3,6 +3,7 @@
  * progress / log callbacks that stand in for printing inside the library.
  */
 #include "base/base.h"
+#include <sys/mman.h>
 #include <stdio.h>
 #include <errno.h>
 #include <time.h>
@@ -88,6 +89,22 @@ void *sv_calloc(size_t n, size_t size) {
 }
 
 void sv_free(void *p) { free(p); }
+
+int sv_address_space_low(size_t bytes) {
+    void *p = mmap(NULL, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return 1;
+    munmap(p, bytes);
+    return 0;
+}
+
+slava_status sv_nomem_if_low(slava_ctx *ctx, slava_status st, const char *path, const char *what) {
+    if (st != SLAVA_E_FORMAT || !ctx || !sv_address_space_low((size_t)64 << 20)) return st;
+    char was[sizeof ctx->msg];
+    memcpy(was, ctx->msg, sizeof was);
+    size_t pl = strlen(path);
+    const char *detail = !strncmp(was, path, pl) && was[pl] == ':' ? was + pl + (was[pl + 1] == ' ' ? 2 : 1) : was;
+    return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory while %s (it then said: %s)", path, what, detail);
+}
 
 char *sv_strdup(const char *s) {
     if (!s) return NULL;

@@ -57,12 +57,16 @@ const char *cli_program_path(char *buf, size_t cap);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 
-/* libgomp spins at every barrier by default and reads its settings only at start-up. When the
- * cores are shared (encode's decode thread, other processes, ctest -j) spinning teams lose most
- * of the time (the demo's encode: 54 s -> 15 s passive; image tower batch 1 under load: 0.9 ->
- * 7.5 images/s). So when OMP_WAIT_POLICY is not set, main() sets it to passive and re-executes
- * the command once; a user's own setting is kept. Returns only when nothing was re-executed. */
-void cli_omp_passive_reexec(int argc, char **argv);
+/* The environment of every slava process (cli_util.c sets it before anything runs, by executing
+ * the program once more; a user's own settings are kept):
+ *   OMP_WAIT_POLICY=passive: libgomp spins at every barrier by default and reads its settings
+ *     only at start-up. When the cores are shared (encode's decode thread, other processes,
+ *     ctest -j) spinning teams lose most of the time (the demo's encode: 54 s -> 15 s passive;
+ *     image tower batch 1 under load: 0.9 -> 7.5 images/s).
+ *   OPENBLAS_NUM_THREADS=1: slava calls OpenBLAS single-threaded from its own OpenMP team
+ *     (nn/gemm.c); otherwise OpenBLAS starts idle worker threads when it is loaded, each taking a
+ *     128 MiB buffer — under a memory limit that allocation retries forever (OpenBLAS 0.3.21,
+ *     issue #5289), and a failed thread start kills the process before main(). */
 
 /* JSON helpers for JSON Lines output. */
 void cli_json_string(FILE *f, const char *s);

@@ -88,7 +88,10 @@ int cmd_index(int argc, char **argv) {
     cli_progress_install(ctx, quiet);
     slava_index_summary s;
     int rc = CLI_OK;
-    if (slava_index_build(ctx, &o, &s)) rc = cli_fail(ctx);
+    slava_status st = slava_index_build(ctx, &o, &s);
+    if (st)
+        rc = cli_fail_or_stop(ctx, st, "%s is as it was (an index is written whole at the end): run the same command "
+                              "again", o.out);
     else
         printf("%s: %d clips (%d added, %d removed, %d updated, %d unchanged%s), %lld embeddings (%lld added, "
                "%lld removed), %lld feature rows projected, %.2f s%s\n",

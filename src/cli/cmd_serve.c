@@ -122,8 +122,9 @@ int cmd_serve(int argc, char **argv) {
     fflush(stdout);
     int sig = 0;
     sigwait(&stop, &sig);
-    if (!quiet) fprintf(stderr, "slava: %s: stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    slava_server_stop(srv);
+    slava_server_stop(srv);   /* stops accepting, finishes the requests in flight */
     slava_ctx_free(ctx);
-    return CLI_OK;
+    fprintf(stderr, "slava: interrupted: %s: the server stopped after the requests in flight; %s is unchanged: run "
+            "the same command to serve it again\n", sig == SIGINT ? "SIGINT" : "SIGTERM", o.index);
+    return 128 + sig;
 }

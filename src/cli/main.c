@@ -77,7 +77,6 @@ int main(int argc, char **argv) {
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(argv[1], commands[i].name)) {
-            cli_omp_passive_reexec(argc, argv);
             return run_command(&commands[i], argc - 1, argv + 1);
         }
     cli_error("unknown command '%s' (slava --help lists them)", argv[1]);

@@ -170,7 +170,7 @@ slava_status slava_collection_add_captions(slava_ctx *ctx, slava_collection *c, 
         size_t pos = end && end >= buf ? (size_t)(end - buf) : 0;
         slava_status st = sv_err(ctx, SLAVA_E_FORMAT, "%s: malformed JSON near line %d", path, line_of(buf, pos));
         free(buf);
-        return st;
+        return sv_nomem_if_low(ctx, st, path, "parsing it");
     }
     /* Anything after the top-level value other than whitespace is an error too. */
     while (end && *end && strchr(" \t\r\n", *end)) end++;

@@ -86,6 +86,7 @@ static slava_status audio_open(slava_ctx *ctx, const char *path, const void *mem
         goto fail;
     }
     e = avformat_find_stream_info(r->fmt, NULL);
+    if (e == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory reading the stream information", path); goto fail; }
     if (e < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: cannot read stream information (%s)", path, av_errstr(e, eb, sizeof eb));
         goto fail;
@@ -105,6 +106,12 @@ static slava_status audio_open(slava_ctx *ctx, const char *path, const void *mem
     if (!r->dec || !r->pkt || !r->frame) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
     e = avcodec_parameters_to_context(r->dec, r->fmt->streams[r->stream]->codecpar);
     if (e >= 0) e = avcodec_open2(r->dec, codec, NULL);
+    if (e == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the %s audio decoder", path, codec->name); goto fail; }
+    if (e >= 0 && r->dec->sample_rate > SV_AUDIO_MAX_RATE) {
+        st = sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: audio sample rate %d Hz is above the %d Hz slava reads", path,
+                    r->dec->sample_rate, SV_AUDIO_MAX_RATE);
+        goto fail;
+    }
     if (e < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: cannot open the %s audio decoder (%s)", path, codec->name,
                     av_errstr(e, eb, sizeof eb));
@@ -118,12 +125,12 @@ fail:
 }
 
 slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_reader **out) {
-    return audio_open(ctx, path, NULL, 0, rate, out);
+    return sv_nomem_if_low(ctx, audio_open(ctx, path, NULL, 0, rate, out), path, "decoding");
 }
 
 slava_status sv_audio_open_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, int rate,
                                sv_audio_reader **out) {
-    return audio_open(ctx, name, buf ? buf : "", len, rate, out);
+    return sv_nomem_if_low(ctx, audio_open(ctx, name, buf ? buf : "", len, rate, out), name, "decoding");
 }
 
 /* (Re)configure the resampler for the frame's format: every input channel weighted 1/channels
@@ -133,6 +140,9 @@ static slava_status setup_swr(slava_ctx *ctx, sv_audio_reader *r, const AVFrame 
     int nch = f->ch_layout.nb_channels;
     if (nch <= 0) return sv_err(ctx, SLAVA_E_FORMAT, "%s: audio frame without channels", r->path);
     if (f->sample_rate <= 0) return sv_err(ctx, SLAVA_E_FORMAT, "%s: audio sample rate %d", r->path, f->sample_rate);
+    if (f->sample_rate > SV_AUDIO_MAX_RATE)   /* resampling from it would take gigabytes (fuzz_media) */
+        return sv_err(ctx, SLAVA_E_UNSUPPORTED, "%s: audio sample rate %d Hz is above the %d Hz slava reads", r->path,
+                      f->sample_rate, SV_AUDIO_MAX_RATE);
     if (r->swr) {
         if (r->swr_fmt == f->format && r->swr_rate == f->sample_rate && r->swr_channels == nch) return SLAVA_OK;
         return sv_err(ctx, SLAVA_E_UNSUPPORTED,
@@ -247,7 +257,7 @@ static slava_status decode_more(slava_ctx *ctx, sv_audio_reader *r) {
     }
 }
 
-slava_status sv_audio_read(slava_ctx *ctx, sv_audio_reader *r, float *buf, size_t n, size_t *got) {
+static slava_status audio_read(slava_ctx *ctx, sv_audio_reader *r, float *buf, size_t n, size_t *got) {
     size_t have = 0;
     while (have < n) {
         size_t avail = r->fifo_end - r->fifo_start;
@@ -265,4 +275,8 @@ slava_status sv_audio_read(slava_ctx *ctx, sv_audio_reader *r, float *buf, size_
     }
     *got = have;
     return SLAVA_OK;
+}
+
+slava_status sv_audio_read(slava_ctx *ctx, sv_audio_reader *r, float *buf, size_t n, size_t *got) {
+    return sv_nomem_if_low(ctx, audio_read(ctx, r, buf, n, got), r->path, "decoding");
 }

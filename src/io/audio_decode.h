@@ -10,7 +10,7 @@
  *   SLAVA_E_IO       the file cannot be opened
  *   SLAVA_E_FORMAT   not a media file FFmpeg can read, decode failure, NaN/Inf samples
  *   SLAVA_E_NOAUDIO  the file has no audio stream ("<file>: no audio stream")
- *   SLAVA_E_UNSUPPORTED  no decoder for the codec
+ *   SLAVA_E_UNSUPPORTED  no decoder for the codec, or a sample rate above SV_AUDIO_MAX_RATE
  */
 #ifndef SLAVA_AUDIO_DECODE_H
 #define SLAVA_AUDIO_DECODE_H
@@ -18,6 +18,10 @@
 #include "base/base.h"
 
 typedef struct sv_audio_reader sv_audio_reader;
+
+/* Highest source sample rate read (8 × 96 kHz studio rates; a header claiming more is refused
+ * before resampling from it allocates gigabytes). */
+#define SV_AUDIO_MAX_RATE 768000
 
 /* Open `path` and prepare decoding of its best audio stream to mono float at `rate` Hz. */
 slava_status sv_audio_open(slava_ctx *ctx, const char *path, int rate, sv_audio_reader **out);

@@ -85,7 +85,7 @@ static slava_status load_json(slava_ctx *ctx, const char *dir, char **path, cJSO
     if (!*root || !cJSON_IsObject(*root)) {
         cJSON_Delete(*root);
         *root = NULL;
-        return sv_err(ctx, SLAVA_E_FORMAT, "%s: not a valid JSON object", *path);
+        return sv_nomem_if_low(ctx, sv_err(ctx, SLAVA_E_FORMAT, "%s: not a valid JSON object", *path), *path, "parsing it");
     }
     return SLAVA_OK;
 }

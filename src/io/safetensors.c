@@ -91,7 +91,8 @@ slava_status sv_st_parse(slava_ctx *ctx, const char *path, const void *buf, size
     cJSON *root = cJSON_ParseWithLengthOpts(hdr, (size_t)hlen, &end, 0);
     if (!root || !cJSON_IsObject(root)) {
         cJSON_Delete(root);
-        return sv_err(ctx, SLAVA_E_FORMAT, "%s: header is not a valid JSON object", path);
+        return sv_nomem_if_low(ctx, sv_err(ctx, SLAVA_E_FORMAT, "%s: header is not a valid JSON object", path), path,
+                               "parsing its header");
     }
     /* Only spaces may follow the JSON (padding to 8 bytes). */
     for (const char *p = end; p && p < hdr + hlen; p++)
@@ -212,6 +213,8 @@ slava_status sv_st_open(slava_ctx *ctx, const char *path, sv_stfile **out) {
     }
     void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
     close(fd);
+    if (map == MAP_FAILED && errno == ENOMEM)
+        return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory mapping the file (%zu MiB of address space)", path, len >> 20);
     if (map == MAP_FAILED) return sv_err(ctx, SLAVA_E_IO, "%s: cannot map: %s", path, strerror(errno));
     sv_stfile *f = calloc(1, sizeof *f);
     if (!f) { munmap(map, len); return sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); }

@@ -136,6 +136,7 @@ static slava_status open_input(slava_ctx *ctx, const char *path, const void *mem
     ret = avformat_find_stream_info(v->fmt, sopts);
     for (unsigned i = 0; i < nst; i++) av_dict_free(&sopts[i]);
     free(sopts);
+    if (ret == AVERROR(ENOMEM)) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory reading the stream information", path); goto fail; }
     if (ret < 0) {
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: cannot read stream information: %s%s", path, av_err2str(ret),
                     ff_detail(det, sizeof det));
@@ -169,18 +170,30 @@ static slava_status open_input(slava_ctx *ctx, const char *path, const void *mem
                     avcodec_get_name(par->codec_id));
         goto fail;
     }
-    v->dec = avcodec_alloc_context3(codec);
-    if (!v->dec) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto fail; }
-    if ((ret = avcodec_parameters_to_context(v->dec, par)) < 0) {
-        st = sv_err(ctx, SLAVA_E_FORMAT, "%s: bad codec parameters: %s", path, av_err2str(ret));
-        goto fail;
-    }
-    v->dec->pkt_timebase = vs->time_base;
-    v->dec->max_pixels = SLAVA_MAX_IMAGE_PIXELS;
-    /* One thread for stills keeps FFmpeg's error lines on this thread (they go into messages). */
-    v->dec->thread_count = still ? 1 : slava_get_threads();
-    v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
-    if ((ret = avcodec_open2(v->dec, codec, NULL)) < 0) {
+    /* One thread for stills keeps FFmpeg's error lines on this thread (they go into messages).
+     * When the decoder's threads cannot be started (no memory for their stacks, or a thread
+     * limit), it is opened again single-threaded. */
+    for (int threads = still ? 1 : slava_get_threads();;) {
+        v->dec = avcodec_alloc_context3(codec);
+        if (!v->dec) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the %s decoder", path, codec->name); goto fail; }
+        if ((ret = avcodec_parameters_to_context(v->dec, par)) < 0) {
+            st = sv_err(ctx, SLAVA_E_FORMAT, "%s: bad codec parameters: %s", path, av_err2str(ret));
+            goto fail;
+        }
+        v->dec->pkt_timebase = vs->time_base;
+        v->dec->max_pixels = SLAVA_MAX_IMAGE_PIXELS;
+        v->dec->thread_count = threads;
+        v->dec->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+        if ((ret = avcodec_open2(v->dec, codec, NULL)) >= 0) break;
+        if (threads > 1 && (ret == AVERROR(EAGAIN) || ret == AVERROR(ENOMEM))) {
+            avcodec_free_context(&v->dec);
+            threads = 1;
+            continue;
+        }
+        if (ret == AVERROR(ENOMEM) || ret == AVERROR(EAGAIN)) {
+            st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory opening the %s decoder", path, codec->name);
+            goto fail;
+        }
         st = sv_err(ctx, SLAVA_E_FORMAT, "%s: cannot open the %s decoder: %s%s", path, codec->name,
                     av_err2str(ret), ff_detail(det, sizeof det));
         goto fail;
@@ -328,12 +341,12 @@ static slava_status video_open(slava_ctx *ctx, const char *path, const void *mem
 }
 
 slava_status slava_video_open(slava_ctx *ctx, const char *path, double fps, slava_video **out) {
-    return video_open(ctx, path, NULL, 0, fps, out);
+    return sv_nomem_if_low(ctx, video_open(ctx, path, NULL, 0, fps, out), path, "decoding");
 }
 
 slava_status sv_video_open_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, double fps,
                                slava_video **out) {
-    return video_open(ctx, name, buf ? buf : "", len, fps, out);
+    return sv_nomem_if_low(ctx, video_open(ctx, name, buf ? buf : "", len, fps, out), name, "decoding");
 }
 
 /* Middle of interval k, the interval cut at `end` seconds when the end falls inside it
@@ -344,7 +357,7 @@ static double interval_mid(double fps, int64_t k, double end) {
     return 0.5 * (a + b);
 }
 
-slava_status slava_video_next(slava_ctx *ctx, slava_video *v, const slava_image **frame, double *t, int *got) {
+static slava_status video_next(slava_ctx *ctx, slava_video *v, const slava_image **frame, double *t, int *got) {
     *got = 0;
     if (frame) *frame = NULL;
     if (v->done) return SLAVA_OK;
@@ -401,6 +414,10 @@ slava_status slava_video_next(slava_ctx *ctx, slava_video *v, const slava_image 
     }
 }
 
+slava_status slava_video_next(slava_ctx *ctx, slava_video *v, const slava_image **frame, double *t, int *got) {
+    return sv_nomem_if_low(ctx, video_next(ctx, v, frame, t, got), v->path, "decoding");
+}
+
 void slava_video_get_info(const slava_video *v, slava_video_info *info) { *info = v->info; }
 
 void slava_video_close(slava_video *v) {
@@ -442,11 +459,11 @@ static slava_status image_load(slava_ctx *ctx, const char *path, const void *mem
 }
 
 slava_status slava_image_load(slava_ctx *ctx, const char *path, slava_image *out) {
-    return image_load(ctx, path, NULL, 0, out);
+    return sv_nomem_if_low(ctx, image_load(ctx, path, NULL, 0, out), path, "decoding");
 }
 
 slava_status sv_image_load_mem(slava_ctx *ctx, const char *name, const void *buf, size_t len, slava_image *out) {
-    return image_load(ctx, name, buf ? buf : "", len, out);
+    return sv_nomem_if_low(ctx, image_load(ctx, name, buf ? buf : "", len, out), name, "decoding");
 }
 
 /* ------------------------------------------------------------------ one frame at a time t */

@@ -12,6 +12,8 @@
 #include <omp.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
 
 extern void openblas_set_num_threads(int);
 extern char *openblas_get_corename(void);
@@ -523,4 +525,58 @@ void sv_gemm_choices(char *buf, size_t cap) {
         snprintf(buf, cap, "fp32: %s (%s); bf16: %s%s", pol == POL_ONEDNN ? "oneDNN" : "OpenBLAS",
                  getenv("SLAVA_GEMM") && *getenv("SLAVA_GEMM") ? "pinned by SLAVA_GEMM" : "default",
                  emul ? "emulated" : bimpl ? "oneDNN " : "not used", emul ? "" : bimpl ? bimpl : "");
+}
+
+/* ------------------------------------------------------------------ reserving the libraries' buffers */
+
+/* Two libraries under the products cannot report a lack of memory: OpenBLAS takes a work buffer
+ * for every thread that calls it at the same time (BUFFER_SIZE: 128 MiB of address space in
+ * Debian's 0.3.21 build), allocated on the first call that finds no free one, and when that
+ * allocation fails it retries forever (OpenBLAS issue #5289: a hang); libgomp exits the process
+ * ("Thread creation failed") when it cannot start a team's thread. So before products on T
+ * threads, both are set up here once, while it can still be checked that they fit: the address
+ * space is probed for T buffers and T - 1 thread stacks, the OpenMP team is started, and
+ * OpenBLAS's own allocator hands out T buffers at once (and takes them back; it keeps them for
+ * its later calls). What was set up is process-wide, like those libraries' own pools. */
+extern void *blas_memory_alloc(int procpos);
+extern void blas_memory_free(void *buffer);
+
+#define BLAS_BUFFER (((size_t)128 << 20) + ((size_t)64 << 10))
+#define BLAS_MARGIN ((size_t)32 << 20)
+
+slava_status sv_gemm_reserve(slava_ctx *ctx, const char *what) {
+    static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+    static int reserved;   /* OpenBLAS buffers known to exist */
+    int T = slava_get_threads();
+    if (T < 1) T = 1;
+    if (T <= __atomic_load_n(&reserved, __ATOMIC_ACQUIRE)) return SLAVA_OK;
+    slava_status st = SLAVA_OK;
+    pthread_mutex_lock(&mu);
+    if (T > reserved) {
+        struct rlimit rl;
+        size_t stack = getrlimit(RLIMIT_STACK, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY ? (size_t)rl.rlim_cur
+                                                                                          : (size_t)8 << 20;
+        size_t need = (size_t)(T - reserved) * BLAS_BUFFER + (size_t)(T - 1) * (stack + ((size_t)64 << 10)) + BLAS_MARGIN;
+        void *p = mmap(NULL, need, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p == MAP_FAILED) {
+            st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory for the matrix-product work buffers (%zu MiB of address "
+                        "space for %d thread%s; fewer --threads need less)", what, need >> 20, T, T > 1 ? "s" : "");
+        } else {
+            munmap(p, need);
+            int started = 0;   /* (a region with an empty body would be compiled away) */
+            #pragma omp parallel num_threads(T)
+            {   /* the team's threads start now; later regions of up to T threads reuse them */
+                __atomic_fetch_add(&started, 1, __ATOMIC_RELAXED);
+            }
+            (void)started;
+            void *held[256];
+            int n = T < 256 ? T : 256;
+            policy();   /* OpenBLAS single-threaded first */
+            for (int i = 0; i < n; i++) held[i] = blas_memory_alloc(0);
+            for (int i = 0; i < n; i++) blas_memory_free(held[i]);
+            __atomic_store_n(&reserved, T, __ATOMIC_RELEASE);
+        }
+    }
+    pthread_mutex_unlock(&mu);
+    return st;
 }

@@ -31,6 +31,10 @@ void sv_gemm(int transA, int transB, int M, int N, int K, float alpha, const flo
 
 /* y[n, out] = x[n, in] · W[out, in]ᵀ + b[out] (b may be NULL). y must not alias x. float32. */
 void sv_linear(const float *x, int n, int in, const float *W, const float *b, int out, float *y);
+/* Before work that runs products (a tower's load, training, evaluation, projecting with heads):
+ * SLAVA_E_NOMEM "<what>: out of memory for the matrix-product work buffers ..." when the BLAS
+ * library's per-thread buffers would not fit in the address space (it would hang, not fail). */
+slava_status sv_gemm_reserve(slava_ctx *ctx, const char *what);
 
 /* Activation fused into a product. */
 typedef enum { SV_ACT_NONE = 0, SV_ACT_GELU_ERF = 1, SV_ACT_QUICK_GELU = 2, SV_ACT_RELU = 3 } sv_act;

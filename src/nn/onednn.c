@@ -96,8 +96,14 @@ typedef struct {
     size_t scratch;
 } prim_t;
 
+/* oneDNN 2.6 crashes (SIGSEGV while generating a kernel) instead of failing when the address
+ * space runs out, so no primitive is made without some room left: the product then goes to
+ * OpenBLAS (a non-zero return). */
+#define JIT_ROOM ((size_t)64 << 20)
+
 static int make_prim(const dnnl_matmul_desc_t *md, const_dnnl_primitive_attr_t attr, prim_t *out,
                      dnnl_memory_desc_t *wmd, const char **impl_out) {
+    if (sv_address_space_low(JIT_ROOM)) return 1;
     dnnl_primitive_desc_t pd;
     if (dnnl_primitive_desc_create(&pd, md, attr, g_eng, NULL) != dnnl_success) return 1;
     const char *impl = NULL;
@@ -233,7 +239,7 @@ int sv_dnnl_pack(const float *src32, const uint16_t *src16, int N, int K, int bf
     dnnl_primitive_t r = NULL;
     dnnl_memory_t ms = NULL, md_ = NULL;
     tls_t *t = thread_state(64);
-    bad = !t || dnnl_primitive_create(&r, rpd) != dnnl_success ||
+    bad = !t || sv_address_space_low(JIT_ROOM) || dnnl_primitive_create(&r, rpd) != dnnl_success ||
           dnnl_memory_create(&ms, &src, g_eng, bf16 ? (void *)src16 : (void *)src32) != dnnl_success ||
           dnnl_memory_create(&md_, &wmd, g_eng, w->data) != dnnl_success;
     if (!bad) {

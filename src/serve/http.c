@@ -237,6 +237,7 @@ static const uint8_t *find_bytes(const uint8_t *hay, size_t n, const uint8_t *ne
 slava_status sv_http_multipart_find(slava_ctx *ctx, const char *content_type, const uint8_t *body, size_t n,
                                     const char *field, sv_http_part *out) {
     memset(out, 0, sizeof *out);
+    if (!body) { body = (const uint8_t *)""; n = 0; }   /* no body: body + n below must still be defined */
     if (!content_type || strncasecmp(content_type, "multipart/form-data", 19))
         return sv_err(ctx, SLAVA_E_FORMAT, "request body: expected Content-Type multipart/form-data, got '%.100s'",
                       content_type ? content_type : "");

@@ -1168,6 +1168,13 @@ static slava_status store_load(slava_ctx *ctx, slava_store *s, unsigned split_ma
                             s->path, MOD_NAMES[m], out->encoder_id[m], T, D, bytes, dims[m]);
                 break;
             }
+            if (m < 2 ? (m ? out->clips[ci].audio : out->clips[ci].visual) != NULL : got_cap[pi]) {
+                /* UNIQUE(encoder, clip / caption) makes this impossible unless the file is damaged */
+                st = sv_err(ctx, SLAVA_E_FORMAT, "%s: %s '%s' has two %s feature rows of encoder '%s' (damaged store?)",
+                            s->path, m < 2 ? "clip" : "a caption of clip",
+                            out->clips[m < 2 ? ci : caps[pi].clip].id, MOD_NAMES[m], out->encoder_id[m]);
+                break;
+            }
             if (m < 2) {
                 float *x = sv_alloc((size_t)T * D * sizeof(float));
                 if (!x) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", s->path); break; }

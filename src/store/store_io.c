@@ -456,6 +456,7 @@ slava_status slava_store_import(slava_ctx *ctx, slava_store *s, const char *path
         int added = 0, stored_audio = 0;
         st = sv_store_clip_keep(ctx, s, clips[i].id, clips[i].split, clips[i].source, clips[i].duration,
                                 clips[i].has_audio, &clip_row[i], &added, &stored_audio);
+        if (st == SLAVA_E_FORMAT || st == SLAVA_E_ARG) sv_err_prefix(ctx, "%s", path);   /* the file's clip conflicts */
         if (st == SLAVA_OK && !stored_audio && mod[1].present && start[1][i + 1] > start[1][i])
             st = sv_err(ctx, SLAVA_E_FORMAT, "%s: clip '%s' is stored without audio, the file brings audio features", path, clips[i].id);
         if (added) cnt.clips++;
@@ -465,6 +466,7 @@ slava_status slava_store_import(slava_ctx *ctx, slava_store *s, const char *path
         int added = 0;
         st = sv_store_caption_keep(ctx, s, clip_row[caps[i].clip], clips[caps[i].clip].id, caps[i].kind, caps[i].idx,
                                    caps[i].text, &cap_row[i], &added);
+        if (st == SLAVA_E_FORMAT || st == SLAVA_E_ARG) sv_err_prefix(ctx, "%s", path);
         if (added) cnt.captions++;
         else cnt.captions_kept++;
     }

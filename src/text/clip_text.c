@@ -137,6 +137,7 @@ slava_status sv_clip_text_load_prec(slava_ctx *ctx, const char *dir, slava_preci
             (st = sv_block_prepare(ctx, b, &m->bc, prec, qw, qb, kw, kb, vw, vb, sv_weights_drop, m->w)))
             goto fail;
     }
+    if ((st = sv_gemm_reserve(ctx, dir)) != SLAVA_OK) goto fail;
     *out = m;
     return SLAVA_OK;
 fail:

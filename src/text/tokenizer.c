@@ -170,7 +170,7 @@ static slava_status load_vocab(slava_ctx *ctx, slava_tokenizer *t, const char *p
     SV_TRY(sv_read_file(ctx, path, &buf, &len));
     cJSON *root = cJSON_ParseWithLength(buf, len);
     free(buf);
-    if (!root) return sv_err(ctx, SLAVA_E_FORMAT, "%s: not valid JSON", path);
+    if (!root) return sv_nomem_if_low(ctx, sv_err(ctx, SLAVA_E_FORMAT, "%s: not valid JSON", path), path, "parsing it");
     slava_status st = SLAVA_OK;
     if (!cJSON_IsObject(root)) { st = sv_err(ctx, SLAVA_E_FORMAT, "%s: expected a JSON object of token → id", path); goto out; }
     int n = cJSON_GetArraySize(root);
@@ -203,8 +203,11 @@ static slava_status load_merges(slava_ctx *ctx, slava_tokenizer *t, const char *
     size_t len = 0;
     SV_TRY(sv_read_file(ctx, path, &buf, &len));
     slava_status st = SLAVA_OK;
-    t->pairs_cap = 1;
-    while (t->pairs_cap < (size_t)SV_CLIP_MAX_MERGES * 2) t->pairs_cap *= 2;
+    /* the pair table: twice the merges the file can hold (its lines, at most SV_CLIP_MAX_MERGES) */
+    size_t lines = 1;
+    for (size_t i = 0; i < len && lines < (size_t)SV_CLIP_MAX_MERGES; i++) lines += buf[i] == '\n';
+    t->pairs_cap = 16;
+    while (t->pairs_cap < lines * 2) t->pairs_cap *= 2;
     t->pairs = malloc(t->pairs_cap * sizeof *t->pairs);
     char *joined = malloc(len + 8);
     if (!t->pairs || !joined) { st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory", path); goto out; }

@@ -94,6 +94,7 @@ slava_status sv_clip_vision_load_prec(slava_ctx *ctx, const char *dir, slava_pre
         if ((st = sv_block_prepare(ctx, b, &m->bcfg, prec, qw, qb, kw, kb, vw, vb, sv_weights_drop, w)) != SLAVA_OK)
             goto fail;
     }
+    if ((st = sv_gemm_reserve(ctx, dir)) != SLAVA_OK) goto fail;
     *out = m;
     return SLAVA_OK;
 fail:

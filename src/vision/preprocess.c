@@ -56,6 +56,10 @@ slava_status slava_clip_preproc_load(slava_ctx *ctx, const char *dir, slava_clip
     cJSON *root = cJSON_ParseWithLength(text, len);
     free(text);
     const char *bad = NULL;
+    if (!root && sv_address_space_low((size_t)64 << 20)) {
+        st = sv_err(ctx, SLAVA_E_NOMEM, "%s: out of memory while parsing it", path);
+        goto done;
+    }
     if (!cJSON_IsObject(root)) { bad = "not a JSON object"; goto done; }
     p->do_resize = json_bool(root, "do_resize", 1);
     p->do_center_crop = json_bool(root, "do_center_crop", 1);
