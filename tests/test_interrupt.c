@@ -1,5 +1,5 @@
 /*
- * test_interrupt.c — SIGINT / SIGTERM while `slava encode`, `run`, `train` and `experiment` work
+ * test_interrupt.c — SIGINT / SIGTERM while `slava encode`, `run`, `train`, `experiment` and `index` work
  * (issue 15): each stops with exit status 130 / 143 and exactly one stderr line
  * "slava: interrupted: ..." naming what was kept and how to resume; no partial or temporary file
  * is left; the store holds only whole clips (every stored clip complete, SQLite's integrity check
@@ -139,6 +139,69 @@ int main(void) {
         CHECKF(same_file(in_dir("run.out"), in_dir("run_ref.out")), "run: the rerun's table differs");
         CHECK(export_store(s2, in_dir("run.safetensors")) == 0);
         CHECKF(same_file(in_dir("run.safetensors"), in_dir("ref.safetensors")), "run: the resumed store's export differs");
+    }
+    /* ---- index: SIGINT / SIGTERM while it projects a large synthetic store; no index file or
+     * temporary is left (or the index that was there is byte for byte as it was); the rerun
+     * writes the uninterrupted run's index */
+    {
+        const char *fs = in_dir("big.sqlite"), *hp = in_dir("big.heads");
+        slava_ctx *ctx = slava_ctx_new();
+        slava_feature_synth_opts so;
+        slava_feature_synth_defaults(&so);
+        so.n_clips[0] = 3000; so.n_clips[1] = 300; so.n_clips[2] = 300;
+        so.max_frames = 60;
+        so.max_chunks = 6;
+        slava_dataset ds;
+        memset(&ds, 0, sizeof ds);
+        slava_store *st = NULL;
+        slava_heads *h = NULL;
+        slava_train_opts to;
+        slava_train_opts_default(&to);
+        CHECK_OK(ctx, slava_synth_features(ctx, &so, &ds));
+        CHECK_OK(ctx, slava_store_open(ctx, fs, SLAVA_STORE_CREATE, &st));
+        if (st) CHECK_OK(ctx, slava_store_put_dataset(ctx, st, &ds));
+        slava_store_close(st);
+        CHECK_OK(ctx, slava_heads_init(ctx, &ds, &to, &h));
+        if (h) CHECK_OK(ctx, slava_heads_save(ctx, h, hp, NULL, NULL, &ds));
+        slava_heads_free(h);
+        slava_dataset_free(&ds);
+        slava_ctx_free(ctx);
+
+        const char *ref_idx = in_dir("ref.index"), *idx = in_dir("run.index"), *old = in_dir("old.index");
+        char *argv_ref[] = {SLAVA_BIN, "index", "--store", (char *)fs, "--heads", (char *)hp, "--out", (char *)ref_idx,
+                            "--no-ann", "--threads", "2", "--quiet", NULL};
+        double t0 = now_s();
+        CHECK(run_to_end(argv_ref, in_dir("index_ref.out")) == 0);
+        double t_ref = now_s() - t0;
+        printf("index: uninterrupted build %.2f s\n", t_ref);
+        int delay = (int)(t_ref * 1000 * 0.4);
+        if (delay > 3000) delay = 3000;
+        char *argv[] = {SLAVA_BIN, "index", "--store", (char *)fs, "--heads", (char *)hp, "--out", (char *)idx,
+                        "--no-ann", "--threads", "2", "--quiet", NULL};
+        /* a fresh build stopped: no index at all */
+        unlink(idx);
+        interrupt_worker(argv, SIGINT, delay, "index SIGINT");
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", idx, "index SIGINT");
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", "run the same command again", "index SIGINT");
+        CHECKF(access(idx, F_OK) != 0, "index: %s exists after the interruption", idx);
+        check_no_temporaries(g_dir, "index SIGINT");
+        /* an update stopped: the index that was there (train split only) is as it was */
+        char *argv_old[] = {SLAVA_BIN, "index", "--store", (char *)fs, "--heads", (char *)hp, "--out", (char *)idx,
+                            "--split", "train", "--no-ann", "--threads", "2", "--quiet", NULL};
+        CHECK(run_to_end(argv_old, in_dir("index_old.out")) == 0);
+        char cp[3000];
+        snprintf(cp, sizeof cp, "cp '%s' '%s'", idx, old);
+        CHECK(run_cmd(cp, NULL, NULL) == 0);
+        interrupt_worker(argv, SIGTERM, delay / 2, "index SIGTERM");
+        check_one_line(in_dir("stop.err"), "slava: interrupted: ", idx, "index SIGTERM");
+        CHECKF(same_file(idx, old), "index: the index that was there changed when the update was interrupted");
+        check_no_temporaries(g_dir, "index SIGTERM");
+        /* the rerun finishes the update; a fresh build after the fresh interruption equals the reference */
+        CHECK(run_to_end(argv, in_dir("index.out")) == 0);
+        CHECKF(same_file(idx, ref_idx), "index: the resumed update differs from an uninterrupted build");
+        unlink(idx);
+        CHECK(run_to_end(argv, in_dir("index2.out")) == 0);
+        CHECKF(same_file(idx, ref_idx), "index: the rerun's index differs from the uninterrupted run's");
     }
     printf("longest time from a signal to the exit: %.3f s\n", g_worst);
     free_paths();
