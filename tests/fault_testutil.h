@@ -193,6 +193,18 @@ static inline void check_store_whole(const char *store, const char *label) {
     slava_ctx_free(ctx);
 }
 
+/* The video file of the collection's first clip (in `buf`; "" when there is none). */
+static inline const char *first_video(const char *data, char *buf, size_t cap) {
+    slava_ctx *ctx = slava_ctx_new();
+    slava_collection c;
+    memset(&c, 0, sizeof c);
+    CHECK_OK(ctx, slava_collection_open(ctx, data, NULL, 0, &c));
+    snprintf(buf, cap, "%s", c.n && c.clips[0].video ? c.clips[0].video : "");
+    slava_collection_free(&c);
+    slava_ctx_free(ctx);
+    return buf;
+}
+
 static inline int export_store(const char *store, const char *out) {
     char cmd[3000];
     snprintf(cmd, sizeof cmd, SLAVA_BIN " store export '%s' --out '%s'", store, out);

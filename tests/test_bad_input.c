@@ -159,15 +159,7 @@ int main(void) {
     CHECK(run_cmd(cmd, NULL, NULL) == 0);
     const char *S = g_store, *H = g_heads, *I = g_index, *D = g_data;
     char video[1400];
-    {
-        slava_ctx *ctx = slava_ctx_new();
-        slava_collection c;
-        memset(&c, 0, sizeof c);
-        CHECK_OK(ctx, slava_collection_open(ctx, g_data, NULL, 0, &c));
-        snprintf(video, sizeof video, "%s", c.n && c.clips[0].video ? c.clips[0].video : "");
-        slava_collection_free(&c);
-        slava_ctx_free(ctx);
-    }
+    first_video(g_data, video, sizeof video);
     const char *V = video;
 
     /* ---- weights */
@@ -249,26 +241,19 @@ int main(void) {
         SLAVA_BIN " tokenize --clip '%s' hi", t_me);
 
     /* ---- captions */
-    const char *cap_json = in_dir("captions_bad.json");
-    put_text(cap_json, "{\"c1\": {\"audio_captions\": [\"a dog\",]}}");
-    add("captions", "malformed JSON", 1, "captions_bad.json",
-        SLAVA_BIN " encode --captions '%s' --split train --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --quiet",
-        cap_json, D, S);
-    const char *cap_type = in_dir("captions_type.json");
-    put_text(cap_type, "{\"c1\": {\"audio_captions\": [\"a dog\", 7]}}");
-    add("captions", "a caption that is a number", 1, "captions_type.json",
-        SLAVA_BIN " encode --captions '%s' --split train --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --quiet",
-        cap_type, D, S);
-    const char *cap_slash = in_dir("captions_slash.json");
-    put_text(cap_slash, "{\"../etc/passwd\": {\"audio_captions\": [\"a dog\"]}}");
-    add("captions", "a clip id with a slash", 1, "captions_slash.json",
-        SLAVA_BIN " encode --captions '%s' --split train --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --quiet",
-        cap_slash, D, S);
-    const char *cap_utf = in_dir("captions_utf8.json");
-    put_text(cap_utf, "{\"c1\": {\"audio_captions\": [\"a d\xff\xfeg\"]}}");
-    add("captions", "a caption that is not UTF-8", 1, "captions_utf8.json",
-        SLAVA_BIN " encode --captions '%s' --split train --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --quiet",
-        cap_utf, D, S);
+    static const struct { const char *file, *json, *what; } caps[] = {
+        {"captions_bad.json", "{\"c1\": {\"audio_captions\": [\"a dog\",]}}", "malformed JSON"},
+        {"captions_type.json", "{\"c1\": {\"audio_captions\": [\"a dog\", 7]}}", "a caption that is a number"},
+        {"captions_slash.json", "{\"../etc/passwd\": {\"audio_captions\": [\"a dog\"]}}", "a clip id with a slash"},
+        {"captions_utf8.json", "{\"c1\": {\"audio_captions\": [\"a d\xff\xfeg\"]}}", "a caption that is not UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+        const char *path = in_dir(caps[i].file);
+        put_text(path, caps[i].json);
+        add("captions", caps[i].what, 1, caps[i].file,
+            SLAVA_BIN " encode --captions '%s' --split train --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --quiet",
+            path, D, S);
+    }
     const char *no_caps = in_dir("nocaptions");
     mkdir(no_caps, 0755);
     add("captions", "a data folder without captions files", 1, "nocaptions",
@@ -407,7 +392,7 @@ int main(void) {
         in_dir("gpt"));
     add("cli", "--split dev2", 2, "--split",
         SLAVA_BIN " encode --captions '%s' --split dev2 --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s'",
-        cap_json, D, S);
+        in_dir(caps[0].file), D, S);
     add("cli", "a value missing after --store", 2, "--store", SLAVA_BIN " train --store");
 
     /* every row, the store / heads / index fingerprinted around each */

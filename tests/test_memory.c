@@ -91,15 +91,7 @@ int main(void) {
 #endif
     fault_setup("memory", "--train 4 --val 2 --test 2 --seconds 2-4");
     char video[1400], *vid = video;
-    {
-        slava_ctx *ctx = slava_ctx_new();
-        slava_collection c;
-        memset(&c, 0, sizeof c);
-        CHECK_OK(ctx, slava_collection_open(ctx, g_data, NULL, 0, &c));
-        snprintf(video, sizeof video, "%s", c.n && c.clips[0].video ? c.clips[0].video : "");
-        slava_collection_free(&c);
-        slava_ctx_free(ctx);
-    }
+    first_video(g_data, video, sizeof video);
     const char *store = in_dir("store.sqlite"), *heads = in_dir("heads.safetensors");
     char *enc0[] = {SLAVA_BIN, "encode", "--data", g_data, "--clip", CLIP_DIR, "--clap", CLAP_DIR, "--store", (char *)store,
                     "--threads", "2", "--quiet", NULL};
