@@ -1040,7 +1040,8 @@ slava_status slava_encoder_ids(slava_ctx *ctx, const char *clip_dir, const char 
 slava_status slava_encoder_ids_precision(slava_ctx *ctx, const char *clip_dir, const char *clap_dir, double fps,
                                          slava_precision precision, char id[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]);
 /* The precision an identity's features were computed in: BF16 when it carries "+bf16". A reader of
- * stored features (search, serve) embeds its queries in the same precision. */
+ * stored features (search, serve) embeds its queries in the same precision unless told another
+ * (--precision: queries are not stored, and bf16 queries are close to fp32 ones, docs/speed.md). */
 slava_precision slava_encoder_id_precision(const char *id);
 /* "fp32" / "bf16"; slava_precision_parse returns 0 and sets *p, or -1 for another name. */
 const char *slava_precision_name(slava_precision p);
@@ -1169,6 +1170,11 @@ typedef struct {
     int f16;                 /* 1: store embeddings as float16 (half the memory; scores within ~1e-3) */
     int force;               /* 1: accept heads whose recorded encoders differ from the store's */
     int ann;                 /* approximate index: 0 never, 1 always, -1 auto (>= 200,000 rows; default) */
+    int precision;           /* -1 (default): whatever the store holds; else a slava_precision: for every
+                                modality without an encoder[] choice, the store's one encoder of that
+                                precision (identity with / without "+bf16"); none is SLAVA_E_ARG naming
+                                the store, the modality and what it holds; several of it are the
+                                choose-one error of slava_store_load */
 } slava_index_opts;
 void slava_index_opts_default(slava_index_opts *o);
 
@@ -1212,6 +1218,8 @@ typedef struct {
     const char *store, *heads, *clip_dir, *clap_dir;
     int     has_ann;         /* an approximate index is present and current */
     const char *ann_kind;    /* e.g. "hnswlib M=32 ef_construction=200"; "" without one */
+    slava_precision precision; /* of the features: BF16 when an encoder identity carries "+bf16"
+                                  (search and serve embed queries in it unless told another) */
 } slava_index_info;
 void slava_index_get_info(const slava_index *ix, slava_index_info *info);
 
@@ -1262,8 +1270,9 @@ typedef struct {
 } slava_search_query;
 /* Embed the terms with e (may be NULL when every term is a clip id) and combine them. Each term's
  * encoder must be the one the index was built with (the identities are compared: a mismatch is
- * SLAVA_E_ARG naming both), and e's projection must be the index's (same heads id). Errors name
- * the term. */
+ * SLAVA_E_ARG naming both; the checkpoint and the frame rate must match, the precision tag "+bf16"
+ * is ignored, since e's precision is the caller's choice for the queries), and e's projection
+ * must be the index's (same heads id). Errors name the term. */
 slava_status slava_search_query_build(slava_ctx *ctx, const slava_index *ix, slava_embedder *e, int n,
                                       const slava_search_term *terms, slava_search_query *q);
 void         slava_search_query_free(slava_search_query *q);
@@ -1334,6 +1343,8 @@ typedef struct {
     size_t  thumb_cache;     /* bytes of JPEG thumbnails kept in memory (default 64 MiB) */
     int     thumb_width;     /* thumbnail width in pixels (default 320) */
     const char *tmp_dir;     /* where uploads are spooled (default $TMPDIR, else /tmp) */
+    int     precision;       /* the queries' embedding precision: -1 (default) that of the index's
+                                features ("+bf16" identities), else a slava_precision */
 } slava_server_opts;
 void slava_server_opts_default(slava_server_opts *o);
 

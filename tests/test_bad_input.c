@@ -377,6 +377,8 @@ int main(void) {
     add("index", "the store as the index", 1, "store.sqlite", SLAVA_BIN " search '%s' --text hi", S);
     add("index", "index output onto the store", 1, "store.sqlite",
         SLAVA_BIN " index --store '%s' --heads '%s' --out '%s'", S, H, S);
+    add("index", "bf16 features asked of a float32 store", 1, "store.sqlite",
+        SLAVA_BIN " index --store '%s' --heads '%s' --out '%s' --precision bf16", S, H, I);
 
     /* ---- command-line values */
     add("cli", "--fps 0", 2, "--fps",
@@ -388,6 +390,7 @@ int main(void) {
         SLAVA_BIN " encode --data '%s' --clip " CLIP_DIR " --clap " CLAP_DIR " --store '%s' --threads 0", D, S);
     add("cli", "--format xml", 2, "--format", SLAVA_BIN " eval --store '%s' --heads '%s' --format xml", S, H);
     add("cli", "-k 0", 2, "-k", SLAVA_BIN " search '%s' --text hi -k 0", I);
+    add("cli", "--precision fp16", 2, "--precision", SLAVA_BIN " search '%s' --text hi --precision fp16", I);
     add("cli", "--like gpt", 2, "--like", SLAVA_BIN " init-random --like gpt --config " CLIP_DIR "/config.json --out '%s'",
         in_dir("gpt"));
     add("cli", "--split dev2", 2, "--split",

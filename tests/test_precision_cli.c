@@ -7,8 +7,16 @@
  * features);
  * `slava embed --precision bf16` gives embeddings close to the float32 ones; a bad --precision is
  * a usage error.
+ * `slava index --precision`: on the store holding both precisions, no choice is the choose-one
+ * error, --precision bf16 / fp32 index the features of that precision (the index records the
+ * "+bf16" / plain identities), switching an index's precision rebuilds it; --precision bf16 on a
+ * float32-only store is one line naming the store and leaves the existing index byte for byte.
+ * `slava search --precision` / `slava serve --precision`: queries in the other precision than the
+ * index's features are accepted (the precision tag aside, the identities must match) and find the
+ * same top clip with scores close to, but not equal to, those of the features' precision.
  */
-#include "test.h"
+#include "cli_testutil.h"
+#include "serve_testutil.h"
 #include <cjson/cJSON.h>
 
 #define CLIP_DIR SLAVA_FIXTURES "/clip-model"
@@ -22,6 +30,146 @@ static int embedding_of(const char *out, float *x, int cap) {
     for (int i = 0; i < n && i < cap; i++) x[i] = (float)cJSON_GetArrayItem(e, i)->valuedouble;
     cJSON_Delete(j);
     return n;
+}
+
+/* The top hit of `slava search ... --format json` (cmd): its clip id into clip[cap] and its
+ * score; 0, or -1 when the command failed or found nothing. */
+static int top_hit(const char *cmd, char *clip, size_t cap, double *score) {
+    char *out = NULL, *err = NULL;
+    int rc = run_cmd(cmd, &out, &err);
+    CHECKF(rc == 0, "%s: rc %d: %s", cmd, rc, err ? err : "");
+    cJSON *j = rc == 0 && out ? cJSON_Parse(out) : NULL;
+    const cJSON *h = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+    const cJSON *c = cJSON_GetObjectItem(h, "clip"), *sc = cJSON_GetObjectItem(h, "score");
+    int ok = cJSON_IsString(c) && cJSON_IsNumber(sc);
+    if (ok) {
+        snprintf(clip, cap, "%s", c->valuestring);
+        *score = sc->valuedouble;
+    }
+    cJSON_Delete(j);
+    free(out);
+    free(err);
+    return ok ? 0 : -1;
+}
+
+/* The encoder identities an index records must be ids[] (every modality) and its precision p. */
+static void check_index_ids(slava_ctx *ctx, const char *path, char ids[SLAVA_MODS][SLAVA_ENCODER_ID_LEN], slava_precision p) {
+    slava_index *ix = NULL;
+    CHECK_OK(ctx, slava_index_open(ctx, path, &ix));
+    if (!ix) return;
+    slava_index_info info;
+    slava_index_get_info(ix, &info);
+    for (int m = 0; m < SLAVA_MODS; m++)
+        CHECKF(!strcmp(info.encoder_id[m], ids[m]), "%s: %s encoder %s, expected %s", path, slava_store_modality_name(m),
+               info.encoder_id[m], ids[m]);
+    CHECKF(info.precision == p, "%s: precision %s", path, slava_precision_name(info.precision));
+    slava_index_free(ix);
+}
+
+/* A server on index with args: /api/health names the queries' precision `want`, and a text query
+ * answers with the top clip and score `clip` / `score` (those of `slava search` in the same
+ * precision). */
+static void check_serve(const char *index, const char *args, const char *want, const char *clip, double score) {
+    test_server srv;
+    if (srv_start(&srv, index, args)) { CHECKF(0, "serve %s %s did not start", index, args); return; }
+    http_resp r;
+    CHECK(http_get(srv.port, "/api/health", &r) == 0 && r.status == 200);
+    cJSON *h = r.body ? cJSON_Parse(r.body) : NULL;
+    const cJSON *pr = cJSON_GetObjectItem(cJSON_GetObjectItem(h, "queries"), "precision");
+    CHECKF(cJSON_IsString(pr) && !strcmp(pr->valuestring, want), "serve %s: health: %s", args, r.body ? r.body : "");
+    cJSON_Delete(h);
+    http_resp_free(&r);
+    CHECK(http_get(srv.port, "/api/search?text=a+red+circle&k=1", &r) == 0 && r.status == 200);
+    cJSON *j = r.body ? cJSON_Parse(r.body) : NULL;
+    const cJSON *top = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+    const cJSON *c = cJSON_GetObjectItem(top, "clip"), *sc = cJSON_GetObjectItem(top, "score");
+    CHECKF(cJSON_IsString(c) && !strcmp(c->valuestring, clip) && cJSON_IsNumber(sc) && fabs(sc->valuedouble - score) < 1e-5,
+           "serve %s: search: %s (CLI: %s %g)", args, r.body ? r.body : "", clip, score);
+    cJSON_Delete(j);
+    http_resp_free(&r);
+    CHECK(srv_stop(&srv, SIGTERM) == 143);
+}
+
+/* index / search / serve --precision (see the top of the file). */
+static void test_index_search_serve(slava_ctx *ctx, const char *dir, const char *store, const char *heads_index,
+                                    char id32[SLAVA_MODS][SLAVA_ENCODER_ID_LEN], char id16[SLAVA_MODS][SLAVA_ENCODER_ID_LEN]) {
+    char cmd[8192], ix32[700], ix16[700], ixr[700], s32[700], *out = NULL, *err = NULL;
+    snprintf(ix32, sizeof ix32, "%s/fp32.index", dir);
+    snprintf(ix16, sizeof ix16, "%s/bf16.index", dir);
+    snprintf(ixr, sizeof ixr, "%s/switched.index", dir);
+    snprintf(s32, sizeof s32, "%s/fp32-only.sqlite", dir);
+    const char *own = "--clip " CLIP_DIR " --clap " CLAP_DIR " --quiet";
+    /* the store holds both: no choice is the choose-one error */
+    snprintf(cmd, sizeof cmd, "%s index --store '%s' --out '%s' %s", SLAVA_BIN, store, ix32, own);
+    expect_err(cmd, 1, "choose one");
+    CHECK(access(ix32, F_OK) != 0);
+    /* --precision picks one set of features per modality */
+    snprintf(cmd, sizeof cmd, "(%s index --store '%s' --out '%s' %s --precision fp32 && %s index --store '%s' --out '%s' %s "
+             "--precision bf16)", SLAVA_BIN, store, ix32, own, SLAVA_BIN, store, ix16, own);
+    int rc = run_cmd(cmd, NULL, &err);
+    CHECKF(rc == 0, "index --precision fp32 / bf16: rc %d: %s", rc, err ? err : "");
+    free(err);
+    err = NULL;
+    check_index_ids(ctx, ix32, id32, SLAVA_PRECISION_FP32);
+    check_index_ids(ctx, ix16, id16, SLAVA_PRECISION_BF16);
+    /* an fp32 index updated with --precision bf16 is rebuilt from the bf16 features; again: unchanged */
+    snprintf(cmd, sizeof cmd, "(cp '%s' '%s' && %s index --store '%s' --out '%s' %s --precision bf16)", ix32, ixr, SLAVA_BIN,
+             store, ixr, own);
+    rc = run_cmd(cmd, &out, &err);
+    CHECKF(rc == 0 && out && strstr(out, "; rebuilt") && strstr(out, "12 updated"), "switch to bf16: rc %d: %s%s", rc,
+           out ? out : "", err ? err : "");
+    free(out); free(err);
+    out = err = NULL;
+    check_index_ids(ctx, ixr, id16, SLAVA_PRECISION_BF16);
+    snprintf(cmd, sizeof cmd, "%s index --store '%s' --out '%s' %s --precision bf16", SLAVA_BIN, store, ixr, own);
+    rc = run_cmd(cmd, &out, NULL);
+    CHECKF(rc == 0 && out && strstr(out, "12 unchanged") && !strstr(out, "rebuilt"), "bf16 again: rc %d: %s", rc, out ? out : "");
+    free(out);
+    out = NULL;
+    /* an fp32-only store has no bf16 features: one line naming it, the existing index untouched */
+    snprintf(cmd, sizeof cmd, "%s encode --data '%s/data' --clip %s --clap %s --store '%s' --quiet --threads 2", SLAVA_BIN, dir,
+             CLIP_DIR, CLAP_DIR, s32);
+    rc = run_cmd(cmd, NULL, &err);
+    CHECKF(rc == 0, "encode fp32 only: rc %d: %s", rc, err ? err : "");
+    free(err);
+    err = NULL;
+    long n_before = 0, n_after = 0;
+    char *before = slurp_file(ix32, &n_before);
+    snprintf(cmd, sizeof cmd, "%s index --store '%s' --out '%s' %s --precision bf16", SLAVA_BIN, s32, ix32, own);
+    char needle[800];
+    snprintf(needle, sizeof needle, "%s: no bf16 visual features", s32);
+    expect_err(cmd, 1, needle);
+    char *after = slurp_file(ix32, &n_after);
+    CHECK(before && after && n_before == n_after && !memcmp(before, after, (size_t)n_before));
+    free(before);
+    free(after);
+
+    /* search: the other precision's queries find the same top clip, scores close but not equal */
+    char c32[256] = "", c16[256] = "", ch16[256] = "", ch32[256] = "";
+    double sc32 = 0, sc16 = 0, sch16 = 0, sch32 = 0;
+    const char *q = "--text 'a red circle' --format json -k 1";
+    snprintf(cmd, sizeof cmd, "%s search '%s' %s", SLAVA_BIN, ix32, q);
+    int ok = top_hit(cmd, c32, sizeof c32, &sc32) == 0;
+    snprintf(cmd, sizeof cmd, "%s search '%s' %s --precision bf16", SLAVA_BIN, ix32, q);
+    ok &= top_hit(cmd, c16, sizeof c16, &sc16) == 0;
+    CHECKF(ok && !strcmp(c32, c16) && sc32 != sc16 && fabs(sc32 - sc16) < 0.01, "fp32 index: top hit %s %g (fp32 query) vs %s %g (bf16)",
+           c32, sc32, c16, sc16);
+    /* the bf16 index with trained heads (their recorded encoders are the bf16 ones), fp32 queries */
+    snprintf(cmd, sizeof cmd, "%s search '%s' --clip %s %s", SLAVA_BIN, heads_index, CLIP_DIR, q);
+    ok = top_hit(cmd, ch16, sizeof ch16, &sch16) == 0;
+    snprintf(cmd, sizeof cmd, "%s search '%s' --clip %s %s --precision fp32", SLAVA_BIN, heads_index, CLIP_DIR, q);
+    ok &= top_hit(cmd, ch32, sizeof ch32, &sch32) == 0;
+    CHECKF(ok && !strcmp(ch16, ch32) && sch16 != sch32 && fabs(sch16 - sch32) < 0.01,
+           "bf16 heads index: top hit %s %g (bf16 query) vs %s %g (fp32)", ch16, sch16, ch32, sch32);
+    snprintf(cmd, sizeof cmd, "%s search '%s' --text hi --precision xx", SLAVA_BIN, ix32);
+    expect_err(cmd, 2, "--precision");
+
+    /* serve: the queries' precision in /api/health, a text query as the CLI's in that precision */
+    check_serve(ix32, "--precision bf16 --clip " CLIP_DIR " --clap " CLAP_DIR " --workers 2", "bf16", c16, sc16);
+    check_serve(heads_index, "--precision fp32 --clip " CLIP_DIR " --clap " CLAP_DIR " --workers 2", "fp32", ch32, sch32);
+    check_serve(heads_index, "--clip " CLIP_DIR " --clap " CLAP_DIR " --workers 2", "bf16", ch16, sch16);
+    snprintf(cmd, sizeof cmd, "%s serve '%s' --port 0 --precision fp16", SLAVA_BIN, ix32);
+    expect_err(cmd, 2, "--precision");
 }
 
 int main(void) {
@@ -110,6 +258,8 @@ int main(void) {
     CHECKF(rc == 0 && out && strstr(out, "\"results\""), "search on the bf16 index: rc %d: %s", rc, err ? err : "");
     free(out); free(err);
     out = err = NULL;
+
+    test_index_search_serve(ctx, dir, store, index, id32, id16);
 
     /* embed: bf16 close to fp32; a bad precision is a usage error */
     float e32[256], e16[256];

@@ -10,8 +10,8 @@
 static void usage(FILE *f) {
     fprintf(f,
         "usage: slava index --store FILE --out INDEX [--heads HEADS | --clip DIR --clap DIR]\n"
-        "                   [--split S]... [--encoder M=ID]... [--f16] [--ann | --no-ann] [--force]\n"
-        "                   [--threads N] [--quiet]\n\n"
+        "                   [--split S]... [--encoder M=ID]... [--precision fp32|bf16] [--f16]\n"
+        "                   [--ann | --no-ann] [--force] [--threads N] [--quiet]\n\n"
         "Builds a search index from a feature store, without running any encoder: per clip its pooled\n"
         "visual and audio embeddings and one embedding per frame / 10 s chunk with its times, projected\n"
         "by trained heads (--heads) or by the checkpoints' own projections (--clip, --clap) and\n"
@@ -29,6 +29,10 @@ static void usage(FILE *f) {
         "  --split S           index only this split (train, val, test; repeatable; default all)\n"
         "  --encoder M=ID      use encoder ID for modality M (visual, audio, text) when the store holds\n"
         "                      features of several\n"
+        "  --precision P       index the store's fp32 or bf16 features (encode --precision) for every\n"
+        "                      modality without --encoder, e.g. when the store holds both; an error when\n"
+        "                      it holds none of P (default: whatever the store holds). search and serve\n"
+        "                      embed queries in the precision of the index's features by default\n"
         "  --f16               store the embeddings as float16 (half the size; scores within ~1e-3)\n"
         "  --ann / --no-ann    always / never add an approximate (FAISS HNSW) index; default: from\n"
         "                      200,000 rows on\n"
@@ -38,7 +42,7 @@ static void usage(FILE *f) {
 }
 
 enum { O_STORE = 256, O_OUT, O_HEADS, O_CLIP, O_CLAP, O_SPLIT, O_ENCODER, O_F16, O_ANN, O_NO_ANN, O_FORCE,
-       O_THREADS, O_QUIET };
+       O_THREADS, O_QUIET, O_PRECISION };
 
 int cmd_index(int argc, char **argv) {
     static const struct option longopts[] = {
@@ -48,7 +52,7 @@ int cmd_index(int argc, char **argv) {
         {"encoder", required_argument, 0, O_ENCODER}, {"f16", no_argument, 0, O_F16},
         {"ann", no_argument, 0, O_ANN}, {"no-ann", no_argument, 0, O_NO_ANN}, {"force", no_argument, 0, O_FORCE},
         {"threads", required_argument, 0, O_THREADS}, {"quiet", no_argument, 0, O_QUIET},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"precision", required_argument, 0, O_PRECISION}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     slava_index_opts o;
     slava_index_opts_default(&o);
     int c, threads = 0, quiet = 0;
@@ -69,6 +73,12 @@ int cmd_index(int argc, char **argv) {
             break;
         }
         case O_ENCODER: if (cli_parse_encoder("index: --encoder", optarg, o.encoder)) return CLI_USAGE; break;
+        case O_PRECISION: {
+            slava_precision p;
+            if (cli_parse_precision(optarg, &p) < 0) return CLI_USAGE;
+            o.precision = (int)p;
+            break;
+        }
         case O_F16: o.f16 = 1; break;
         case O_ANN: o.ann = 1; break;
         case O_NO_ANN: o.ann = 0; break;

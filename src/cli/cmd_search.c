@@ -12,7 +12,8 @@ static void usage(FILE *f) {
     fprintf(f,
         "usage: slava search INDEX (--text Q | --audio FILE | --video FILE | --image FILE | --like CLIP)...\n"
         "                    [--weight W] [--in visual|audio|both] [-k N] [--format md|json]\n"
-        "                    [--clip DIR] [--clap DIR] [--exact] [--ef N] [--threads N]\n\n"
+        "                    [--clip DIR] [--clap DIR] [--precision fp32|bf16] [--exact] [--ef N]\n"
+        "                    [--threads N]\n\n"
         "Top-k clips of the index for a query, each with its score, the best-matching moment (start and\n"
         "end second of the frame interval or 10 s chunk), the modality that matched and the media path.\n"
         "Queries: --text (CLIP text tower), --image (one frame), --video (its frames), --audio (any file\n"
@@ -24,7 +25,8 @@ static void usage(FILE *f) {
         "moments; --in both averages the visual and audio scores of clips with audio (visual alone for\n"
         "clips without). Encoders come from the folders recorded in the index unless --clip / --clap\n"
         "say otherwise; an encoder other than the index's is an error naming both. Queries are embedded\n"
-        "in the precision of the index's features (bf16 when they were encoded with --precision bf16).\n\n"
+        "in the precision of the index's features (bf16 when they were encoded with --precision bf16)\n"
+        "unless --precision says otherwise.\n\n"
         "options:\n"
         "  --in M          visual, audio or both (default both)\n"
         "  -k N            results (default 10)\n"
@@ -32,13 +34,16 @@ static void usage(FILE *f) {
         "                  \"modality\", \"t_start\", \"t_end\", \"score_visual\", \"score_audio\"}]}\n"
         "  --clip DIR      CLIP folder for text / image / video queries (default: the index's)\n"
         "  --clap DIR      CLAP folder for audio queries (default: the index's)\n"
+        "  --precision P   fp32 or bf16: the towers' products for the queries (default: the precision of\n"
+        "                  the index's features); the other one is allowed, queries are not stored and\n"
+        "                  bf16 ones stay within ~1e-5 cosine of fp32 (docs/speed.md)\n"
         "  --exact         exact scan even when the index has an approximate index\n"
         "  --ef N          breadth of the approximate search (default 256)\n"
         "  --threads N     threads (default: the cores available)\n");
 }
 
 enum { O_TEXT = 256, O_AUDIO, O_VIDEO, O_IMAGE, O_LIKE, O_WEIGHT, O_IN, O_FORMAT, O_CLIP, O_CLAP, O_EXACT, O_EF,
-       O_THREADS };
+       O_THREADS, O_PRECISION };
 
 #define MAX_TERMS 64
 
@@ -50,9 +55,10 @@ int cmd_search(int argc, char **argv) {
         {"in", required_argument, 0, O_IN}, {"format", required_argument, 0, O_FORMAT},
         {"clip", required_argument, 0, O_CLIP}, {"clap", required_argument, 0, O_CLAP},
         {"exact", no_argument, 0, O_EXACT}, {"ef", required_argument, 0, O_EF},
-        {"threads", required_argument, 0, O_THREADS}, {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+        {"threads", required_argument, 0, O_THREADS}, {"precision", required_argument, 0, O_PRECISION},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     slava_search_term terms[MAX_TERMS];
-    int n = 0, c, threads = 0, json = 0;
+    int n = 0, c, threads = 0, json = 0, precision = -1;   /* -1: the index's features' */
     const char *clip_dir = NULL, *clap_dir = NULL;
     slava_search_opts so;
     slava_search_opts_default(&so);
@@ -90,6 +96,12 @@ int cmd_search(int argc, char **argv) {
             break;
         case O_CLIP: clip_dir = optarg; break;
         case O_CLAP: clap_dir = optarg; break;
+        case O_PRECISION: {
+            slava_precision p;
+            if (cli_parse_precision(optarg, &p) < 0) return CLI_USAGE;
+            precision = (int)p;
+            break;
+        }
         case O_EXACT: so.exact = 1; break;
         case O_EF: if ((v = cli_parse_long("--ef", optarg, 1, 100000)) < 0) return CLI_USAGE; so.ef = (int)v; break;
         case O_THREADS: if ((v = cli_parse_long("--threads", optarg, 1, 1024)) < 0) return CLI_USAGE; threads = (int)v; break;
@@ -131,9 +143,8 @@ int cmd_search(int argc, char **argv) {
         eo.heads = info.heads;
         eo.force_heads = 1;   /* the query's encoders are checked against the index's instead */
         eo.fps = info.fps;
-        /* queries run in the precision the index's features were computed in ("+bf16" identities) */
-        for (int m = 0; m < SLAVA_MODS; m++)
-            if (slava_encoder_id_precision(info.encoder_id[m]) == SLAVA_PRECISION_BF16) eo.precision = SLAVA_PRECISION_BF16;
+        /* queries run in the precision given, else the one the index's features were computed in */
+        eo.precision = precision >= 0 ? (slava_precision)precision : info.precision;
         if (slava_embedder_load(ctx, &eo, &e)) { rc = cli_fail(ctx); goto done; }
     }
     if (slava_search_query_build(ctx, ix, e, n, terms, &q)) { rc = cli_fail(ctx); goto done; }

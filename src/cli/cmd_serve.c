@@ -25,6 +25,10 @@ static void usage(FILE *f) {
         "  --clip DIR          CLIP folder for text / image / video queries (default: the index's)\n"
         "  --clap DIR          CLAP folder for audio queries (default: the index's)\n"
         "  --heads FILE        trained heads (default: the index's)\n"
+        "  --precision P       fp32 or bf16: the towers' products for queries (default: the precision of\n"
+        "                      the index's features); bf16 queries are faster where the CPU has\n"
+        "                      AVX512-BF16 and stay within ~1e-5 cosine of fp32 (docs/speed.md);\n"
+        "                      GET /api/health says which (queries.precision)\n"
         "  --workers N         HTTP worker threads (default 8)\n"
         "  --threads N         compute threads for the encoders (default: the cores available)\n"
         "  --max-upload SIZE   largest upload, bytes with an optional k / M / G suffix (default 50M)\n"
@@ -56,6 +60,7 @@ int cmd_serve(int argc, char **argv) {
         {"threads", required_argument, 0, 'j'}, {"max-upload", required_argument, 0, 'u'},
         {"timeout", required_argument, 0, 't'}, {"max-k", required_argument, 0, 'k'},
         {"thumb-cache", required_argument, 0, 'T'}, {"quiet", no_argument, 0, 'q'},
+        {"precision", required_argument, 0, 'P'},
         {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
     slava_server_opts o;
     slava_server_opts_default(&o);
@@ -71,6 +76,12 @@ int cmd_serve(int argc, char **argv) {
         case 'c': o.clip_dir = optarg; break;
         case 'a': o.clap_dir = optarg; break;
         case 'e': o.heads = optarg; break;
+        case 'P': {
+            slava_precision p;
+            if (cli_parse_precision(optarg, &p) < 0) return CLI_USAGE;
+            o.precision = (int)p;
+            break;
+        }
         case 'w': if ((v = cli_parse_long("--workers", optarg, 1, 1024)) < 0) return CLI_USAGE; o.workers = (int)v; break;
         case 'j': if ((v = cli_parse_long("--threads", optarg, 1, 1024)) < 0) return CLI_USAGE; threads = (int)v; break;
         case 'u':

@@ -22,6 +22,40 @@
 void slava_index_opts_default(slava_index_opts *o) {
     memset(o, 0, sizeof *o);
     o->ann = -1;
+    o->precision = -1;
+}
+
+/* o->precision: enc[m] = the store's one encoder of modality m in that precision, for each modality
+ * with stored features and no o->encoder[m] (names borrowed from si); several of it leave enc[m]
+ * NULL for slava_store_load's choose-one error. Without o->precision enc is o->encoder. */
+static slava_status pick_precision(slava_ctx *ctx, const slava_index_opts *o, const slava_store_info *si,
+                                   const char *enc[SLAVA_MODS]) {
+    for (int m = 0; m < SLAVA_MODS; m++) enc[m] = o->encoder[m];
+    if (o->precision < 0) return SLAVA_OK;
+    if (o->precision != SLAVA_PRECISION_FP32 && o->precision != SLAVA_PRECISION_BF16)
+        return sv_err(ctx, SLAVA_E_ARG, "index: unknown precision %d", o->precision);
+    const char *pname = slava_precision_name((slava_precision)o->precision);
+    for (int m = 0; m < SLAVA_MODS; m++) {
+        if (o->encoder[m]) continue;
+        char held[512] = "";
+        size_t used = 0;
+        int n_held = 0, n_match = 0;
+        for (int i = 0; i < si->n_encoders; i++) {
+            const slava_store_encoder *e = &si->encoders[i];
+            int64_t items = 0;
+            for (int k = 0; k < SLAVA_SPLITS; k++) items += e->items[k];
+            if (e->modality != m || !items) continue;
+            if (used < sizeof held - 1)
+                used += (size_t)snprintf(held + used, sizeof held - used, "%s%s", n_held ? ", " : "", e->name);
+            n_held++;
+            if ((int)slava_encoder_id_precision(e->name) == o->precision) enc[m] = n_match++ ? NULL : e->name;
+        }
+        const char *mname = slava_store_modality_name(m);
+        if (n_held && !n_match)
+            return sv_err(ctx, SLAVA_E_ARG, "%s: no %s %s features (it holds %s features of %s); encode with --precision %s first",
+                          o->store, pname, mname, mname, held, pname);
+    }
+    return SLAVA_OK;
 }
 
 static int same_file(const char *a, const char *b) {
@@ -250,8 +284,12 @@ static slava_status run(build *b) {
     int64_t usable = 0;
     for (int k = 0; !st && k < SLAVA_SPLITS; k++)
         if (!o->split_mask || (o->split_mask & (1u << k))) usable += si.clips[k];
-    if (!st) slava_store_info_free(&si);
-    if (!st && usable) st = sv_store_load(ctx, s, o->split_mask, 0x7, o->encoder, &b->ds, &b->meta);
+    const char *enc_want[SLAVA_MODS];
+    if (!st) {
+        st = pick_precision(ctx, o, &si, enc_want);
+        if (!st && usable) st = sv_store_load(ctx, s, o->split_mask, 0x7, enc_want, &b->ds, &b->meta);
+        slava_store_info_free(&si);   /* after the load: enc_want points into it */
+    }
     slava_store_close(s);
     SV_TRY(st);
     slava_dataset *ds = &b->ds;

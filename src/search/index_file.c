@@ -270,6 +270,8 @@ void slava_index_get_info(const slava_index *ix, slava_index_info *info) {
     info->clap_dir = ix->clap_dir;
     info->has_ann = ix->ann[0] || ix->ann[1];
     info->ann_kind = ix->ann_kind;
+    for (int m = 0; m < SLAVA_MODS; m++)
+        if (slava_encoder_id_precision(ix->enc[m]) == SLAVA_PRECISION_BF16) info->precision = SLAVA_PRECISION_BF16;
 }
 
 void slava_index_get_clip(const slava_index *ix, int i, slava_index_clip *out) {

@@ -7,10 +7,14 @@
  * recorded no text encoder, its CLIP checkpoint: the visual identity without "@<fps>fps"); an
  * image the visual encoder's checkpoint (a still image has no frame rate); a video the visual
  * encoder including the frame rate; audio the audio encoder. The projection (trained heads or
- * the checkpoints' own) must be the index's heads id.
+ * the checkpoints' own) must be the index's heads id. The precision tag "+bf16" is left out of
+ * the comparison on both sides: queries are not stored, and the precision they are embedded in is
+ * the caller's choice (search / serve --precision; bf16 queries are within ~1e-5 cosine of fp32
+ * ones, docs/speed.md), while the checkpoint and the frame rate must match exactly.
  */
 #include "search/search.h"
 #include <math.h>
+#include <stdio.h>
 
 void slava_search_query_free(slava_search_query *q) {
     if (!q) return;
@@ -19,13 +23,23 @@ void slava_search_query_free(slava_search_query *q) {
     memset(q, 0, sizeof *q);
 }
 
-static size_t base_len(const char *id) { return strcspn(id, "@"); }
+/* id without its precision tag ("+bf16" before "@" or the end) into out[SLAVA_ENCODER_ID_LEN]. */
+static void without_precision(const char *id, char *out) {
+    snprintf(out, SLAVA_ENCODER_ID_LEN, "%s", id);
+    if (slava_encoder_id_precision(out) != SLAVA_PRECISION_BF16) return;
+    char *p = strstr(out, "+bf16");   /* the first one is the tag slava_encoder_id_precision saw */
+    memmove(p, p + 5, strlen(p + 5) + 1);
+}
 
-/* Does the embedder's identity `have` match the index's `want` (whole, or without the fps)? */
+/* Does the embedder's identity `have` match the index's `want` (whole, or without the fps),
+ * precision tags aside? */
 static int id_match(const char *have, const char *want, int whole) {
-    if (whole) return !strcmp(have, want);
-    size_t a = base_len(have), b = base_len(want);
-    return a == b && !memcmp(have, want, a);
+    char a[SLAVA_ENCODER_ID_LEN], b[SLAVA_ENCODER_ID_LEN];
+    without_precision(have, a);
+    without_precision(want, b);
+    if (whole) return !strcmp(a, b);
+    size_t na = strcspn(a, "@"), nb = strcspn(b, "@");
+    return na == nb && !memcmp(a, b, na);
 }
 
 static slava_status check_identity(slava_ctx *ctx, const slava_index *ix, slava_embedder *e,

@@ -19,6 +19,7 @@ void slava_server_opts_default(slava_server_opts *o) {
     o->max_k = 100;
     o->thumb_cache = (size_t)64 << 20;
     o->thumb_width = 320;
+    o->precision = -1;
 }
 
 void sv_app_warn(sv_app *a, const char *fmt, ...) {
@@ -67,9 +68,16 @@ slava_status sv_app_open(slava_ctx *ctx, const slava_server_opts *o, slava_ctx *
     eo.clap_dir = pick_dir(o->clap_dir, a->info.clap_dir);
     eo.heads = o->heads ? o->heads : a->info.heads;
     eo.fps = a->info.fps > 0 ? a->info.fps : 1;
-    /* queries run in the precision the index's features were computed in ("+bf16" identities) */
-    for (int m = 0; m < SLAVA_MODS; m++)
-        if (slava_encoder_id_precision(a->info.encoder_id[m]) == SLAVA_PRECISION_BF16) eo.precision = SLAVA_PRECISION_BF16;
+    /* queries run in the precision given, else the one the index's features were computed in */
+    if (o->precision >= 0 && o->precision != SLAVA_PRECISION_FP32 && o->precision != SLAVA_PRECISION_BF16) {
+        st = sv_err(ctx, SLAVA_E_ARG, "serve: unknown precision %d", o->precision);
+        goto fail;
+    }
+    eo.precision = o->precision >= 0 ? (slava_precision)o->precision : a->info.precision;
+    /* heads record the features' identities, precision tag included: with queries in another
+     * precision the check is query.c's instead (checkpoint, frame rate and heads id per query) */
+    eo.force_heads = eo.precision != a->info.precision;
+    a->precision = eo.precision;
     if (eo.clip_dir || eo.clap_dir) {
         if ((st = slava_embedder_load(ctx, &eo, &a->emb))) goto fail;
         slava_embedder_get_info(a->emb, &a->einfo);

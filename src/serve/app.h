@@ -23,6 +23,7 @@ typedef struct {
     slava_index_info info;
     slava_embedder *emb;             /* NULL when no folder was available */
     slava_embedder_info einfo;
+    slava_precision precision;       /* the queries' (o.precision, else the index's features') */
     pthread_mutex_t emb_mu;          /* the embedder (and tok) is used by one thread at a time */
     slava_tokenizer *tok;            /* token counts for /v1/embeddings usage (NULL without CLIP) */
     char model[128];                 /* name reported by /v1/embeddings */

@@ -64,6 +64,7 @@ void sv_route_health(sv_app *a, const sv_http_req *req, sv_http_resp *resp) {
         cJSON_AddBoolToObject(q, "video", clip && a->einfo.p_v > 0);
         cJSON_AddBoolToObject(q, "audio", clap);
         cJSON_AddBoolToObject(q, "clip", 1);
+        cJSON_AddStringToObject(q, "precision", slava_precision_name(a->precision));
         cJSON_AddNumberToObject(q, "max_k", a->o.max_k);
         cJSON_AddNumberToObject(q, "max_upload", (double)a->o.max_upload);
         cJSON_AddNumberToObject(th, "cached_bytes", (double)bytes);
