@@ -111,4 +111,25 @@ static inline int allclose(const float *a, const float *b, size_t n, double atol
     return 1;
 }
 
+/* Two texts equal but for their numbers, which may differ by tol relative (to max(1, |x|)):
+ * for outputs of the same math taken along two code paths (e.g. the same product with packed
+ * and unpacked weights), whose last bits depend on the kernels the CPU gets. */
+static inline int same_text_within(const char *a, const char *b, double tol) {
+    while (*a && *b) {
+        int na = (*a >= '0' && *a <= '9') || ((*a == '-' || *a == '.') && a[1] >= '0' && a[1] <= '9');
+        int nb = (*b >= '0' && *b <= '9') || ((*b == '-' || *b == '.') && b[1] >= '0' && b[1] <= '9');
+        if (na && nb) {
+            char *ea, *eb;
+            double x = strtod(a, &ea), y = strtod(b, &eb);
+            double m = fabs(x) > 1 ? fabs(x) : 1;
+            if (!(fabs(x - y) <= tol * m)) return 0;
+            a = ea;
+            b = eb;
+            continue;
+        }
+        if (*a++ != *b++) return 0;
+    }
+    return *a == *b;
+}
+
 #endif

@@ -167,7 +167,9 @@ int main(void) {
         CHECK(run_cmd(cmd, &o1, &e1) == 0);
         snprintf(cmd, sizeof cmd, SLAVA_BIN " embed --clip '%s' --text --heads '%s' -- 'a dog barks' 'rain'", clip, hp);
         CHECK(run_cmd(cmd, &o2, &e2) == 0);
-        CHECKF(o1 && o2 && count_lines(o2) == 2 && !strcmp(o1, o2), "--heads output differs:\n%s\n%s", o1, o2);
+        /* the same numbers up to rounding: the checkpoint's projection runs on the tower's packed
+         * weights, the heads' on their own; equal bytes on AVX2 / AVX-512 kernels, 1e-7 apart on AVX */
+        CHECKF(o1 && o2 && count_lines(o2) == 2 && same_text_within(o1, o2, 1e-6), "--heads output differs:\n%s\n%s", o1, o2);
         free(o1); free(o2); free(e1); free(e2);
         slava_ctx_free(ctx);
     }

@@ -3,11 +3,13 @@
  * sv_image_load_mem, sv_audio_open_mem) gives exactly what decoding the same bytes from a file
  * gives: every sampled frame (time and RGB bytes) of an H.264 + AAC mp4 and of an MPEG-4 avi,
  * a PNG, and every 48 kHz sample of the mp4's and a WAV's audio; bad input (random bytes, no
- * bytes, a video without audio) fails with one line naming the input.
+ * bytes, a video without audio, a WAV claiming a 1.9 GB chunk) fails with one line naming the input,
+ * the last without FFmpeg allocating what the file claims.
  */
 #include "test.h"
 #include "io/video.h"
 #include "io/audio_decode.h"
+#include <sys/resource.h>
 
 static char *slurp(const char *path, size_t *len) {
     char *b = NULL;
@@ -115,6 +117,25 @@ int main(void) {
     CHECK(r == NULL);
     one_line_naming(ctx, sv_video_open_mem(ctx, "empty-input", junk, 0, 1.0, &v), "empty-input", "empty video");
     one_line_naming(ctx, sv_audio_open_mem(ctx, "empty-input", NULL, 0, SLAVA_AUDIO_RATE, &r), "empty-input", "empty audio");
+    /* a 97-byte WAV whose RIFF INFO chunk claims 1.9 GB (fuzz_media): FFmpeg's demuxer allocated
+     * and zeroed that much before slava capped FFmpeg's allocations (video.c) */
+    static const unsigned char info_bomb[] = {
+        0x52, 0x49, 0x46, 0x46, 0x46, 0x19, 0x00, 0x00, 0x57, 0x41, 0x56, 0x45, 0x66, 0x6d, 0x74, 0x20,
+        0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x02, 0x00, 0x40, 0x1f, 0x00, 0x00, 0x00, 0x7d, 0x00, 0x00,
+        0x04, 0x00, 0x10, 0x00, 0x4c, 0x49, 0x53, 0x54, 0x1a, 0x00, 0x00, 0xd7, 0x49, 0x4e, 0x46, 0x4f,
+        0x49, 0x53, 0x46, 0x54, 0x0e, 0x00, 0x00, 0x00, 0x4c, 0x61, 0x76, 0x66, 0x30, 0x39, 0x2e, 0x32,
+        0x37, 0x37, 0x31, 0x30, 0x30, 0x21, 0x64, 0x61, 0x61, 0x00, 0x19, 0x00, 0x66, 0x74, 0x79, 0x70,
+        0xbb, 0x00, 0x00, 0x00, 0xec, 0xf5, 0x84, 0x12, 0x54, 0xc3, 0x67, 0x53, 0xac, 0x82, 0x01, 0xa4,
+        0x09,
+    };
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    one_line_naming(ctx, sv_audio_open_mem(ctx, "info-bomb.wav", info_bomb, sizeof info_bomb, SLAVA_AUDIO_RATE, &r),
+                    "info-bomb.wav", "WAV with a 1.9 GB INFO chunk");
+    CHECK(r == NULL);
+    getrusage(RUSAGE_SELF, &ru1);
+    CHECKF(ru1.ru_maxrss - ru0.ru_maxrss < 256 * 1024, "a 97-byte WAV raised peak memory by %ld MiB",
+           (long)(ru1.ru_maxrss - ru0.ru_maxrss) / 1024);
     buf = slurp(avi, &len);
     slava_status st = sv_audio_open_mem(ctx, "silent.avi", buf, len, SLAVA_AUDIO_RATE, &r);
     CHECKF(st == SLAVA_E_NOAUDIO, "video without audio from memory: %s", slava_ctx_error(ctx));

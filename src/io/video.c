@@ -39,7 +39,16 @@ static void ff_log_cb(void *avcl, int level, const char *fmt, va_list ap) {
     if (n) memcpy(tl_ff_error, line, n + 1);
 }
 
-static void ff_install(void) { av_log_set_callback(ff_log_cb); }
+/* FFmpeg trusts sizes written in a file for some of its allocations: a 97-byte WAV whose RIFF
+ * INFO chunk claims 1.9 GB made the demuxer allocate and zero 1.9 GB (fuzz_media). No buffer
+ * FFmpeg needs for media slava reads comes near this bound (an 8K frame plane is 66 MB). It is
+ * FFmpeg's process-wide limit (av_max_alloc), set once. */
+#define FFMPEG_MAX_ALLOC ((size_t)512 << 20)
+
+static void ff_install(void) {
+    av_log_set_callback(ff_log_cb);
+    av_max_alloc(FFMPEG_MAX_ALLOC);
+}
 void sv_ffmpeg_init(void) { pthread_once(&ff_once, ff_install); }
 const char *sv_ffmpeg_last_error(void) { return tl_ff_error; }
 void sv_ffmpeg_clear_error(void) { tl_ff_error[0] = 0; }

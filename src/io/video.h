@@ -11,7 +11,8 @@
 
 #include "base/base.h"
 
-/* Install the silent FFmpeg log callback (idempotent, thread-safe). */
+/* Install the silent FFmpeg log callback and cap FFmpeg's single allocations at 512 MiB
+ * (av_max_alloc; idempotent, thread-safe). */
 void sv_ffmpeg_init(void);
 /* Last FFmpeg error line logged on this thread since sv_ffmpeg_clear_error ("" when none). */
 const char *sv_ffmpeg_last_error(void);

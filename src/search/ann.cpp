@@ -123,7 +123,8 @@ extern "C" slava_status sx_ann_load(slava_ctx *ctx, const char *path, const sx_g
         if (g->offsets[0] != 0) bad = "offsets";
         for (int64_t i = 0; !bad && i < n; i++) {
             if (g->levels[i] < 1 || g->levels[i] > levels) bad = "levels";
-            else if (g->offsets[i + 1] - g->offsets[i] != h.cum_nb_neighbors(g->levels[i])) bad = "offsets";
+            /* offsets[i] is a sum of the checked counts so far: adding one more cannot overflow */
+            else if (g->offsets[i + 1] != g->offsets[i] + (int64_t)h.cum_nb_neighbors(g->levels[i])) bad = "offsets";
         }
         for (int64_t j = 0; !bad && j < g->offsets[n]; j++)
             if (g->neighbors[j] < -1 || g->neighbors[j] >= n) bad = "neighbours";

@@ -190,9 +190,12 @@ static slava_status load(slava_ctx *ctx, slava_index *ix) {
         if (off[0] != 0 || off[n] != r->shape[0])
             return sv_err(ctx, SLAVA_E_FORMAT, "%s: %s do not cover the %lld rows", ix->path, oname[m], (long long)r->shape[0]);
         for (int c = 0; c < n; c++) {
+            /* off[c] >= 0 here (off[0] is 0, and never decreasing so far): no subtraction overflows */
+            if (off[c + 1] < off[c])
+                return sv_err(ctx, SLAVA_E_FORMAT, "%s: %s of clip '%s' are inconsistent", ix->path, oname[m], ix->clips[c].id);
             int64_t len = off[c + 1] - off[c];
             /* a clip's rows: none, or its pooled row then at least one moment */
-            if (len < 0 || len == 1 || (m == SLAVA_MOD_AUDIO && (len > 0) != ix->clips[c].has_audio))
+            if (len == 1 || (m == SLAVA_MOD_AUDIO && (len > 0) != ix->clips[c].has_audio))
                 return sv_err(ctx, SLAVA_E_FORMAT, "%s: %s of clip '%s' are inconsistent", ix->path, oname[m], ix->clips[c].id);
         }
     }
