@@ -92,8 +92,6 @@ static int run_both(int argc, char **argv) {
 }
 
 int main(int argc, char **argv) {
-    /* as `slava` does (cli.h): passive OpenMP waiting unless set by the user */
-    if (!getenv("OMP_WAIT_POLICY") && setenv("OMP_WAIT_POLICY", "passive", 1) == 0) execv("/proc/self/exe", argv);
     bench_begin(&argc, argv, "bench_pipeline");
     if (bench_g.precisions == 3) return run_both(argc, argv);
     const slava_precision prec = bench_g.precisions == 2 ? SLAVA_PRECISION_BF16 : SLAVA_PRECISION_FP32;
@@ -152,7 +150,6 @@ int main(int argc, char **argv) {
     printf("## bench_pipeline: slava encode, full-size random-weight CLIP ViT-B/32 + CLAP HTSAT-unfused, %s\n\n",
            sv_precision_name(prec));
     bench_print_machine(stdout);
-    printf("OMP_WAIT_POLICY=%s\n", getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(default)");
     bench_limits();
     printf("setup (not timed below): checkpoints %.1f s, clips %.1f s (%s)\n\n", t_init, t_synth, dir);
 

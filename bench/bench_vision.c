@@ -63,7 +63,6 @@ int main(int argc, char **argv) {
     slava_ctx *ctx = slava_ctx_new();
     printf("## bench_vision: CLIP ViT-B/32 image tower (random weights)\n\n");
     bench_print_machine(stdout);
-    printf("OMP_WAIT_POLICY: %s\n", getenv("OMP_WAIT_POLICY") ? getenv("OMP_WAIT_POLICY") : "(unset)");
     bench_limits();
 
     char probe[1200];
