@@ -2,7 +2,8 @@
  * test_concurrency.c — two processes on one store (issue 15). While `slava encode` writes a
  * store (a second collection of 224 clips into a store that already holds a first one), a second
  * encode and a `store import` into the same store are refused at once with one line (the writer
- * lock), and readers work: `store info`, `train` and `store export` succeed on the committed clips.
+ * lock), and readers work: `store info`, `train`, `store export`, `index` and `search` in that index
+ * succeed on the committed clips.
  * The writer then finishes normally and the store holds every clip of both collections, whole.
  * The second collection is the first one's videos under other clip ids (symbolic links).
  */
@@ -87,6 +88,16 @@ int main(void) {
     CHECK(run_to_end(train, in_dir("train.out")) == 0);
     CHECK(access(in_dir("h.safetensors"), F_OK) == 0);
     CHECK(export_store(store, in_dir("during.safetensors")) == 0);
+    /* an index of what is committed, and a search in it */
+    char *index[] = {SLAVA_BIN, "index", "--store", (char *)store, "--heads", (char *)in_dir("h.safetensors"), "--out",
+                     (char *)in_dir("during.index"), "--threads", "1", "--quiet", NULL};
+    CHECK(run_to_end(index, in_dir("index.out")) == 0);
+    char *search[] = {SLAVA_BIN, "search", (char *)in_dir("during.index"), "--text", "a red circle", "--clip", CLIP_DIR,
+                      "-k", "3", "--threads", "1", NULL};
+    CHECK(run_to_end(search, in_dir("search.out")) == 0);
+    char *found = slurp(in_dir("search.out"), NULL);
+    CHECKF(found && count_lines(found) >= 3, "search during the write printed: %s", found ? found : "(nothing)");
+    free(found);
     int mid = committed(store);
     CHECKF(waitpid(w, &status, WNOHANG) == 0, "the writer finished before the readers did (nothing ran concurrently)");
     printf("readers done while the writer had %d of %d clips of the second collection stored\n", mid - base, 28 * COPIES);
