@@ -28,7 +28,7 @@ enum { POL_AUTO = 0, POL_OPENBLAS = 1, POL_ONEDNN = 2 };
 enum { USE_BLAS = 0, USE_DNNL = 1 };
 
 static int g_policy;
-static char g_policy_bad[32];   /* an unrecognised SLAVA_GEMM value (then auto) */
+static char g_policy_bad[32];   /* an unrecognised SLAVA_GEMM value (then the default) */
 static pthread_once_t g_policy_once = PTHREAD_ONCE_INIT;
 
 /* OpenBLAS's own threads (pthreads) and the OpenMP team of the row-wise ops would fight over the
@@ -45,8 +45,8 @@ static void policy_once(void) {
     else if (!strcmp(e, "auto")) g_policy = POL_AUTO;
     else if (!strcmp(e, "openblas")) g_policy = POL_OPENBLAS;
     else if (!strcmp(e, "onednn")) g_policy = POL_ONEDNN;
-    else {
-        g_policy = POL_AUTO;
+    else {   /* a typo gets the reproducible default, not the timed choice; --version says so */
+        g_policy = POL_ONEDNN;
         snprintf(g_policy_bad, sizeof g_policy_bad, "%s", e);
     }
     if (g_policy != POL_OPENBLAS && !sv_dnnl_available()) g_policy = POL_OPENBLAS;
@@ -493,7 +493,7 @@ void sv_gemm_describe(char *buf, size_t cap) {
     if (sv_dnnl_available()) snprintf(dnnl, sizeof dnnl, "oneDNN %s %s", sv_dnnl_version(), sv_dnnl_isa());
     else snprintf(dnnl, sizeof dnnl, "oneDNN unavailable");
     const char *pinned = getenv("SLAVA_GEMM");
-    const int by_env = pinned && *pinned;
+    const int by_env = pinned && *pinned && !g_policy_bad[0];
     const char *how = pol == POL_AUTO     ? "per shape by measurement (SLAVA_GEMM=auto, not reproducible across runs)"
                       : pol == POL_ONEDNN ? (by_env ? "oneDNN (SLAVA_GEMM=onednn)" : "oneDNN (default)")
                                           : "OpenBLAS (SLAVA_GEMM=openblas)";
@@ -506,7 +506,7 @@ void sv_gemm_describe(char *buf, size_t cap) {
     else if (emul) snprintf(bf, sizeof bf, "emulated on float32 kernels");
     else snprintf(bf, sizeof bf, "%s", pol == POL_OPENBLAS ? "emulated on float32 kernels" : "oneDNN");
     snprintf(buf, cap, "fp32 %s (%s / %s), bf16 %s%s%s%s", how, blas, dnnl, bf, g_policy_bad[0] ? "; SLAVA_GEMM=" : "",
-             g_policy_bad, g_policy_bad[0] ? " not understood, auto used" : "");
+             g_policy_bad, g_policy_bad[0] ? " not understood, the default used" : "");
 }
 
 void sv_gemm_choices(char *buf, size_t cap) {
@@ -523,7 +523,7 @@ void sv_gemm_choices(char *buf, size_t cap) {
                  emul ? "emulated" : bimpl ? "oneDNN " : "not used", emul ? "" : bimpl ? bimpl : "");
     else
         snprintf(buf, cap, "fp32: %s (%s); bf16: %s%s", pol == POL_ONEDNN ? "oneDNN" : "OpenBLAS",
-                 getenv("SLAVA_GEMM") && *getenv("SLAVA_GEMM") ? "pinned by SLAVA_GEMM" : "default",
+                 getenv("SLAVA_GEMM") && *getenv("SLAVA_GEMM") && !g_policy_bad[0] ? "pinned by SLAVA_GEMM" : "default",
                  emul ? "emulated" : bimpl ? "oneDNN " : "not used", emul ? "" : bimpl ? bimpl : "");
 }
 
