@@ -17,13 +17,15 @@ static void unlink_store(const char *path) {
 static int same_bytes(const char *path, const unsigned char *data, size_t size) {
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
+    unsigned char buf[4096];
+    size_t off = 0, n;
     int same = 1;
-    for (size_t i = 0; same && i <= size; i++) {
-        int c = fgetc(f);
-        same = i < size ? c == data[i] : c == EOF;
+    while (same && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        same = off + n <= size && memcmp(buf, data + off, n) == 0;
+        off += n;
     }
     fclose(f);
-    return same;
+    return same && off == size;
 }
 
 int LLVMFuzzerTestOneInput(const unsigned char *data, size_t size) {
