@@ -62,7 +62,6 @@ static void avcaps_features(slava_ctx *ctx, int train, int val, int frames, slav
 }
 
 int main(int argc, char **argv) {
-    bench_cli_environment(argv);
     int n_clips = 8, merge_clips = 2000;
     const char *dir = "/tmp/slava_bench_dist", *parts = "encode,merge,train";
     for (int i = 1; i + 1 < argc; i += 2) {

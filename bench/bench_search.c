@@ -241,7 +241,6 @@ static void bench_build(out_t *o, int clips) {
 }
 
 int main(int argc, char **argv) {
-    bench_cli_environment(argv);
     int64_t max_n = 1000000, min_n = 10000;
     int64_t ann_max = 1000000;
     int threads = 0, ann = 1, store_clips = 2000;

@@ -80,23 +80,9 @@ static struct {
     bench_row_t rows[128];
 } bench_g = {.precisions = 3};
 
-/* Parses and removes --json and --precision P; prints the machine block. */
-/* The environment `slava` runs in (src/cli/cli.h): OMP_WAIT_POLICY=passive and
- * OPENBLAS_NUM_THREADS=1 unless the user set them, by executing the program again with them.
- * Spinning OpenMP threads on a shared machine cost several times the run time (bench_audio, HTSAT
- * bf16 batch 8 at load 7: 8.1 chunks/s spinning, 23.4 passive), so a bench measured otherwise
- * would not measure what users run. Call it before argv is changed; bench_begin does. */
-static inline void bench_cli_environment(char **argv) {
-    int omp = getenv("OMP_WAIT_POLICY") != NULL, blas = getenv("OPENBLAS_NUM_THREADS") != NULL;
-    if (omp && blas) return;
-    if ((!omp && setenv("OMP_WAIT_POLICY", "passive", 1) != 0) || (!blas && setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0))
-        return;
-    fflush(NULL);
-    execv("/proc/self/exe", argv);   /* failed: go on as we are */
-}
-
+/* Parses and removes --json and --precision P; prints the machine block. Every bench runs in the
+ * environment `slava` runs in: src/cli/environment.c is linked into each (CMakeLists.txt). */
 static inline void bench_begin(int *argc, char **argv, const char *name) {
-    bench_cli_environment(argv);
     int k = 1;
     for (int i = 1; i < *argc; i++) {
         if (!strcmp(argv[i], "--json")) { bench_g.json = 1; continue; }

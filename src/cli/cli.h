@@ -57,7 +57,7 @@ const char *cli_program_path(char *buf, size_t cap);
 /* Log callback printing "slava: warning: ..." to stderr. */
 void cli_log_install(slava_ctx *ctx, int quiet);
 
-/* The environment of every slava process (cli_util.c sets it before anything runs, by executing
+/* The environment of every slava process (environment.c sets it before anything runs, by executing
  * the program once more; a user's own settings are kept):
  *   OMP_WAIT_POLICY=passive: libgomp spins at every barrier by default and reads its settings
  *     only at start-up. When the cores are shared (encode's decode thread, other processes,
