@@ -13,6 +13,19 @@ int main(void) {
     CHECK(out && strstr(out, "threads"));
     free(out); free(err);
 
+    /* SLAVA_GEMM as --version reports it: the default, a pinned backend, and a value it does not
+     * understand (which gets the reproducible default, not the timed per-shape choice). */
+    rc = run_cmd("env -u SLAVA_GEMM " SLAVA_BIN " --version", &out, &err);
+    CHECK(rc == 0 && out && strstr(out, "GEMM: fp32 oneDNN (default)") && !strstr(out, "not understood"));
+    free(out); free(err);
+    rc = run_cmd("SLAVA_GEMM=openblas " SLAVA_BIN " --version", &out, &err);
+    CHECK(rc == 0 && out && strstr(out, "GEMM: fp32 OpenBLAS (SLAVA_GEMM=openblas)"));
+    free(out); free(err);
+    rc = run_cmd("SLAVA_GEMM=onednnx " SLAVA_BIN " --version", &out, &err);
+    CHECK(rc == 0 && out && strstr(out, "GEMM: fp32 oneDNN (default)") &&
+          strstr(out, "SLAVA_GEMM=onednnx not understood, the default used"));
+    free(out); free(err);
+
     rc = run_cmd(SLAVA_BIN " --help", &out, &err);
     CHECK(rc == 0 && out && strstr(out, "commands:"));
     free(out); free(err);

@@ -29,6 +29,7 @@ enum { USE_BLAS = 0, USE_DNNL = 1 };
 
 static int g_policy;
 static char g_policy_bad[32];   /* an unrecognised SLAVA_GEMM value (then the default) */
+static int g_policy_pinned;     /* g_policy is what SLAVA_GEMM asked for (not the default or a fallback) */
 static pthread_once_t g_policy_once = PTHREAD_ONCE_INIT;
 
 /* OpenBLAS's own threads (pthreads) and the OpenMP team of the row-wise ops would fight over the
@@ -49,7 +50,8 @@ static void policy_once(void) {
         g_policy = POL_ONEDNN;
         snprintf(g_policy_bad, sizeof g_policy_bad, "%s", e);
     }
-    if (g_policy != POL_OPENBLAS && !sv_dnnl_available()) g_policy = POL_OPENBLAS;
+    g_policy_pinned = e && *e && !g_policy_bad[0];
+    if (g_policy != POL_OPENBLAS && !sv_dnnl_available()) { g_policy = POL_OPENBLAS; g_policy_pinned = 0; }
 }
 
 static int policy(void) {
@@ -492,11 +494,9 @@ void sv_gemm_describe(char *buf, size_t cap) {
     snprintf(blas, sizeof blas, "OpenBLAS %s%s", openblas_get_corename(), ct ? " (forced by OPENBLAS_CORETYPE)" : "");
     if (sv_dnnl_available()) snprintf(dnnl, sizeof dnnl, "oneDNN %s %s", sv_dnnl_version(), sv_dnnl_isa());
     else snprintf(dnnl, sizeof dnnl, "oneDNN unavailable");
-    const char *pinned = getenv("SLAVA_GEMM");
-    const int by_env = pinned && *pinned && !g_policy_bad[0];
     const char *how = pol == POL_AUTO     ? "per shape by measurement (SLAVA_GEMM=auto, not reproducible across runs)"
-                      : pol == POL_ONEDNN ? (by_env ? "oneDNN (SLAVA_GEMM=onednn)" : "oneDNN (default)")
-                                          : "OpenBLAS (SLAVA_GEMM=openblas)";
+                      : pol == POL_ONEDNN ? (g_policy_pinned ? "oneDNN (SLAVA_GEMM=onednn)" : "oneDNN (default)")
+                                          : (g_policy_pinned ? "OpenBLAS (SLAVA_GEMM=openblas)" : "OpenBLAS (oneDNN unavailable)");
     pthread_mutex_lock(&g_choice_mu);
     const char *bimpl = g_impl[1];
     const int emul = g_emulated;
@@ -523,7 +523,7 @@ void sv_gemm_choices(char *buf, size_t cap) {
                  emul ? "emulated" : bimpl ? "oneDNN " : "not used", emul ? "" : bimpl ? bimpl : "");
     else
         snprintf(buf, cap, "fp32: %s (%s); bf16: %s%s", pol == POL_ONEDNN ? "oneDNN" : "OpenBLAS",
-                 getenv("SLAVA_GEMM") && *getenv("SLAVA_GEMM") && !g_policy_bad[0] ? "pinned by SLAVA_GEMM" : "default",
+                 g_policy_pinned ? "pinned by SLAVA_GEMM" : pol == POL_ONEDNN ? "default" : "oneDNN unavailable",
                  emul ? "emulated" : bimpl ? "oneDNN " : "not used", emul ? "" : bimpl ? bimpl : "");
 }
 
